@@ -122,7 +122,7 @@ export function fromGrpcError(error: ServiceError): TributaryError {
       });
     }
   }
-  const code = codeByBareGrpcStatus[error.code as GrpcStatus] ?? 'UNKNOWN';
+  const code = codeByBareGrpcStatus[error.code] ?? 'UNKNOWN';
   // A method the server does not implement stays unimplemented however often it is retried.
   const retriable = error.code === GrpcStatus.UNIMPLEMENTED ? false : undefined;
   return new TributaryError(code, error.details || error.message, { retriable, cause: error });

@@ -27,7 +27,9 @@ export async function checkHealth(address: string, service: string, options: Cli
   const Health = healthClientConstructor();
   const client = new Health(address, channelCredentialsFor(options.tls)) as unknown as HealthStub;
   try {
-    const response = await callUnary(client, client.Check, { service }, new Metadata(), options.deadlineMs);
+    const response = await callUnary<{ status: ServingStatus }>(options.deadlineMs, (callOptions, callback) =>
+      client.Check({ service }, new Metadata(), callOptions, callback),
+    );
     return response.status;
   } catch (error) {
     // The health protocol answers NOT_FOUND for a service the server does not register.

@@ -3,6 +3,7 @@ import type { NodeRole } from '../../node/node-identity.js';
 import { packageVersion } from '../../node/package-version.js';
 import {
   CompatibilityVerdict,
+  type GetVersionResponse,
   PipelineServiceClient,
   ProcessRole,
   type VersionInfo,
@@ -33,7 +34,9 @@ export async function getVersion(address: string, options: ClientOptions): Promi
   const client = new PipelineServiceClient(address, channelCredentialsFor(options.tls));
   try {
     const request = { header: newRequestHeader(options.clientId), clientVersion: packageVersion };
-    const response = await callUnary(client, client.getVersion, request, new Metadata(), options.deadlineMs);
+    const response = await callUnary<GetVersionResponse>(options.deadlineMs, (callOptions, callback) =>
+      client.getVersion(request, new Metadata(), callOptions, callback),
+    );
     if (response.info === undefined) throw new Error(`GetVersion from ${address} carried no info`);
     return toNodeVersion(response.info);
   } finally {
