@@ -1,5 +1,8 @@
 import { type ErrorCode, isRetriableByDefault } from './error-code.js';
 
+/** The wire carries the delay as uint32 milliseconds (about 49 days). */
+export const retryAfterMsMax = 2 ** 32 - 1;
+
 /** Where to retry after NOT_LEADER, when the sender knows. */
 export interface LeaderHint {
   /** Node id of the leader; 0 when unknown. */
@@ -32,8 +35,8 @@ export class TributaryError extends Error {
   constructor(code: ErrorCode, message: string, options: TributaryErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     const retryAfterMs = options.retryAfterMs ?? 0;
-    if (!Number.isSafeInteger(retryAfterMs) || retryAfterMs < 0) {
-      throw new RangeError(`retryAfterMs must be a non-negative integer, got ${retryAfterMs}`);
+    if (!Number.isSafeInteger(retryAfterMs) || retryAfterMs < 0 || retryAfterMs > retryAfterMsMax) {
+      throw new RangeError(`retryAfterMs must be an integer from 0 to ${retryAfterMsMax}, got ${retryAfterMs}`);
     }
     this.code = code;
     this.retriable = options.retriable ?? isRetriableByDefault(code);

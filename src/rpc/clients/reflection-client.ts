@@ -1,8 +1,8 @@
 import { type ClientDuplexStream, loadPackageDefinition, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { createRequire } from 'node:module';
 import { TributaryError } from '../../errors/index.js';
 import { fromGrpcError } from '../error-status.js';
+import { reflectionProtoPath } from '../proto-files.js';
 import { channelCredentialsFor, type ClientOptions, deadlineAfter } from './client-options.js';
 
 interface ReflectionResponse {
@@ -16,9 +16,7 @@ interface ReflectionStub {
 }
 
 function reflectionClientConstructor(): ServiceClientConstructor {
-  // The reflection package ships its own .proto; resolve it from the installed package.
-  const protoPath = createRequire(import.meta.url).resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
-  const definition = loadSync(protoPath, { keepCase: true, defaults: true, oneofs: true });
+  const definition = loadSync(reflectionProtoPath, { keepCase: true, defaults: true, oneofs: true });
   const grpcNamespace = loadPackageDefinition(definition).grpc as { reflection: { v1: { ServerReflection: ServiceClientConstructor } } };
   return grpcNamespace.reflection.v1.ServerReflection;
 }

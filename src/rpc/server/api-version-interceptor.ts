@@ -17,7 +17,8 @@ interface VersionedRequest {
 /**
  * Enforces the wire contract's versioning rule (docs/PROTOCOL.md): the first request message of
  * every Tributary call carries `header.api_version`, and a major version this server does not
- * speak is refused with VERSION_MISMATCH before any handler sees the request.
+ * speak is refused with VERSION_MISMATCH before any handler sees the request. A streaming handler
+ * starts before the first message; once the call is refused, the call registry drops its output.
  */
 export const apiVersionInterceptor: ServerInterceptor = (methodDescriptor, call) => {
   if (!parseRpcMethod(methodDescriptor.path).isTributary) return new ServerInterceptingCall(call);
@@ -43,13 +44,6 @@ export const apiVersionInterceptor: ServerInterceptor = (methodDescriptor, call)
           if (!rejected) nextHalfClose();
         },
       }),
-    // A streaming handler starts before the first message; once refused, its output is dropped.
-    sendMessage: (message, next) => {
-      if (!rejected) next(message);
-    },
-    sendStatus: (status, next) => {
-      if (!rejected) next(status);
-    },
   });
 };
 

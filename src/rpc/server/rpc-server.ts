@@ -2,12 +2,17 @@ import { Server, type ServerCredentials, type ServiceDefinition, type UntypedSer
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger, MetricsRegistry } from '../../observability/index.js';
-import { loadContractDefinition } from '../proto-files.js';
+import { loadReflectionDefinition } from '../proto-files.js';
+import { TributaryError } from '../../errors/index.js';
 import { apiVersionInterceptor } from './api-version-interceptor.js';
+import { type CallRegistry, createCallRegistry } from './call-registry-interceptor.js';
 import { createDeadlineInterceptor } from './deadline-interceptor.js';
 import { instrumentServiceDefinition } from './instrument-service-definition.js';
 import { createObserveInterceptor } from './observe-interceptor.js';
 import { requestContextInterceptor } from './request-context-interceptor.js';
+
+const healthServiceName = 'grpc.health.v1.Health';
+const reflectionServiceName = 'grpc.reflection.v1.ServerReflection';
 
 /** One gRPC service a role serves: the generated definition and its handlers. */
 export interface RpcService {
@@ -61,15 +66,19 @@ export interface RpcServer {
  */
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
   const { limits, logger, metrics } = options;
+  const calls = createCallRegistry();
   const server = new Server({
     'grpc.max_receive_message_length': limits.maxMessageBytes,
     'grpc.max_send_message_length': limits.maxMessageBytes,
     'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
     // Interceptors see inbound events in this order and outbound ones in reverse: the observer is
-    // nearest the wire so it counts every status, including those the later interceptors send.
+    // nearest the wire so it counts every status, including those the later interceptors send;
+    // the call registry sits outside the interceptors that answer for the handler, so it sees
+    // their status first and drops the handler's late one.
     interceptors: [
       requestContextInterceptor,
       createObserveInterceptor(metrics, logger),
+      calls.interceptor,
       createDeadlineInterceptor(limits.requestTimeoutMs),
       apiVersionInterceptor,
     ],
@@ -80,7 +89,9 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   });
   const health = new HealthImplementation(Object.fromEntries(['', ...serviceNames].map((name) => [name, 'NOT_SERVING'])));
   health.addToServer(server);
-  new ReflectionService(loadContractDefinition()).addToServer(server);
+  // Reflection lists what this server really serves, not every service of the contract.
+  const reflected = [...serviceNames, healthServiceName, reflectionServiceName];
+  new ReflectionService(loadReflectionDefinition(), { services: reflected }).addToServer(server);
 
   const port = await bind(server, options.address, options.credentials);
   const address = `${hostOf(options.address)}:${port}`;
@@ -97,19 +108,22 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     shutdownSignal: abort.signal,
     setServing,
     shutdown: () => {
-      shutdownPromise ??= drain(server, abort, setServing, limits.shutdownGraceMs, logger);
+      shutdownPromise ??= drain({ server, calls, abort, setServing, shutdownGraceMs: limits.shutdownGraceMs, logger });
       return shutdownPromise;
     },
   };
 }
 
-async function drain(
-  server: Server,
-  abort: AbortController,
-  setServing: (serving: boolean) => void,
-  shutdownGraceMs: number,
-  logger: Logger,
-): Promise<{ forced: boolean }> {
+interface DrainContext {
+  server: Server;
+  calls: CallRegistry;
+  abort: AbortController;
+  setServing: (serving: boolean) => void;
+  shutdownGraceMs: number;
+  logger: Logger;
+}
+
+async function drain({ server, calls, abort, setServing, shutdownGraceMs, logger }: DrainContext): Promise<{ forced: boolean }> {
   setServing(false);
   abort.abort(new Error('server shutting down'));
   let graceTimer: NodeJS.Timeout | undefined;
@@ -121,7 +135,8 @@ async function drain(
   ]);
   clearTimeout(graceTimer);
   if (forced) {
-    logger.warn({ shutdownGraceMs }, 'in-flight calls outlived the shutdown grace period; cancelling them');
+    logger.warn({ shutdownGraceMs, inFlight: calls.inFlightCount() }, 'in-flight calls outlived the shutdown grace period; ending them');
+    calls.endAll(new TributaryError('SHUTTING_DOWN', `the node shut down and ended this call after its ${shutdownGraceMs} ms grace period; retry against another node`));
     server.forceShutdown();
   }
   logger.info({ forced }, 'gRPC server stopped');
