@@ -7,7 +7,8 @@ import { z } from 'zod';
  * quotes it, so a user who gets a value wrong reads the rule right beside the bad value.
  */
 
-const nodeIdMax = 2_147_483_647; // Node ids travel as int32 on the wire.
+// Node ids travel as uint32; staying within int32 keeps them exact in every client language.
+const nodeIdMax = 2_147_483_647;
 const quorumVotersMax = 9; // Raft quorums larger than this only slow down commits.
 const tokenFilesMax = 64;
 const tokensMax = 1024;

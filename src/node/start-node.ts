@@ -9,6 +9,7 @@ import {
 import { serverCredentialsFor } from '../rpc/server/server-credentials.js';
 import { type RpcServer, type RpcService, serviceNameOf, startRpcServer } from '../rpc/server/rpc-server.js';
 import { createPipelineService } from '../rpc/services/pipeline-service.js';
+import { loadTokenHashes } from './load-token-hashes.js';
 import { type NodeIdentity, nodeIdentityOf } from './node-identity.js';
 
 /** A started Tributary process: what it is, where it listens, and how to stop it. */
@@ -44,6 +45,7 @@ export async function startNode(config: NodeConfig, logger: Logger, nowMs: () =>
     logger: componentLogger(logger, 'rpc'),
     metrics,
     credentials: serverCredentialsFor(config.tls),
+    tokenHashes: config.auth.enabled ? loadTokenHashes(config.auth) : undefined,
   });
   let stopping = false;
   const http = config.metrics.enabled ? await startMetricsEndpoint(config, logger, metrics, rpc, () => stopping) : undefined;

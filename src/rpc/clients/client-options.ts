@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ChannelCredentials } from '@grpc/grpc-js';
+import { ChannelCredentials, Metadata } from '@grpc/grpc-js';
 
 /** How a client reaches one node. */
 export interface ClientOptions {
@@ -9,6 +9,8 @@ export interface ClientOptions {
   clientId: string;
   /** TLS: the CA to trust, and a client certificate for mTLS. Plaintext when absent. */
   tls?: ClientTlsFiles | undefined;
+  /** Bearer token for nodes that require authentication. */
+  token?: string | undefined;
 }
 
 export interface ClientTlsFiles {
@@ -27,6 +29,13 @@ export function channelCredentialsFor(tls: ClientTlsFiles | undefined): ChannelC
   if (tls === undefined) return ChannelCredentials.createInsecure();
   const read = (path: string | undefined) => (path === undefined ? null : readFileSync(path));
   return ChannelCredentials.createSsl(read(tls.caFile), read(tls.keyFile), read(tls.certFile));
+}
+
+/** Call metadata: the bearer token when the client has one. */
+export function callMetadata(options: ClientOptions): Metadata {
+  const metadata = new Metadata();
+  if (options.token !== undefined) metadata.set('authorization', `Bearer ${options.token}`);
+  return metadata;
 }
 
 export function deadlineAfter(deadlineMs: number): Date {

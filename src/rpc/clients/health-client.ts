@@ -1,8 +1,8 @@
-import { type Client, loadPackageDefinition, Metadata, type ServiceClientConstructor, type ServiceError, status as GrpcStatus } from '@grpc/grpc-js';
+import { type Client, loadPackageDefinition, type Metadata, type ServiceClientConstructor, type ServiceError, status as GrpcStatus } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { callUnary } from './call-unary.js';
-import { channelCredentialsFor, type ClientOptions } from './client-options.js';
+import { callMetadata, channelCredentialsFor, type ClientOptions } from './client-options.js';
 
 /** `grpc.health.v1` serving status of one service ('' is the whole server). */
 export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
@@ -28,7 +28,7 @@ export async function checkHealth(address: string, service: string, options: Cli
   const client = new Health(address, channelCredentialsFor(options.tls)) as unknown as HealthStub;
   try {
     const response = await callUnary<{ status: ServingStatus }>(options.deadlineMs, (callOptions, callback) =>
-      client.Check({ service }, new Metadata(), callOptions, callback),
+      client.Check({ service }, callMetadata(options), callOptions, callback),
     );
     return response.status;
   } catch (error) {

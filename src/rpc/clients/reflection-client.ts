@@ -1,9 +1,9 @@
-import { type ClientDuplexStream, loadPackageDefinition, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { type ClientDuplexStream, loadPackageDefinition, type Metadata, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { TributaryError } from '../../errors/index.js';
 import { fromGrpcError } from '../error-status.js';
 import { reflectionProtoPath } from '../proto-files.js';
-import { channelCredentialsFor, type ClientOptions, deadlineAfter } from './client-options.js';
+import { callMetadata, channelCredentialsFor, type ClientOptions, deadlineAfter } from './client-options.js';
 
 interface ReflectionResponse {
   list_services_response?: { service: Array<{ name: string }> };
@@ -11,7 +11,7 @@ interface ReflectionResponse {
 }
 
 interface ReflectionStub {
-  ServerReflectionInfo(options: { deadline: Date }): ClientDuplexStream<{ list_services: string }, ReflectionResponse>;
+  ServerReflectionInfo(metadata: Metadata, options: { deadline: Date }): ClientDuplexStream<{ list_services: string }, ReflectionResponse>;
   close(): void;
 }
 
@@ -26,7 +26,7 @@ export function listServices(address: string, options: ClientOptions): Promise<s
   const ServerReflection = reflectionClientConstructor();
   const client = new ServerReflection(address, channelCredentialsFor(options.tls)) as unknown as ReflectionStub;
   return new Promise<string[]>((resolve, reject) => {
-    const call = client.ServerReflectionInfo({ deadline: deadlineAfter(options.deadlineMs) });
+    const call = client.ServerReflectionInfo(callMetadata(options), { deadline: deadlineAfter(options.deadlineMs) });
     call.once('data', (response: ReflectionResponse) => {
       call.end();
       if (response.error_response) {

@@ -1,4 +1,3 @@
-import { Metadata } from '@grpc/grpc-js';
 import type { NodeRole } from '../../node/node-identity.js';
 import { packageVersion } from '../../node/package-version.js';
 import {
@@ -9,7 +8,7 @@ import {
   type VersionInfo,
 } from '../generated/tributary/pipeline/v1/pipeline_service.js';
 import { callUnary } from './call-unary.js';
-import { channelCredentialsFor, type ClientOptions } from './client-options.js';
+import { callMetadata, channelCredentialsFor, type ClientOptions } from './client-options.js';
 import { newRequestHeader } from './request-header.js';
 
 /** A node's answer to GetVersion, in the SDK's own terms. */
@@ -35,7 +34,7 @@ export async function getVersion(address: string, options: ClientOptions): Promi
   try {
     const request = { header: newRequestHeader(options.clientId), clientVersion: packageVersion };
     const response = await callUnary<GetVersionResponse>(options.deadlineMs, (callOptions, callback) =>
-      client.getVersion(request, new Metadata(), callOptions, callback),
+      client.getVersion(request, callMetadata(options), callOptions, callback),
     );
     if (response.info === undefined) throw new Error(`GetVersion from ${address} carried no info`);
     return toNodeVersion(response.info);

@@ -5,6 +5,7 @@ import type { Logger, MetricsRegistry } from '../../observability/index.js';
 import { loadReflectionDefinition } from '../proto-files.js';
 import { TributaryError } from '../../errors/index.js';
 import { apiVersionInterceptor } from './api-version-interceptor.js';
+import { createAuthInterceptor } from './auth-interceptor.js';
 import { type CallRegistry, createCallRegistry } from './call-registry-interceptor.js';
 import { createDeadlineInterceptor } from './deadline-interceptor.js';
 import { instrumentServiceDefinition } from './instrument-service-definition.js';
@@ -39,6 +40,8 @@ export interface RpcServerOptions {
   logger: Logger;
   metrics: MetricsRegistry;
   credentials: ServerCredentials;
+  /** SHA-256 hex digests of the bearer tokens accepted; no authentication when absent. */
+  tokenHashes?: readonly string[] | undefined;
 }
 
 export interface RpcServer {
@@ -79,6 +82,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       requestContextInterceptor,
       createObserveInterceptor(metrics, logger),
       calls.interceptor,
+      ...(options.tokenHashes === undefined ? [] : [createAuthInterceptor(options.tokenHashes)]),
       createDeadlineInterceptor(limits.requestTimeoutMs),
       apiVersionInterceptor,
     ],

@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningNode } from '../../src/node/start-node.js';
+import { checkHealth, defaultClientOptions, getVersion, listServices } from '../../src/rpc/clients/index.js';
+import { loadTokenHashes } from '../../src/node/load-token-hashes.js';
+import { startTestNode } from '../support/test-node.js';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const options = defaultClientOptions('auth-test');
+
+describe('bearer-token authentication', () => {
+  let directory: string;
+  let node: RunningNode;
+  beforeAll(async () => {
+    directory = mkdtempSync(join(tmpdir(), 'trib-auth-'));
+    const tokenFile = join(directory, 'tokens');
+    writeFileSync(tokenFile, `# operators\n${sha256('file-token')}\n\n`);
+    node = await startTestNode({ auth: { enabled: true, tokenFiles: [tokenFile], tokens: [sha256('inline-token')] } });
+  });
+  afterAll(async () => {
+    await node.stop();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('accepts tokens from the token file and from the config', async () => {
+    expect((await getVersion(node.grpcAddress, { ...options, token: 'file-token' })).nodeId).toBe(1);
+    expect((await getVersion(node.grpcAddress, { ...options, token: 'inline-token' })).nodeId).toBe(1);
+    expect(await listServices(node.grpcAddress, { ...options, token: 'inline-token' })).toContain('tributary.pipeline.v1.PipelineService');
+  });
+
+  it('refuses a call without a token, or with a wrong one, as UNAUTHENTICATED', async () => {
+    await expect(getVersion(node.grpcAddress, options)).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      retriable: false,
+      message: 'this node requires a bearer token: send metadata "authorization: Bearer <token>"',
+    });
+    await expect(getVersion(node.grpcAddress, { ...options, token: 'guess' })).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: 'the bearer token is not valid for this node',
+    });
+    await expect(listServices(node.grpcAddress, options)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('keeps health checks open for probes', async () => {
+    expect(await checkHealth(node.grpcAddress, '', options)).toBe('SERVING');
+  });
+
+  it('names the file and line of a malformed token hash', () => {
+    const bad = join(directory, 'bad-tokens');
+    writeFileSync(bad, `${sha256('ok')}\nnot-a-hash\n`);
+    expect(() => loadTokenHashes({ enabled: true, tokenFiles: [bad], tokens: [] })).toThrow(
+      `auth.tokenFiles: "${bad}" line 2 is not a SHA-256 hash (64 lowercase hex characters; make one with: printf %s "$TOKEN" | sha256sum)`,
+    );
+  });
+});
