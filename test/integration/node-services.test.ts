@@ -1,6 +1,6 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TributaryError } from '../../src/errors/index.js';
+import type { TributaryError } from '../../src/errors/index.js';
 import type { RunningNode } from '../../src/node/start-node.js';
 import { checkHealth, defaultClientOptions, getVersion, listServices } from '../../src/rpc/clients/index.js';
 import { fromGrpcError } from '../../src/rpc/error-status.js';
@@ -30,7 +30,7 @@ function getVersionRaw(client: PipelineServiceClient, request: GetVersionRequest
 function executeRaw(client: PipelineServiceClient, request: ExecutePipelineRequest): Promise<TributaryError> {
   return new Promise((resolve, reject) =>
     client.executePipeline(request, new Metadata(), { deadline: deadline() }, (error) =>
-      error ? resolve(fromGrpcError(error as ServiceError)) : reject(new Error('ExecutePipeline unexpectedly succeeded')),
+      error ? resolve(fromGrpcError(error)) : reject(new Error('ExecutePipeline unexpectedly succeeded')),
     ),
   );
 }

@@ -35,7 +35,7 @@ function call(server: RpcServer, deadline?: Date): Promise<GetVersionResponse> {
   const client = new PipelineServiceClient(server.address, credentials.createInsecure());
   return new Promise<GetVersionResponse>((resolve, reject) => {
     client.getVersion(request, new Metadata(), deadline ? { deadline } : {}, (error, response) =>
-      error ? reject(fromGrpcError(error as ServiceError)) : resolve(response),
+      error ? reject(fromGrpcError(error)) : resolve(response),
     );
   }).finally(() => client.close());
 }
