@@ -1,4 +1,4 @@
-import { credentials, Metadata, type ServiceError, type handleUnaryCall } from '@grpc/grpc-js';
+import { credentials, Metadata, type handleUnaryCall } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../src/errors/index.js';
 import { createMetricsRegistry } from '../../src/observability/index.js';
