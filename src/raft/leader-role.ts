@@ -74,7 +74,12 @@ function handleAppendResponse(raft: Raft, message: MessageOf<'appendResponse'>, 
     return;
   }
   const wasPaused = progress.isPaused();
-  if (!progress.maybeUpdate(message.index)) return;
+  const matchMoved = progress.maybeUpdate(message.index);
+  // A probe answered at the match we already knew (after a snapshot, or a probe that found the
+  // follower up to date) still proves where the follower is: start replicating, as etcd does,
+  // rather than leaving it paused in probe until the next heartbeat.
+  const probeConfirmed = !matchMoved && progress.state === 'probe' && progress.matchIndex === message.index;
+  if (!matchMoved && !probeConfirmed) return;
   if (progress.state === 'probe') {
     progress.becomeReplicate();
   } else if (progress.state === 'snapshot') {
