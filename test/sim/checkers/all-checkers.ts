@@ -1,0 +1,21 @@
+import type { Checker } from './checker.js';
+import { createElectionSafety } from './election-safety.js';
+import { createLeaderCompleteness } from './leader-completeness.js';
+import { createLinearizability, type LinearizabilityCounters } from './linearizability-checker.js';
+import { createLogMatching } from './log-matching.js';
+import { createMonotonicCommit } from './monotonic-commit.js';
+import { createNoCommittedEntryLost } from './no-committed-entry-lost.js';
+import { createStateMachineSafety } from './state-machine-safety.js';
+
+/** Every checker, fresh for one run, in the order their verdicts are reported. */
+export function createAllCheckers(linearizability: LinearizabilityCounters): Checker[] {
+  return [
+    createElectionSafety(),
+    createLogMatching(),
+    createLeaderCompleteness(),
+    createStateMachineSafety(),
+    createNoCommittedEntryLost(),
+    createMonotonicCommit(),
+    createLinearizability(linearizability),
+  ];
+}

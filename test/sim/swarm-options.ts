@@ -1,0 +1,129 @@
+import type { RaftBug } from '../../src/raft/raft-types.js';
+import type { Prng } from './prng.js';
+
+/**
+ * Bugs the simulator can switch on: the core's, the host's own ('skipFsync': acknowledge before the
+ * sync) and the clients' ('staleRead': read a node's state machine without ReadIndex).
+ */
+export type SimBug = RaftBug | 'skipFsync' | 'staleRead';
+export const simBugs: readonly SimBug[] = ['doubleVote', 'commitPreviousTermByCount', 'applyBeyondCommit', 'skipFsync', 'staleRead'];
+
+/**
+ * Every knob of one run, drawn from its seed (swarm testing: each run explores a different corner,
+ * with some faults switched off entirely). A failure report prints all of them. Rates are chances
+ * per message or per crash; "Mean" intervals are the means of exponential gaps, 0 meaning "never".
+ */
+export interface SwarmOptions {
+  readonly voterCount: number;
+  /** Node ids kept in reserve for membership changes (ids are never reused). */
+  readonly spareNodeCount: number;
+  readonly tickMs: number;
+  readonly electionTimeoutTicks: number;
+  readonly heartbeatTimeoutTicks: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly inflightMessagesMax: number;
+  readonly entriesPerMessageMax: number;
+  readonly messageBytesMax: number;
+  readonly uncommittedEntriesMax: number;
+  readonly snapshotChunkBytesMax: number;
+  readonly delayMsMin: number;
+  readonly delayMsMax: number;
+  readonly dropRate: number;
+  readonly duplicateRate: number;
+  readonly reorderRate: number;
+  readonly reorderDelayMsMax: number;
+  /** Each link's delays are scaled by a factor drawn in [1, linkSlownessMax]: some links are slow. */
+  readonly linkSlownessMax: number;
+  readonly partitionMeanIntervalMs: number;
+  readonly partitionDurationMsMax: number;
+  readonly crashMeanIntervalMs: number;
+  /** Chance that a crash (or a partition) singles out the current leader rather than any node. */
+  readonly leaderTargetRate: number;
+  readonly restartDelayMsMax: number;
+  readonly tornWriteRate: number;
+  readonly unsyncedSurvivalRate: number;
+  readonly leaderTransferMeanIntervalMs: number;
+  /** The host snapshots once this many entries were applied since its last snapshot. */
+  readonly snapshotThresholdEntries: number;
+  /** Entries kept in the log behind a snapshot, for slow followers; 0 forces snapshot installs. */
+  readonly snapshotKeepEntries: number;
+  readonly clientCount: number;
+  readonly keyCount: number;
+  readonly operationIntervalMsMax: number;
+  readonly readRate: number;
+  /** Among writes, the share of appends (the rest are puts). */
+  readonly appendRate: number;
+  readonly operationTimeoutMs: number;
+  readonly membershipChangeMeanIntervalMs: number;
+  readonly safetyPhaseMs: number;
+  readonly livenessPhaseMsMax: number;
+}
+
+/** Knobs a test pins, e.g. more crashes to catch skipFsync sooner; the rest are still drawn. */
+export type SwarmOverrides = Partial<SwarmOptions>;
+
+/** Off with chance `offRate`, otherwise drawn. */
+function sometimes(random: Prng, offRate: number, draw: () => number): number {
+  return random.chance(offRate) ? 0 : draw();
+}
+
+export function drawSwarmOptions(random: Prng, overrides: SwarmOverrides = {}): SwarmOptions {
+  const tickMs = 10;
+  const delayMsMin = random.range(0, 5);
+  const electionTimeoutTicks = random.range(5, 20);
+  // Raft needs round trips well under the election timeout to make progress; delays are drawn
+  // relative to it, and now and then close to it, where elections start to fail.
+  const electionTimeoutMs = electionTimeoutTicks * tickMs;
+  const drawn: SwarmOptions = {
+    voterCount: random.pick([1, 2, 3, 3, 3, 4, 5, 5]),
+    spareNodeCount: random.range(0, 3),
+    tickMs,
+    electionTimeoutTicks,
+    heartbeatTimeoutTicks: random.range(1, Math.max(1, Math.floor(electionTimeoutTicks / 3))),
+    preVote: random.chance(0.85),
+    checkQuorum: random.chance(0.85),
+    inflightMessagesMax: random.range(1, 8),
+    entriesPerMessageMax: random.pick([1, 2, 4, 16, 64]),
+    messageBytesMax: random.pick([64, 256, 1024, 65536]),
+    uncommittedEntriesMax: random.pick([4, 16, 64, 1024]),
+    snapshotChunkBytesMax: random.pick([8, 32, 128, 1024]),
+    delayMsMin,
+    delayMsMax: delayMsMin + Math.floor(electionTimeoutMs * random.pick([0, 0.05, 0.1, 0.2, 0.4])),
+    dropRate: sometimes(random, 0.3, () => random.rangeFloat(0, 0.2)),
+    duplicateRate: sometimes(random, 0.4, () => random.rangeFloat(0, 0.1)),
+    reorderRate: sometimes(random, 0.4, () => random.rangeFloat(0, 0.3)),
+    reorderDelayMsMax: random.range(0, electionTimeoutMs / 2),
+    linkSlownessMax: random.pick([1, 1, 2, 3]),
+    partitionMeanIntervalMs: sometimes(random, 0.25, () => random.range(100, 2000)),
+    partitionDurationMsMax: random.range(50, 3000),
+    crashMeanIntervalMs: sometimes(random, 0.25, () => random.range(200, 4000)),
+    leaderTargetRate: random.pick([0, 0.3, 0.8]),
+    restartDelayMsMax: random.range(10, 2000),
+    tornWriteRate: random.pick([0, 0.1, 0.5, 1]),
+    unsyncedSurvivalRate: random.pick([0, 0, 0.2, 0.5]),
+    leaderTransferMeanIntervalMs: sometimes(random, 0.5, () => random.range(200, 3000)),
+    snapshotThresholdEntries: random.pick([3, 8, 20, 50, 200]),
+    snapshotKeepEntries: random.pick([0, 0, 2, 10]),
+    clientCount: random.range(1, 5),
+    keyCount: random.range(1, 4),
+    operationIntervalMsMax: random.pick([5, 20, 50, 200]),
+    readRate: random.rangeFloat(0, 0.5),
+    appendRate: random.rangeFloat(0, 1),
+    operationTimeoutMs: random.range(200, 3000),
+    membershipChangeMeanIntervalMs: sometimes(random, 0.4, () => random.range(100, 3000)),
+    safetyPhaseMs: random.range(1000, 4000),
+    livenessPhaseMsMax: 30_000,
+  };
+  const merged = { ...drawn, ...overrides };
+  // A pinned election timeout keeps the drawn heartbeat below it, as the core requires.
+  const heartbeatTimeoutTicks = overrides.heartbeatTimeoutTicks ?? Math.min(merged.heartbeatTimeoutTicks, Math.max(1, merged.electionTimeoutTicks - 1));
+  return { ...merged, heartbeatTimeoutTicks };
+}
+
+/** One line per knob, for failure reports. */
+export function describeSwarmOptions(options: SwarmOptions): string {
+  return Object.entries(options)
+    .map(([name, value]) => `${name}=${typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(3) : String(value)}`)
+    .join(' ');
+}
