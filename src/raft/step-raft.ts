@@ -24,15 +24,20 @@ export function stepRaft(raft: Raft, message: Message): void {
 }
 
 /**
- * Messages from non-members are ignored, so a removed node cannot disturb the cluster with its
- * votes; but what a leader sends is heard. Membership changes take effect when applied, so a
- * node that lags may not know yet that its new leader is a member, and must follow it to learn
- * that; following whoever leads a term at least ours is what Raft requires anyway. A node with no
- * membership yet (new, waiting for its first snapshot) hears anyone.
+ * Most messages from non-members are ignored. What a leader sends is heard: membership changes
+ * take effect when applied, so a node that lags may not know yet that its new leader is a member,
+ * and must follow it to learn that; following whoever leads a term at least ours is what Raft
+ * requires anyway. For the same reason a vote request from a non-member is heard when the
+ * candidate's log is at least as up to date as ours: it may hold the membership change we have
+ * not seen, and without our vote a cluster whose other voters we do not know could never elect a
+ * leader (simulator seeds 21393, 28133). A removed node's log ends before the entry that removed
+ * it, so its requests stay ignored and cannot even raise our term. A node with no membership yet
+ * (new, waiting for its first snapshot) hears anyone.
  */
 function hearsFrom(raft: Raft, message: Message): boolean {
   if (!raft.tracker.hasMembers() || raft.tracker.isMember(message.from)) return true;
   if (message.type === 'append' || message.type === 'heartbeat' || message.type === 'snapshot') return true;
+  if (message.type === 'preVote' || message.type === 'vote') return raft.log.isUpToDate(message.lastLogIndex, message.lastLogTerm);
   // The leader we follow may have just removed itself: it still answers our reads and hands over.
   return (message.type === 'readIndexResponse' || message.type === 'timeoutNow') && message.from === raft.leader;
 }

@@ -66,7 +66,8 @@ describe('proposals', () => {
     const network = new TestNetwork([1, 2, 3]);
     network.elect(1);
     const before = network.node(2).status();
-    network.node(2).step({ type: 'vote', from: 9, to: 2, term: 50, lastLogIndex: 99, lastLogTerm: 50, transfer: true });
+    // A non-member whose log is behind ours cannot even raise our term.
+    network.node(2).step({ type: 'vote', from: 9, to: 2, term: 50, lastLogIndex: 0, lastLogTerm: 0, transfer: true });
     network.node(2).step({ type: 'vote', from: 3, to: 7, term: 50, lastLogIndex: 99, lastLogTerm: 50, transfer: true });
     expect(network.node(2).status()).toEqual(before);
     expect(network.node(2).hasReady()).toBe(false);
