@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { TributaryError } from '../../../src/errors/index.js';
 import { createRaftNode } from '../../../src/raft/create-raft-node.js';
 import { decodeConfChange, encodeConfChange } from '../../../src/raft/entry-codec.js';
 import { MemoryRaftStorage } from '../../../src/raft/memory-raft-storage.js';
-import { TestNetwork } from './raft-test-network.js';
-
-function errorOf(action: () => unknown): TributaryError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof TributaryError) return error;
-    throw error;
-  }
-  throw new Error('expected a TributaryError');
-}
+import { errorOf, TestNetwork } from './raft-test-network.js';
 
 describe('leader transfer', () => {
   it('hands leadership to an up-to-date follower with TimeoutNow', () => {

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { TributaryError } from '../../../src/errors/index.js';
 import { MemoryRaftStorage } from '../../../src/raft/memory-raft-storage.js';
 import type { ConfChange, RaftNode } from '../../../src/raft/raft-types.js';
-import { TestNetwork } from './raft-test-network.js';
-
-function errorOf(action: () => unknown): TributaryError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof TributaryError) return error;
-    throw error;
-  }
-  throw new Error('expected a TributaryError');
-}
+import { errorOf, TestNetwork } from './raft-test-network.js';
 
 /** 1 leads voters 1-3; node 4 has started, knowing it joins as a learner. */
 function clusterWithJoiner(options = {}): TestNetwork {

@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TributaryError } from '../../../src/errors/index.js';
 import type { Message } from '../../../src/raft/raft-types.js';
-import { TestNetwork } from './raft-test-network.js';
-
-function errorOf(action: () => unknown): TributaryError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof TributaryError) return error;
-    throw error;
-  }
-  throw new Error('expected a TributaryError');
-}
+import { errorOf, TestNetwork } from './raft-test-network.js';
 
 describe('proposals', () => {
   it('returns the index and term the proposal landed at', () => {

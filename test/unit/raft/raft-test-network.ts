@@ -1,6 +1,7 @@
 // A tiny in-process network for unit tests: every node runs the real core over MemoryRaftStorage;
 // the network delivers every message unless a partition or a drop rule says otherwise. Hosts
 // follow the Ready contract exactly: persist, send, apply, advance.
+import { TributaryError } from '../../../src/errors/index.js';
 import { createRaftNode } from '../../../src/raft/create-raft-node.js';
 import { decodeConfChange } from '../../../src/raft/entry-codec.js';
 import { MemoryRaftStorage } from '../../../src/raft/memory-raft-storage.js';
@@ -188,4 +189,15 @@ export function storedTerms(peer: TestPeer): number[] {
   const terms: number[] = [];
   for (let index = storage.firstIndex(); index <= storage.lastIndex(); index++) terms.push(storage.term(index));
   return terms;
+}
+
+/** The TributaryError `action` throws; fails the test when it throws nothing or something else. */
+export function errorOf(action: () => unknown): TributaryError {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof TributaryError) return error;
+    throw error;
+  }
+  throw new Error('expected a TributaryError');
 }
