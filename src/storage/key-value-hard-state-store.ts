@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import type { HardState } from '../raft/raft-types.js';
+import type { HardStateStore } from './hard-state-store.js';
+import type { KeyValueStore } from './key-value-store.js';
+import { packValue, safeNonNegativeInteger, unpackValue } from './packed-value.js';
+import { raftHardStateKey } from './storage-keys.js';
+import type { StorageWriter } from './storage-writer.js';
+
+const hardStateSchema = z.object({ term: safeNonNegativeInteger, vote: safeNonNegativeInteger, commit: safeNonNegativeInteger });
+const emptyHardState: HardState = { term: 0, vote: 0, commit: 0 };
+
+/** The hard state as one checksummed msgpack value under key `03` (storage-keys.ts). */
+export class KeyValueHardStateStore implements HardStateStore {
+  constructor(
+    private readonly engine: KeyValueStore,
+    private readonly writer: StorageWriter,
+  ) {}
+
+  async load(): Promise<HardState> {
+    const bytes = await this.engine.get(raftHardStateKey());
+    return bytes === undefined ? emptyHardState : unpackValue(bytes, hardStateSchema, 'raft hard state');
+  }
+
+  save(hardState: HardState): Promise<void> {
+    const value = hardStateSchema.parse(hardState);
+    return this.writer.write([{ type: 'put', key: raftHardStateKey(), value: packValue(value) }]);
+  }
+}

@@ -1,0 +1,309 @@
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { TributaryError } from '../errors/index.js';
+import { BatchIndex, type BatchSummary, decodeBatchSummary, encodeBatchSummary } from './batch-index.js';
+import { corruptRecord } from './checksummed-value.js';
+import type { KeyValueOperation, KeyValueStore } from './key-value-store.js';
+import { type EpochCheckpoint, type EpochEndOffset, LeaderEpochCache } from './leader-epoch-cache.js';
+import { packValue, safeNonNegativeInteger, unpackValue } from './packed-value.js';
+import { assertPartitionId, formatPartition, type PartitionId } from './partition-id.js';
+import type { AppendedBatch, AppendOptions, LogBatch, PartitionLog, RetentionRequest, RetentionResult } from './partition-log.js';
+import { countBatchesBreachingRetention } from './partition-retention.js';
+import { SerialQueue } from './serial-queue.js';
+import {
+  leaderEpochKey,
+  leaderEpochRange,
+  partitionBatchKey,
+  partitionBatchRange,
+  partitionBatchSummaryKey,
+  partitionBatchSummaryRange,
+  partitionLogStartKey,
+} from './storage-keys.js';
+import type { StorageWriter } from './storage-writer.js';
+import { decodeStoredBatch, encodeStoredBatch, type StoredBatch } from './stored-batch.js';
+
+const checkpointSchema = z.object({ epoch: safeNonNegativeInteger, startOffset: safeNonNegativeInteger });
+const logStartSchema = z.object({ logStartOffset: safeNonNegativeInteger });
+
+/**
+ * Opens the log of `partition` in `engine`: reads its log start offset, batch summaries and
+ * leader-epoch checkpoints (not its batches), and checks that the summaries are contiguous.
+ */
+export async function openPartitionLog(engine: KeyValueStore, writer: StorageWriter, partition: PartitionId): Promise<PartitionLog> {
+  assertPartitionId(partition);
+  const name = formatPartition(partition);
+  const startBytes = await engine.get(partitionLogStartKey(partition));
+  const logStartOffset =
+    startBytes === undefined ? 0 : unpackValue(startBytes, logStartSchema, `partition "${name}" log start offset`).logStartOffset;
+  const index = new BatchIndex();
+  for await (const [, value] of engine.range(partitionBatchSummaryRange(partition))) {
+    const summary = decodeBatchSummary(value, name);
+    const previous = index.last();
+    if (previous !== undefined && summary.baseOffset !== previous.lastOffset + 1) {
+      const where = `partition "${name}" offset ${previous.lastOffset + 1}`;
+      throw corruptRecord(where, `the batch is missing (the next stored starts at ${summary.baseOffset})`);
+    }
+    index.push(summary);
+  }
+  const checkpoints: EpochCheckpoint[] = [];
+  for await (const [, value] of engine.range(leaderEpochRange(partition))) {
+    checkpoints.push(unpackValue(value, checkpointSchema, `partition "${name}" leader-epoch checkpoint`));
+  }
+  return new KeyValuePartitionLog(engine, writer, partition, { logStartOffset, index, epochs: new LeaderEpochCache(checkpoints) });
+}
+
+interface LoadedState {
+  readonly logStartOffset: number;
+  readonly index: BatchIndex;
+  readonly epochs: LeaderEpochCache;
+}
+
+class KeyValuePartitionLog implements PartitionLog {
+  private readonly name: string;
+  private readonly queue = new SerialQueue();
+  private readonly index: BatchIndex;
+  private readonly epochs: LeaderEpochCache;
+  private startOffset: number;
+  /** Every offset below it is durable and readable. */
+  private endOffset: number;
+  /** Where the next append lands: ahead of endOffset while appends are in flight. */
+  private nextOffset: number;
+  /** Settles once every append started so far is durable; rejects once one failed. */
+  private appendsSettled: Promise<void> = Promise.resolve();
+  private writeFailure: TributaryError | undefined;
+
+  constructor(
+    private readonly engine: KeyValueStore,
+    private readonly writer: StorageWriter,
+    readonly partition: PartitionId,
+    state: LoadedState,
+  ) {
+    this.name = formatPartition(partition);
+    this.index = state.index;
+    this.epochs = state.epochs;
+    this.startOffset = state.logStartOffset;
+    this.endOffset = Math.max(state.logStartOffset, (state.index.last()?.lastOffset ?? -1) + 1);
+    this.nextOffset = this.endOffset;
+  }
+
+  logStartOffset(): number {
+    return this.startOffset;
+  }
+
+  logEndOffset(): number {
+    return this.endOffset;
+  }
+
+  sizeBytes(): number {
+    return this.index.sizeBytes();
+  }
+
+  leaderEpochCheckpoints(): readonly EpochCheckpoint[] {
+    return this.epochs.all();
+  }
+
+  endOffsetForEpoch(epoch: number): EpochEndOffset | undefined {
+    return this.epochs.endOffsetFor(epoch, this.endOffset);
+  }
+
+  /**
+   * The queued task only assigns offsets and starts the write; durability is awaited outside the
+   * queue, so concurrent appends to one partition share a group commit instead of one sync each.
+   */
+  async append(batch: StoredBatch, options: AppendOptions = {}): Promise<AppendedBatch> {
+    const started = await this.queue.run(() => Promise.resolve({ durable: this.startAppend(batch, options) }));
+    return started.durable;
+  }
+
+  private startAppend(batch: StoredBatch, options: AppendOptions): Promise<AppendedBatch> {
+    this.assertWritable();
+    const baseOffset = options.baseOffset ?? this.nextOffset;
+    this.assertAppendable(batch, baseOffset);
+    const value = encodeStoredBatch(batch, baseOffset);
+    const lastOffset = baseOffset + batch.recordCount - 1;
+    const summary: BatchSummary = { baseOffset, lastOffset, maxTimestampMs: batch.maxTimestampMs, storedBytes: value.byteLength };
+    const operations: KeyValueOperation[] = [
+      { type: 'put', key: partitionBatchKey(this.partition, baseOffset), value },
+      { type: 'put', key: partitionBatchSummaryKey(this.partition, baseOffset), value: encodeBatchSummary(summary) },
+    ];
+    const epoch = batch.partitionLeaderEpoch;
+    if (this.epochs.assign(epoch, baseOffset)) operations.push(this.putCheckpoint({ epoch, startOffset: baseOffset }));
+    this.nextOffset = lastOffset + 1;
+    // Applied in append order even if the writer resolved out of order, and never after a failure.
+    const durable = Promise.all([this.appendsSettled, this.writer.write(operations)]).then(() => {
+      this.index.push(summary);
+      this.endOffset = summary.lastOffset + 1;
+      return { baseOffset, lastOffset: summary.lastOffset };
+    });
+    this.appendsSettled = durable.then(() => undefined);
+    // Both are awaited later by someone (the caller, the next append or structural change), but
+    // a failure must not surface as an unhandled rejection before then.
+    this.appendsSettled.catch(() => undefined);
+    durable.catch((error: unknown) => this.recordFailure(error));
+    return durable;
+  }
+
+  private assertAppendable(batch: StoredBatch, baseOffset: number): void {
+    if (baseOffset !== this.nextOffset) {
+      throw new TributaryError(
+        'OFFSET_MISMATCH',
+        `partition "${this.name}": a batch at base offset ${baseOffset} cannot be appended; the next offset is ${this.nextOffset}`,
+      );
+    }
+    const latest = this.epochs.latest();
+    if (latest !== undefined && batch.partitionLeaderEpoch < latest.epoch) {
+      throw new TributaryError(
+        'STALE_EPOCH',
+        `partition "${this.name}": a batch of leader epoch ${batch.partitionLeaderEpoch} ` +
+          `cannot follow epoch ${latest.epoch} (from offset ${latest.startOffset})`,
+      );
+    }
+  }
+
+  async read(fromOffset: number, maxBytes: number): Promise<LogBatch[]> {
+    assertOffset(fromOffset, 'fromOffset');
+    assert.ok(Number.isSafeInteger(maxBytes) && maxBytes > 0, `maxBytes must be a positive integer, got ${maxBytes}`);
+    this.assertInRange(fromOffset, 'read from');
+    const first = this.index.positionOf(fromOffset);
+    const selected: BatchSummary[] = [];
+    let totalBytes = 0;
+    for (let summary = this.index.at(first); summary !== undefined; summary = this.index.at(first + selected.length)) {
+      totalBytes += summary.storedBytes;
+      if (summary.lastOffset >= this.endOffset || (totalBytes > maxBytes && selected.length > 0)) break;
+      selected.push(summary);
+    }
+    return this.readSelected(selected);
+  }
+
+  /** Reads the batches `selected` names; a concurrent truncation or retention may cut the list short. */
+  private async readSelected(selected: readonly BatchSummary[]): Promise<LogBatch[]> {
+    const first = selected[0];
+    const last = selected[selected.length - 1];
+    if (first === undefined || last === undefined) return [];
+    const batches: LogBatch[] = [];
+    const range = partitionBatchRange(this.partition, first.baseOffset, last.baseOffset + 1);
+    for await (const [, value] of this.engine.range({ ...range, limit: selected.length })) {
+      const summary = selected[batches.length] as BatchSummary;
+      const batch = decodeStoredBatch(value, this.name, summary.baseOffset);
+      batches.push({ ...batch, baseOffset: summary.baseOffset, lastOffset: summary.baseOffset + batch.recordCount - 1 });
+    }
+    const missing = selected[batches.length];
+    if (missing !== undefined && this.index.at(this.index.positionOf(missing.baseOffset)) === missing) {
+      throw corruptRecord(`partition "${this.name}" offset ${missing.baseOffset}`, 'the batch is missing');
+    }
+    return batches;
+  }
+
+  truncateTo(offset: number): Promise<number> {
+    return this.queue.run(async () => {
+      assertOffset(offset, 'offset');
+      await this.settleAppends();
+      if (offset < this.startOffset) this.assertInRange(offset, 'truncate to');
+      const position = this.index.positionOf(offset);
+      const firstRemoved = this.index.at(position);
+      if (firstRemoved === undefined) return this.endOffset;
+      const removed = this.index.removeFrom(position);
+      this.endOffset = Math.max(this.startOffset, firstRemoved.baseOffset);
+      this.nextOffset = this.endOffset;
+      const operations = removed.flatMap((summary) => this.deleteBatch(summary));
+      for (const checkpoint of this.epochs.truncateFromEnd(this.endOffset)) operations.push(this.deleteCheckpoint(checkpoint));
+      await this.write(operations);
+      return this.endOffset;
+    });
+  }
+
+  advanceLogStartOffset(offset: number): Promise<void> {
+    return this.queue.run(async () => {
+      assertOffset(offset, 'offset');
+      await this.settleAppends();
+      await this.moveStartTo(offset);
+    });
+  }
+
+  enforceRetention(request: RetentionRequest): Promise<RetentionResult> {
+    return this.queue.run(async () => {
+      await this.settleAppends();
+      const count = countBatchesBreachingRetention(this.index, request, this.endOffset);
+      if (count === 0) return { deletedBatches: 0, deletedBytes: 0, logStartOffset: this.startOffset };
+      const sizeBefore = this.index.sizeBytes();
+      await this.moveStartTo(this.index.at(count)?.baseOffset ?? this.endOffset);
+      return { deletedBatches: count, deletedBytes: sizeBefore - this.index.sizeBytes(), logStartOffset: this.startOffset };
+    });
+  }
+
+  /**
+   * Moves the log start forward to `offset`, deleting batches that end before it and epoch
+   * checkpoints it passes. In-memory bounds change first, so reads stop at once; the deletes follow.
+   */
+  private async moveStartTo(offset: number): Promise<void> {
+    if (offset <= this.startOffset) return;
+    const emptied = offset > this.endOffset;
+    const removed = this.index.removeBefore(emptied ? this.index.length : this.index.positionOf(offset));
+    const operations = removed.flatMap((summary) => this.deleteBatch(summary));
+    if (emptied) {
+      operations.push(...this.epochs.clear().map((checkpoint) => this.deleteCheckpoint(checkpoint)));
+      this.endOffset = offset;
+      this.nextOffset = offset;
+    } else {
+      const { removed: passed, moved } = this.epochs.truncateFromStart(offset);
+      operations.push(...passed.map((checkpoint) => this.deleteCheckpoint(checkpoint)));
+      if (moved !== undefined) operations.push(this.putCheckpoint(moved));
+    }
+    this.startOffset = offset;
+    operations.push({ type: 'put', key: partitionLogStartKey(this.partition), value: packValue({ logStartOffset: offset }) });
+    await this.write(operations);
+  }
+
+  private deleteBatch(summary: BatchSummary): KeyValueOperation[] {
+    return [
+      { type: 'del', key: partitionBatchKey(this.partition, summary.baseOffset) },
+      { type: 'del', key: partitionBatchSummaryKey(this.partition, summary.baseOffset) },
+    ];
+  }
+
+  private putCheckpoint(checkpoint: EpochCheckpoint): KeyValueOperation {
+    return { type: 'put', key: leaderEpochKey(this.partition, checkpoint.epoch), value: packValue(checkpoint) };
+  }
+
+  private deleteCheckpoint(checkpoint: EpochCheckpoint): KeyValueOperation {
+    return { type: 'del', key: leaderEpochKey(this.partition, checkpoint.epoch) };
+  }
+
+  private async write(operations: readonly KeyValueOperation[]): Promise<void> {
+    try {
+      await this.writer.write(operations);
+    } catch (error) {
+      this.recordFailure(error);
+      throw error;
+    }
+  }
+
+  /** Waits until no append is in flight, so structural changes see a settled log. */
+  private async settleAppends(): Promise<void> {
+    this.assertWritable();
+    await this.appendsSettled;
+    this.assertWritable();
+  }
+
+  private recordFailure(error: unknown): void {
+    this.writeFailure ??= TributaryError.from(error);
+  }
+
+  private assertWritable(): void {
+    if (this.writeFailure === undefined) return;
+    const message = `partition "${this.name}" refuses writes after a failed write (${this.writeFailure.message}); reopen it to recover`;
+    throw new TributaryError('NOT_AVAILABLE', message, { cause: this.writeFailure });
+  }
+
+  private assertInRange(offset: number, action: string): void {
+    if (offset >= this.startOffset && offset <= this.endOffset) return;
+    throw new TributaryError(
+      'OFFSET_OUT_OF_RANGE',
+      `partition "${this.name}": cannot ${action} offset ${offset}; valid offsets are ${this.startOffset} (log start) to ${this.endOffset} (log end)`,
+    );
+  }
+}
+
+function assertOffset(value: number, name: string): void {
+  assert.ok(Number.isSafeInteger(value) && value >= 0, `${name} must be a safe non-negative integer, got ${value}`);
+}
