@@ -27,7 +27,8 @@ const logStartSchema = z.object({ logStartOffset: safeNonNegativeInteger });
 
 /**
  * Opens the log of `partition` in `engine`: reads its log start offset, batch summaries and
- * leader-epoch checkpoints (not its batches), and checks that the summaries are contiguous.
+ * leader-epoch checkpoints (not its batches), and checks that the summaries are contiguous from
+ * the log start offset on.
  */
 export async function openPartitionLog(engine: KeyValueStore, writer: StorageWriter, partition: PartitionId): Promise<PartitionLog> {
   assertPartitionId(partition);
@@ -44,6 +45,11 @@ export async function openPartitionLog(engine: KeyValueStore, writer: StorageWri
       throw corruptRecord(where, `the batch is missing (the next stored starts at ${summary.baseOffset})`);
     }
     index.push(summary);
+  }
+  const first = index.at(0);
+  if (first !== undefined && first.baseOffset > logStartOffset) {
+    const where = `partition "${name}" offset ${logStartOffset}`;
+    throw corruptRecord(where, `the batch is missing (the log starts at ${logStartOffset} but the first stored batch at ${first.baseOffset})`);
   }
   const checkpoints: EpochCheckpoint[] = [];
   for await (const [, value] of engine.range(leaderEpochRange(partition))) {

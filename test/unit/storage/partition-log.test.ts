@@ -5,7 +5,7 @@ import { openPartitionLog } from '../../../src/storage/key-value-partition-log.j
 import type { KeyValueStore } from '../../../src/storage/key-value-store.js';
 import type { PartitionId } from '../../../src/storage/partition-id.js';
 import type { PartitionLog } from '../../../src/storage/partition-log.js';
-import { partitionBatchKey } from '../../../src/storage/storage-keys.js';
+import { partitionBatchKey, partitionBatchSummaryKey } from '../../../src/storage/storage-keys.js';
 import type { StorageWriter } from '../../../src/storage/storage-writer.js';
 import { type StoredBatch, storedBatchOverheadBytes } from '../../../src/storage/stored-batch.js';
 import { type EngineHandle, engineKinds, failureOf, flipStoredByte, rejectionOf } from '../../support/storage-engines.js';
@@ -203,6 +203,20 @@ describe.each(engineKinds)('PartitionLog on $name', (kind) => {
     await log.append(batch(4, { epoch: 3 }));
     await log.advanceLogStartOffset(4);
     expect(log.leaderEpochCheckpoints()).toEqual([{ epoch: 2, startOffset: 4 }, { epoch: 3, startOffset: 5 }]);
+  });
+
+  it('refuses to open a log whose first batches are missing', async () => {
+    await openFilledLog();
+    await handle.engine.write(
+      [
+        { type: 'del', key: partitionBatchKey(partition, 0) },
+        { type: 'del', key: partitionBatchSummaryKey(partition, 0) },
+      ],
+      { sync: true },
+    );
+    const error = await rejectionOf(() => openPartitionLog(handle.engine, handle.writer, partition));
+    expect(error).toMatchObject({ code: 'CORRUPT_RECORD' });
+    expect(error.message).toContain('partition "t-3" offset 0: the batch is missing (the log starts at 0 but the first stored batch at 3)');
   });
 
   it('keeps everything across a restart', async () => {
