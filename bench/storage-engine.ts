@@ -4,9 +4,10 @@
 // `none`. Each writer puts one value at a time and awaits it, as a partition leader does. Beside
 // records per second it reports what each flush costs the event loop: the JS thread runs the
 // synced write itself (the binding calls DB::Write synchronously), so the loop-delay percentiles
-// and the fraction of wall time spent inside store.write say whether a worker thread would pay.
+// and the fraction of wall time spent inside store.write say whether a worker thread would pay;
+// every configuration runs twice, with writeThread 'main' and 'worker' (DB::Write on a worker).
 // Prints ONE JSON line of medians over the runs (min and max beside), and the ratio of
-// group-committed records per second to raw fsyncs per second. Bounded to about 40 seconds.
+// group-committed records per second to raw fsyncs per second. Bounded to about 70 seconds.
 // Run: npm run bench:storage-engine [-- DIRECTORY]   (default: the OS temporary directory)
 import { closeSync, fdatasyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -24,6 +25,8 @@ const rawFileBytesMax = 256 * 1024 * 1024;
 const valueBytes = 1024;
 const writerCounts = [1, 16, 256] as const;
 const durabilities: readonly Durability[] = ['fsync', 'none'];
+const writeThreads = ['main', 'worker'] as const;
+type WriteThread = (typeof writeThreads)[number];
 const runs = 3;
 const runDurationMs = 1_500;
 const rawDurationMs = 1_000;
@@ -113,8 +116,14 @@ function writerKey(writer: number, sequence: number): Uint8Array {
 }
 
 /** `writers` loops, each putting one value and awaiting it, for `durationMs` on a fresh database. */
-export async function measureGroupCommit(directory: string, durability: Durability, writers: number, durationMs: number): Promise<GroupCommitRun> {
-  const store = new TimedStore(await openRocksDbKeyValueStore(directory));
+export async function measureGroupCommit(
+  directory: string,
+  durability: Durability,
+  writers: number,
+  durationMs: number,
+  writeThread: WriteThread = 'main',
+): Promise<GroupCommitRun> {
+  const store = new TimedStore(await openRocksDbKeyValueStore(directory, { writeThread }));
   const writer = new GroupCommitWriter(store, { durability });
   const value = new Uint8Array(valueBytes).fill(0x5a);
   const histogram = monitorEventLoopDelay({ resolution: 1 });
@@ -188,16 +197,20 @@ async function main(parent: string): Promise<void> {
   // Interleave the raw loop and every configuration so machine noise falls on all alike.
   for (let run = 0; run < runs; run++) {
     rawRates.push((await inTemporaryDirectory(parent, (directory) => measureRawFdatasync(directory, rawDurationMs))).fsyncsPerSecond);
-    for (const durability of durabilities) {
-      for (const writers of writerCounts) {
-        const measured = await inTemporaryDirectory(parent, (directory) => measureGroupCommit(directory, durability, writers, runDurationMs));
-        results.set(`${durability}/${writers}`, [...(results.get(`${durability}/${writers}`) ?? []), measured]);
+    for (const writeThread of writeThreads) {
+      for (const durability of durabilities) {
+        for (const writers of writerCounts) {
+          const measured = await inTemporaryDirectory(parent, (directory) => measureGroupCommit(directory, durability, writers, runDurationMs, writeThread));
+          const key = `${writeThread}/${durability}/${writers}`;
+          results.set(key, [...(results.get(key) ?? []), measured]);
+        }
       }
     }
   }
   const rawMedian = median(rawRates);
-  const section = (durability: Durability) =>
-    Object.fromEntries(writerCounts.map((writers) => [`writers${writers}`, describeRuns(results.get(`${durability}/${writers}`) ?? [], rawMedian)]));
+  const section = (writeThread: WriteThread, durability: Durability) =>
+    Object.fromEntries(writerCounts.map((writers) => [`writers${writers}`, describeRuns(results.get(`${writeThread}/${durability}/${writers}`) ?? [], rawMedian)]));
+  const threadSection = (writeThread: WriteThread) => ({ fsync: section(writeThread, 'fsync'), none: section(writeThread, 'none') });
   console.log(
     JSON.stringify({
       bench: 'storage-engine',
@@ -206,8 +219,8 @@ async function main(parent: string): Promise<void> {
       runs,
       runDurationMs,
       rawFdatasyncPerSecond: summary(rawRates, 0),
-      fsync: section('fsync'),
-      none: section('none'),
+      writeThreadMain: threadSection('main'),
+      writeThreadWorker: threadSection('worker'),
       totalSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
       node: process.version,
     }),

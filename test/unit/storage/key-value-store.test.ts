@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KeyRange, KeyValueOperation, KeyValueStore } from '../../../src/storage/key-value-store.js';
 import { MemoryKeyValueStore } from '../../../src/storage/memory/memory-key-value-store.js';
-import { openRocksDbKeyValueStore } from '../../../src/storage/rocksdb/rocksdb-key-value-store.js';
+import { openRocksDbKeyValueStore, workerWriteQueueBatchesMax } from '../../../src/storage/rocksdb/rocksdb-key-value-store.js';
 
 interface OpenedEngine {
   readonly store: KeyValueStore;
@@ -19,7 +19,7 @@ interface OpenedEngine {
 }
 
 interface EngineKind {
-  readonly name: 'memory' | 'rocksdb';
+  readonly name: 'memory' | 'rocksdb' | 'rocksdb (write thread: worker)';
   open(): Promise<OpenedEngine>;
 }
 
@@ -27,13 +27,13 @@ function memoryEngine(store: MemoryKeyValueStore): OpenedEngine {
   return { store, reopen: () => Promise.resolve(memoryEngine(store.crash())), dispose: () => store.close() };
 }
 
-async function rocksDbEngine(directory: string): Promise<OpenedEngine> {
-  const store = await openRocksDbKeyValueStore(directory);
+async function rocksDbEngine(directory: string, writeThread: 'main' | 'worker'): Promise<OpenedEngine> {
+  const store = await openRocksDbKeyValueStore(directory, { writeThread });
   return {
     store,
     reopen: async () => {
       await store.close();
-      return rocksDbEngine(directory);
+      return rocksDbEngine(directory, writeThread);
     },
     dispose: async () => {
       await store.close();
@@ -44,7 +44,8 @@ async function rocksDbEngine(directory: string): Promise<OpenedEngine> {
 
 const engineKinds: readonly EngineKind[] = [
   { name: 'memory', open: () => Promise.resolve(memoryEngine(new MemoryKeyValueStore())) },
-  { name: 'rocksdb', open: async () => rocksDbEngine(await mkdtemp(join(tmpdir(), 'tributary-kv-test-'))) },
+  { name: 'rocksdb', open: async () => rocksDbEngine(await mkdtemp(join(tmpdir(), 'tributary-kv-test-')), 'main') },
+  { name: 'rocksdb (write thread: worker)', open: async () => rocksDbEngine(await mkdtemp(join(tmpdir(), 'tributary-kv-test-')), 'worker') },
 ];
 
 const bytes = (...values: number[]) => Uint8Array.from(values);
@@ -320,6 +321,21 @@ describe('openRocksDbKeyValueStore', () => {
     const file = join(directory, 'file');
     await writeFile(file, 'not a directory');
     await expect(openRocksDbKeyValueStore(file)).rejects.toThrow(`cannot create the RocksDB directory "${file}"`);
+  });
+
+  it('with a write thread, rejects a write past the queue bound and keeps the ones before it', async () => {
+    directory = await mkdtemp(join(tmpdir(), 'tributary-kv-open-'));
+    const store = await openRocksDbKeyValueStore(directory, { writeThread: 'worker' });
+    const accepted = Array.from({ length: workerWriteQueueBatchesMax }, (_, index) =>
+      store.write([put(text(`k${index}`), bytes(1))], { sync: false }),
+    );
+    await expect(store.write([put(text('over'), bytes(1))], { sync: false })).rejects.toThrow(/write queue is full/);
+    const closed = store.close();
+    await Promise.all(accepted);
+    await closed;
+    const reopened = await openRocksDbKeyValueStore(directory);
+    expect(await keysIn(reopened, everything)).toHaveLength(workerWriteQueueBatchesMax);
+    await reopened.close();
   });
 
   it('keeps its sync barriers out of the keyspace', async () => {
