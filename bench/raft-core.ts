@@ -10,6 +10,7 @@ import { TributaryError } from '../src/errors/index.js';
 import { createRaftNode } from '../src/raft/create-raft-node.js';
 import { MemoryRaftStorage } from '../src/raft/memory-raft-storage.js';
 import type { Message, NodeId, RaftNode } from '../src/raft/raft-types.js';
+import { median, summary } from './bench-statistics.js';
 
 const entryBytes = 256;
 const batchEntries = 256;
@@ -126,16 +127,6 @@ function runCeilingOnce(): number {
   return (index * 1000) / elapsedMs;
 }
 
-function summary(rates: readonly number[]) {
-  return { median: Math.round(median(rates)), min: Math.round(Math.min(...rates)), max: Math.round(Math.max(...rates)) };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
-
 function main(): void {
   for (let run = 0; run < warmupRuns; run++) runOnce();
   // Alternate the two so machine noise falls on both alike.
@@ -152,8 +143,8 @@ function main(): void {
     batchEntries,
     runs,
     runDurationMs,
-    committedEntriesPerSecond: summary(rates),
-    noConsensusCeilingEntriesPerSecond: summary(ceilingRates),
+    committedEntriesPerSecond: summary(rates, 0),
+    noConsensusCeilingEntriesPerSecond: summary(ceilingRates, 0),
     ratioToCeiling: Number((median(rates) / median(ceilingRates)).toFixed(3)),
     node: process.version,
   }));

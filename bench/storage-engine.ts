@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { type Durability, GroupCommitWriter } from '../src/storage/group-commit-writer.js';
 import type { KeyValueOperation, KeyValueStore, WriteOptions } from '../src/storage/key-value-store.js';
 import { openRocksDbKeyValueStore } from '../src/storage/rocksdb/rocksdb-key-value-store.js';
+import { median, summary } from './bench-statistics.js';
 
 const rawWriteBytes = 4096;
 /** The raw loop starts over at offset 0 past this, so a long measurement cannot fill the disk. */
@@ -161,17 +162,6 @@ async function inTemporaryDirectory<T>(parent: string, action: (directory: strin
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
-
-function summary(values: readonly number[], digits: number) {
-  const round = (value: number) => Number(value.toFixed(digits));
-  return { median: round(median(values)), min: round(Math.min(...values)), max: round(Math.max(...values)) };
 }
 
 function describeRuns(measured: readonly GroupCommitRun[], rawMedian: number) {

@@ -15,6 +15,7 @@ import { GroupCommitWriter } from '../src/storage/group-commit-writer.js';
 import { type PartitionLog, openPartitionLog } from '../src/storage/index.js';
 import { openRocksDbKeyValueStore } from '../src/storage/rocksdb/rocksdb-key-value-store.js';
 import { measureRawFdatasync } from './storage-engine.js';
+import { median, summary } from './bench-statistics.js';
 
 const recordBytes = 1024;
 const concurrencies = [1, 16, 256] as const;
@@ -57,17 +58,6 @@ async function runOnce(durability: Durability, appenders: number): Promise<RunRe
     await engine.close();
     await rm(directory, { recursive: true, force: true });
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
-
-function summary(values: readonly number[], digits: number) {
-  const round = (value: number) => Number(value.toFixed(digits));
-  return { median: round(median(values)), min: round(Math.min(...values)), max: round(Math.max(...values)) };
 }
 
 async function measureRaw(): Promise<number> {
