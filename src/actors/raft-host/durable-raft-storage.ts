@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { MemoryRaftStorage } from '../../raft/memory-raft-storage.js';
+import type { Membership, Ready, Snapshot } from '../../raft/raft-types.js';
+import type { RaftStores } from './raft-stores.js';
+
+/** Snapshots kept on disk: the newest, plus one in case the newest is being streamed to a follower. */
+export const snapshotsRetained = 2;
+
+/**
+ * The core reads its log synchronously (RaftStorage), the stores are asynchronous. So the host
+ * keeps the whole log since the last snapshot in a MemoryRaftStorage mirror, loaded once at
+ * start and updated only after each write is durable. Controller logs stay small: the host
+ * snapshots and compacts them past `snapshotThresholdEntries`.
+ */
+export class DurableRaftStorage {
+  private constructor(
+    readonly mirror: MemoryRaftStorage,
+    private readonly stores: RaftStores,
+  ) {}
+
+  /**
+   * Loads what the stores hold. A node with nothing stored takes `bootstrap` as its membership at
+   * index 0 and persists it at once, so a restart finds the same start; with no bootstrap it
+   * starts as a member of nothing and waits for a leader to send it a snapshot (docs/CONTROLLER.md).
+   */
+  static async open(stores: RaftStores, bootstrap: { membership: Membership; data: Uint8Array } | undefined): Promise<DurableRaftStorage> {
+    const storage = new DurableRaftStorage(new MemoryRaftStorage(), stores);
+    const [latest] = await stores.snapshots.list();
+    if (latest === undefined) {
+      if (bootstrap !== undefined) await storage.saveSnapshot({ metadata: { index: 0, term: 0, membership: bootstrap.membership }, data: bootstrap.data });
+    } else {
+      storage.mirror.applySnapshot({ metadata: latest, data: await readSnapshotData(stores, latest.index) });
+    }
+    await storage.loadLog();
+    storage.mirror.setHardState(await stores.hardState.load());
+    return storage;
+  }
+
+  /** The snapshot the mirror holds: the state machine restarts from it. */
+  snapshot(): Snapshot {
+    return this.mirror.snapshot();
+  }
+
+  /**
+   * Persists a Ready's snapshot, entries and hard state, durably, then updates the mirror. The
+   * snapshot goes first: the log is compacted behind it, so a crash in between leaves either the
+   * old log or the new snapshot, never neither.
+   */
+  async persist(ready: Ready): Promise<void> {
+    if (ready.snapshot !== undefined) await this.saveSnapshot(ready.snapshot);
+    const writes: Promise<void>[] = [];
+    if (ready.entries.length > 0) writes.push(this.stores.log.append(ready.entries));
+    if (ready.hardState !== undefined) writes.push(this.stores.hardState.save(ready.hardState));
+    await Promise.all(writes);
+    this.mirror.append(ready.entries);
+    if (ready.hardState !== undefined) this.mirror.setHardState(ready.hardState);
+  }
+
+  /**
+   * Records the state machine's state as of `index` (already applied) as a snapshot, then compacts
+   * the log up to `index - keepEntries`, keeping a tail so slightly lagging followers catch up from
+   * the log instead of a whole snapshot.
+   */
+  async snapshotAt(index: number, membership: Membership, data: Uint8Array, keepEntries: number): Promise<void> {
+    const snapshot = { metadata: { index, term: this.mirror.term(index), membership }, data };
+    await this.writeSnapshot(snapshot);
+    this.mirror.createSnapshot(index, membership, data);
+    const compactIndex = index - keepEntries;
+    if (compactIndex >= this.mirror.firstIndex()) {
+      await this.stores.log.compactPrefix(compactIndex, this.mirror.term(compactIndex));
+      this.mirror.compact(compactIndex);
+    }
+    await this.stores.snapshots.prune(snapshotsRetained);
+  }
+
+  /** A snapshot from the leader replaces the whole log. */
+  private async saveSnapshot(snapshot: Snapshot): Promise<void> {
+    await this.writeSnapshot(snapshot);
+    await this.stores.log.compactPrefix(snapshot.metadata.index, snapshot.metadata.term);
+    this.mirror.applySnapshot(snapshot);
+    await this.stores.snapshots.prune(snapshotsRetained);
+  }
+
+  private async writeSnapshot(snapshot: Snapshot): Promise<void> {
+    const sink = await this.stores.snapshots.create(snapshot.metadata);
+    try {
+      await sink.write(snapshot.data);
+      await sink.commit();
+    } catch (error) {
+      await sink.abort();
+      throw error;
+    }
+  }
+
+  /**
+   * Loads the entries after the snapshot. A crash between storing a snapshot and compacting the
+   * log behind it leaves older entries, perhaps conflicting ones: that compaction is finished first.
+   */
+  private async loadLog(): Promise<void> {
+    const { log } = this.stores;
+    const snapshotIndex = this.mirror.snapshot().metadata.index;
+    if (log.firstIndex() <= snapshotIndex) await log.compactPrefix(snapshotIndex, this.mirror.snapshot().metadata.term);
+    assert.equal(log.firstIndex(), snapshotIndex + 1, 'the raft log must start right after the snapshot');
+    if (log.lastIndex() < log.firstIndex()) return;
+    this.mirror.append(await log.entries(log.firstIndex(), log.lastIndex() + 1, Number.MAX_SAFE_INTEGER));
+  }
+}
+
+async function readSnapshotData(stores: RaftStores, index: number): Promise<Uint8Array> {
+  const stored = await stores.snapshots.open(index);
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stored.chunks()) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+

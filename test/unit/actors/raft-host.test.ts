@@ -1,0 +1,113 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { TributaryError } from '../../../src/errors/index.js';
+import { InProcessRaftCluster, waitFor } from '../../support/in-process-raft-cluster.js';
+
+const encoder = new TextEncoder();
+const threeVoters = { voters: [1, 2, 3], learners: [] };
+let cluster: InProcessRaftCluster;
+
+afterEach(async () => {
+  await cluster.stopAll();
+});
+
+async function proposeAll(count: number, prefix: string): Promise<number[]> {
+  const leader = await cluster.waitForLeader();
+  return Promise.all(Array.from({ length: count }, (_, i) => cluster.host(leader).propose(encoder.encode(`${prefix}-${i}`))));
+}
+
+describe('raft host', () => {
+  it('elects a leader and applies proposals on every node, answering each proposer with its result', async () => {
+    cluster = new InProcessRaftCluster(threeVoters);
+    await cluster.startAll();
+    const results = await proposeAll(50, 'a');
+    expect(results.toSorted((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    for (const id of [1, 2, 3]) {
+      await waitFor(() => (cluster.stateMachine(id).items.length === 50 ? true : undefined), 5_000, `node ${id} to apply 50`);
+    }
+    expect(cluster.stateMachine(2).items).toEqual(cluster.stateMachine(1).items);
+  });
+
+  it('a follower refuses a proposal with NOT_LEADER naming the leader', async () => {
+    cluster = new InProcessRaftCluster(threeVoters);
+    await cluster.startAll();
+    const leader = await cluster.waitForLeader();
+    // The hint is known once the follower heard from the leader: wait for that.
+    const follower = [1, 2, 3].find((id) => id !== leader) ?? 0;
+    await waitFor(() => (cluster.host(follower).status().leader === leader ? true : undefined), 5_000, 'the follower to know its leader');
+    const refusal = (() => {
+      try {
+        void cluster.host(follower).propose(encoder.encode('x'));
+        return undefined;
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(refusal).toBeInstanceOf(TributaryError);
+    expect((refusal as TributaryError).code).toBe('NOT_LEADER');
+    expect((refusal as TributaryError).leaderHint?.nodeId).toBe(leader);
+  });
+
+  it('recovers its log and state machine from the stores after a crash', async () => {
+    cluster = new InProcessRaftCluster(threeVoters);
+    await cluster.startAll();
+    await proposeAll(20, 'before');
+    const leader = await cluster.waitForLeader();
+    await cluster.crash(leader);
+    const newLeader = await cluster.waitForLeader(leader);
+    await cluster.host(newLeader).propose(encoder.encode('while-down'));
+    await cluster.start(leader);
+    await waitFor(() => (cluster.stateMachine(leader).items.length === 21 ? true : undefined), 5_000, 'the restarted node to catch up');
+    expect(cluster.stateMachine(leader).items).toEqual(cluster.stateMachine(newLeader).items);
+  });
+
+  it('takes snapshots, compacts, and brings a node that lost its disk back through a snapshot', async () => {
+    cluster = new InProcessRaftCluster(threeVoters, { snapshotThresholdEntries: 30, snapshotKeepEntries: 5 });
+    await cluster.startAll();
+    const leader = await cluster.waitForLeader();
+    const lagging = [1, 2, 3].find((id) => id !== leader) ?? 0;
+    await cluster.crash(lagging);
+    for (let round = 0; round < 4; round++) await proposeAll(25, `r${round}`);
+    expect(cluster.host(leader).status().lastIndex).toBeGreaterThan(100);
+    // Restarted from its own store, the node is far behind the leader's compacted log.
+    await cluster.start(lagging);
+    await waitFor(() => (cluster.stateMachine(lagging).items.length === 100 ? true : undefined), 5_000, 'catch-up through a snapshot');
+    expect(cluster.stateMachine(lagging).items).toEqual(cluster.stateMachine(leader).items);
+  });
+
+  it('linearizable barrier on a follower waits until it applied every write committed before', async () => {
+    cluster = new InProcessRaftCluster(threeVoters);
+    await cluster.startAll();
+    const leader = await cluster.waitForLeader();
+    const follower = [1, 2, 3].find((id) => id !== leader) ?? 0;
+    await waitFor(() => (cluster.host(follower).status().leader === leader ? true : undefined), 5_000, 'the follower to know its leader');
+    await proposeAll(10, 'w');
+    await cluster.host(follower).linearizableBarrier();
+    expect(cluster.stateMachine(follower).items).toHaveLength(10);
+  });
+
+  it('fails pending proposals with SHUTTING_DOWN on stop and refuses new ones', async () => {
+    cluster = new InProcessRaftCluster(threeVoters);
+    await cluster.startAll();
+    const leader = await cluster.waitForLeader();
+    for (const id of [1, 2, 3]) if (id !== leader) cluster.isolated.add(id);
+    const pending = cluster.host(leader).propose(encoder.encode('never-committed'));
+    await cluster.host(leader).stop();
+    await expect(pending).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+    expect(() => cluster.host(leader).propose(encoder.encode('late'))).toThrow(/shutting down/);
+  });
+
+  it('a proposal overwritten by a new leader fails with NOT_LEADER instead of hanging', async () => {
+    cluster = new InProcessRaftCluster(threeVoters);
+    await cluster.startAll();
+    const oldLeader = await cluster.waitForLeader();
+    cluster.isolated.add(oldLeader);
+    const lost = cluster.host(oldLeader).propose(encoder.encode('lost'));
+    const newLeader = await cluster.waitForLeader(oldLeader);
+    await cluster.host(newLeader).propose(encoder.encode('kept-1'));
+    await cluster.host(newLeader).propose(encoder.encode('kept-2'));
+    cluster.isolated.delete(oldLeader);
+    await expect(lost).rejects.toMatchObject({ code: 'NOT_LEADER' });
+    await waitFor(() => (cluster.stateMachine(oldLeader).items.length === 2 ? true : undefined), 5_000, 'the old leader to catch up');
+    expect(cluster.stateMachine(oldLeader).items).toEqual(['kept-1', 'kept-2']);
+  });
+});
