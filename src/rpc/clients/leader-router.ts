@@ -1,0 +1,88 @@
+import { TributaryError } from '../../errors/index.js';
+
+/** How hard a LeaderRouter tries before giving up; every bound named. */
+export interface LeaderRoutingPolicy {
+  /** Calls made for one request, redirects and retries included. */
+  readonly attemptsMax: number;
+  readonly backoffMsInitial: number;
+  readonly backoffMsMax: number;
+}
+
+export const leaderRoutingDefaults: LeaderRoutingPolicy = { attemptsMax: 10, backoffMsInitial: 25, backoffMsMax: 1_000 };
+
+/** Codes that say "this node cannot answer now, another may": the router moves on. */
+const redirectingCodes = new Set(['NOT_LEADER', 'NOT_AVAILABLE', 'SHUTTING_DOWN']);
+
+/**
+ * Sends requests to the controller leader, found from a bootstrap list: it follows NOT_LEADER
+ * hints at once, tries the next address when a node is down or has no leader to name, and backs
+ * off exponentially with jitter between full rounds. A TIMEOUT is retried only for idempotent
+ * requests: a write that timed out may have been applied.
+ */
+export class LeaderRouter {
+  private readonly addresses: string[];
+  private preferred: string;
+
+  constructor(
+    bootstrap: readonly string[],
+    private readonly policy: LeaderRoutingPolicy = leaderRoutingDefaults,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ) {
+    if (bootstrap.length === 0) throw new TributaryError('INVALID_REQUEST', 'a bootstrap list needs at least one controller address');
+    this.addresses = [...bootstrap];
+    this.preferred = bootstrap[0] ?? '';
+  }
+
+  /** The address the next request goes to first: the last known leader. */
+  get target(): string {
+    return this.preferred;
+  }
+
+  async call<T>(request: (address: string) => Promise<T>, options: { idempotent: boolean }): Promise<T> {
+    let lastError: TributaryError | undefined;
+    let backoffMs = this.policy.backoffMsInitial;
+    for (let attempt = 1; attempt <= this.policy.attemptsMax; attempt++) {
+      const address = this.preferred;
+      try {
+        return await request(address);
+      } catch (error) {
+        const failure = TributaryError.from(error);
+        if (!this.shouldRetry(failure, options.idempotent)) throw failure;
+        lastError = failure;
+        const hinted = failure.leaderHint?.address;
+        if (hinted !== undefined && hinted !== '' && hinted !== address) {
+          this.remember(hinted);
+          continue;
+        }
+        this.preferred = this.nextAfter(address);
+        await this.sleep(jittered(Math.min(backoffMs, failure.retryAfterMs || backoffMs)));
+        backoffMs = Math.min(backoffMs * 2, this.policy.backoffMsMax);
+      }
+    }
+    throw new TributaryError(
+      'NOT_AVAILABLE',
+      `no controller leader answered after ${this.policy.attemptsMax} attempts over ${this.addresses.join(', ')}: ${lastError?.message ?? 'no error'}`,
+      { cause: lastError },
+    );
+  }
+
+  private shouldRetry(failure: TributaryError, idempotent: boolean): boolean {
+    if (redirectingCodes.has(failure.code)) return true;
+    return idempotent && failure.code === 'TIMEOUT';
+  }
+
+  private remember(address: string): void {
+    if (!this.addresses.includes(address)) this.addresses.push(address);
+    this.preferred = address;
+  }
+
+  private nextAfter(address: string): string {
+    const position = this.addresses.indexOf(address);
+    return this.addresses[(position + 1) % this.addresses.length] ?? address;
+  }
+}
+
+/** Full jitter in [ms/2, ms]: spreads retries of many clients without ever waiting zero. */
+function jittered(ms: number): number {
+  return Math.ceil(ms / 2 + (Math.random() * ms) / 2);
+}
