@@ -6,6 +6,9 @@ import type { RaftStores } from './raft-stores.js';
 /** Snapshots kept on disk: the newest, plus one in case the newest is being streamed to a follower. */
 export const snapshotsRetained = 2;
 
+/** Index and term of a bootstrapped cluster's first snapshot. */
+export const bootstrapIndex = 1;
+
 /**
  * The core reads its log synchronously (RaftStorage), the stores are asynchronous. So the host
  * keeps the whole log since the last snapshot in a MemoryRaftStorage mirror, loaded once at
@@ -27,7 +30,7 @@ export class DurableRaftStorage {
     const storage = new DurableRaftStorage(new MemoryRaftStorage(), stores);
     const [latest] = await stores.snapshots.list();
     if (latest === undefined) {
-      if (bootstrap !== undefined) await storage.saveSnapshot({ metadata: { index: 0, term: 0, membership: bootstrap.membership }, data: bootstrap.data });
+      if (bootstrap !== undefined) await storage.bootstrap(bootstrap.membership, bootstrap.data);
     } else {
       storage.mirror.applySnapshot({ metadata: latest, data: await readSnapshotData(stores, latest.index) });
     }
@@ -71,6 +74,17 @@ export class DurableRaftStorage {
       this.mirror.compact(compactIndex);
     }
     await this.stores.snapshots.prune(snapshotsRetained);
+  }
+
+  /**
+   * Writes a new cluster's first state as a snapshot at index 1, term 1 (etcd bootstraps at term 1
+   * too). Not at index 0: a node started without bootstrap holds index 0, term 0 and nothing else,
+   * and must not match a leader's log there. Its first append then fails, the leader finds index
+   * 1 compacted, and it sends a snapshot that carries the membership the log alone cannot tell.
+   */
+  private async bootstrap(membership: Membership, data: Uint8Array): Promise<void> {
+    await this.saveSnapshot({ metadata: { index: bootstrapIndex, term: bootstrapIndex, membership }, data });
+    await this.stores.hardState.save({ term: bootstrapIndex, vote: 0, commit: bootstrapIndex });
   }
 
   /** A snapshot from the leader replaces the whole log. */

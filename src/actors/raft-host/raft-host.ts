@@ -138,7 +138,7 @@ export class RaftHost<Result> {
 
   /** Delivers a message from a peer. Invalid ones are logged and dropped: a peer's bug must not stop us. */
   step(message: Message): void {
-    if (this.stopped) return;
+    if (this.stopped || this.refusedWhileJoining(message)) return;
     try {
       this.core.step(message);
     } catch (error) {
@@ -146,6 +146,26 @@ export class RaftHost<Result> {
       return;
     }
     this.kick();
+  }
+
+  /**
+   * A node started with nothing stored and no bootstrap is joining: it may have voted before it
+   * lost its disk, so it grants no vote, and it takes only a snapshot that lists it as a learner,
+   * one an AddController made. A snapshot listing it as a voter means the quorum still counts its
+   * old self: an operator must remove it and add it again (docs/CONTROLLER.md).
+   */
+  private refusedWhileJoining(message: Message): boolean {
+    const snapshot = this.storage.snapshot().metadata;
+    if (snapshot.index > 0) return false;
+    if (message.type === 'vote' || message.type === 'preVote') return true;
+    if (message.type !== 'snapshot' || !message.metadata.membership.voters.includes(this.options.nodeId)) return false;
+    if (message.offset === 0) {
+      this.options.logger.error(
+        { leader: message.from, voters: message.metadata.membership.voters },
+        `controller ${this.options.nodeId} has no data but the quorum lists it as a voter; remove it (RemoveController) and add it again (AddController)`,
+      );
+    }
+    return true;
   }
 
   status(): RaftStatus {

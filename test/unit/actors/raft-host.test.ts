@@ -111,3 +111,37 @@ describe('raft host', () => {
     expect(cluster.stateMachine(oldLeader).items).toEqual(['kept-1', 'kept-2']);
   });
 });
+
+describe('raft host membership', () => {
+  it('a node added as a learner catches up through a snapshot and is promoted to voter', async () => {
+    cluster = new InProcessRaftCluster(threeVoters);
+    await cluster.startAll();
+    await proposeAll(5, 'm');
+    const leader = await cluster.waitForLeader();
+    cluster.add(4);
+    await cluster.start(4, undefined);
+    await cluster.host(leader).proposeConfChange({ type: 'addLearner', nodeId: 4 });
+    await waitFor(() => (cluster.stateMachine(4).items.length === 5 ? true : undefined), 5_000, 'the learner to catch up');
+    await cluster.host(leader).proposeConfChange({ type: 'promoteLearner', nodeId: 4 });
+    expect(cluster.host(leader).currentMembership().voters.toSorted()).toEqual([1, 2, 3, 4]);
+    await proposeAll(3, 'after');
+    await waitFor(() => (cluster.stateMachine(4).items.length === 8 ? true : undefined), 5_000, 'the new voter to apply');
+  });
+
+  it('a voter that lost its disk is refused until it is removed and added again', async () => {
+    cluster = new InProcessRaftCluster(threeVoters);
+    await cluster.startAll();
+    await proposeAll(5, 'w');
+    const leader = await cluster.waitForLeader();
+    const wiped = [1, 2, 3].find((id) => id !== leader) ?? 0;
+    await cluster.crash(wiped);
+    cluster.wipe(wiped);
+    await cluster.start(wiped, undefined);
+    await proposeAll(2, 'x');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(cluster.stateMachine(wiped).items).toEqual([]);
+    await cluster.host(leader).proposeConfChange({ type: 'removeNode', nodeId: wiped });
+    await cluster.host(leader).proposeConfChange({ type: 'addLearner', nodeId: wiped });
+    await waitFor(() => (cluster.stateMachine(wiped).items.length === 7 ? true : undefined), 5_000, 'the re-added node to catch up');
+  });
+});
