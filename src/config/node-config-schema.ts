@@ -61,6 +61,17 @@ const quorumVoterSchema = z.strictObject({
   address: dialAddress,
 });
 
+// Defaults are raftHostDefaults (src/actors/raft-host/raft-host-settings.ts); docs/CONTROLLER.md says why.
+const raftSchema = z
+  .strictObject({
+    tickIntervalMs: boundedInteger(1, 10_000, 'milliseconds').default(50),
+    electionTimeoutTicks: boundedInteger(2, 1_000, 'ticks').default(10),
+    heartbeatTimeoutTicks: boundedInteger(1, 1_000, 'ticks').default(1),
+    snapshotThresholdEntries: boundedInteger(1, 10_000_000, 'entries').default(10_000),
+    snapshotKeepEntries: boundedInteger(0, 10_000_000, 'entries').default(1_000),
+  })
+  .prefault({});
+
 const controllerSchema = z
   .strictObject({
     quorum: z
@@ -68,6 +79,10 @@ const controllerSchema = z
       .max(quorumVotersMax)
       .describe(`a list of at most ${quorumVotersMax} controllers { id, address }`)
       .default([]),
+    // etcd's initial-cluster-state: a new quorum bootstraps from `quorum`; a node that lost its
+    // data must not, or it could vote twice in a term. It joins and waits for AddController.
+    join: z.boolean().describe('true or false').default(false),
+    raft: raftSchema,
   })
   .prefault({});
 
@@ -174,6 +189,11 @@ function checkCrossKeyRules(config: BaseConfig, context: z.RefinementCtx): void 
   if (config.tls !== undefined && config.tls.requireClientCert && config.tls.caFile === undefined) {
     const allowed = 'a path to the PEM CA bundle, required when tls.requireClientCert is true';
     report(['tls', 'caFile'], undefined, allowed);
+  }
+  const raft = config.controller.raft;
+  if (raft.heartbeatTimeoutTicks >= raft.electionTimeoutTicks) {
+    const allowed = `fewer ticks than controller.raft.electionTimeoutTicks (${raft.electionTimeoutTicks}), or followers campaign between heartbeats`;
+    report(['controller', 'raft', 'heartbeatTimeoutTicks'], raft.heartbeatTimeoutTicks, allowed);
   }
   if (config.auth.enabled && config.auth.tokenFiles.length === 0 && config.auth.tokens.length === 0) {
     const allowed = 'at least one token file (or an auth.tokens entry) when auth.enabled is true';

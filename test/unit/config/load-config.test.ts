@@ -40,11 +40,13 @@ function loadError(options: LoadConfigOptions): ConfigError {
   throw new Error('expected loadConfig to throw a ConfigError');
 }
 
+const raftDefaults = { tickIntervalMs: 50, electionTimeoutTicks: 10, heartbeatTimeoutTicks: 1, snapshotThresholdEntries: 10_000, snapshotKeepEntries: 1_000 };
+
 const defaults = {
   roles: ['controller', 'broker'],
   listen: { grpc: '127.0.0.1:7400', metrics: '127.0.0.1:7480' },
   dataDir: './.tributary',
-  controller: { quorum: [] },
+  controller: { quorum: [], join: false, raft: raftDefaults },
   limits: {
     maxMessageBytes: 16 * 1024 * 1024,
     maxConcurrentStreams: 1000,
@@ -97,6 +99,8 @@ describe('loadConfig from a file', () => {
           { id: 2, address: 'node-2.tributary:7402' },
           { id: 3, address: '[::1]:7403' },
         ],
+        join: false,
+        raft: raftDefaults,
       },
       limits: { ...defaults.limits, requestTimeoutMs: 5000 },
       tls: { certFile: '/etc/trib/cert.pem', keyFile: '/etc/trib/key.pem', requireClientCert: false },
@@ -209,6 +213,14 @@ describe('loadConfig validation', () => {
     expect(loadError({ file }).message).toBe(
       'config key "controller.quorum" has value [{"id":1,"address":"node-1:7401"}]; allowed: an empty list (single node) ' +
         'or a list that includes this node (nodeId 4), because a controller must be a voter of its own quorum',
+    );
+  });
+
+  it('requires heartbeats more often than election timeouts', () => {
+    const file = writeFile('node.yaml', 'nodeId: 1\ncontroller:\n  raft: { electionTimeoutTicks: 4, heartbeatTimeoutTicks: 4 }\n');
+    expect(loadError({ file }).message).toBe(
+      'config key "controller.raft.heartbeatTimeoutTicks" has value 4; allowed: fewer ticks than ' +
+        'controller.raft.electionTimeoutTicks (4), or followers campaign between heartbeats',
     );
   });
 
