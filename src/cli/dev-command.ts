@@ -4,6 +4,7 @@ import { startNode, type RunningNode } from '../node/start-node.js';
 import { componentLogger, createLogger, type Logger } from '../observability/index.js';
 import { checkHealth, defaultClientOptions, getVersion } from '../rpc/clients/index.js';
 import { packageVersion } from '../node/package-version.js';
+import { stopOnSignals } from './stop-on-signals.js';
 
 interface DevFlags {
   config?: string;
@@ -43,21 +44,6 @@ export function devCommand(): Command {
       stopOnSignals(node, logger);
       if (flags.demo) await runDemo(node, componentLogger(logger, 'demo'));
     });
-}
-
-function stopOnSignals(node: RunningNode, logger: Logger): void {
-  const stop = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'shutting down');
-    node.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 /**

@@ -3,7 +3,9 @@ import { ConfigError } from '../config/index.js';
 import { packageVersion } from '../node/package-version.js';
 import { describeFailure, exitCodes } from './cli-error.js';
 import { devCommand } from './dev-command.js';
+import { clusterCommand } from './cluster-command.js';
 import { healthCommand } from './health-command.js';
+import { controllerCommand, nodeCommand } from './node-command.js';
 import { versionCommand } from './version-command.js';
 
 /** The `trib` program: one command group per file in this folder. */
@@ -13,6 +15,9 @@ export function tribProgram(): Command {
     .version(packageVersion, '-V, --version', "print trib's version")
     .exitOverride()
     .addCommand(devCommand())
+    .addCommand(nodeCommand())
+    .addCommand(controllerCommand())
+    .addCommand(clusterCommand())
     .addCommand(versionCommand())
     .addCommand(healthCommand());
 }
