@@ -8,6 +8,7 @@ import {
 } from '../observability/index.js';
 import { serverCredentialsFor } from '../rpc/server/server-credentials.js';
 import { type RpcServer, type RpcService, serviceNameOf, startRpcServer } from '../rpc/server/rpc-server.js';
+import { createControllerRaftService, type RaftMessageSink } from '../rpc/services/controller-raft-service.js';
 import { createPipelineService } from '../rpc/services/pipeline-service.js';
 import { loadTokenHashes } from './load-token-hashes.js';
 import { type NodeIdentity, nodeIdentityOf } from './node-identity.js';
@@ -23,14 +24,26 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
+/** What the roles a node runs hand to its composition root. */
+export interface StartNodeOptions {
+  nowMs?: () => number;
+  /**
+   * Where ControllerRaftService delivers peers' Raft messages: the controller role's raft host.
+   * The service is served only when one is given.
+   */
+  raftMessageSink?: RaftMessageSink | undefined;
+}
+
 /**
  * The composition root of a node (docs/ARCHITECTURE.md): reading it tells which parts a role is
  * made of. Every role serves GetVersion, health and reflection; later roles add their services here.
  */
-export async function startNode(config: NodeConfig, logger: Logger, nowMs: () => number = Date.now): Promise<RunningNode> {
-  const identity = nodeIdentityOf(config, nowMs());
+export async function startNode(config: NodeConfig, logger: Logger, options: StartNodeOptions = {}): Promise<RunningNode> {
+  const identity = nodeIdentityOf(config, (options.nowMs ?? Date.now)());
   logger.info({ config: redactConfig(config) }, 'effective configuration');
   const metrics = createMetricsRegistry({ defaultMetrics: true });
+  // Services exist before the server does; their long-lived streams end on its shutdown through this relay.
+  const serverShutdown = new AbortController();
   const services: RpcService[] = [
     createPipelineService({
       identity,
@@ -38,6 +51,10 @@ export async function startNode(config: NodeConfig, logger: Logger, nowMs: () =>
       maxMessageBytes: config.limits.maxMessageBytes,
     }),
   ];
+  if (options.raftMessageSink !== undefined) {
+    const { nodeId, clusterId } = identity;
+    services.push(createControllerRaftService({ nodeId, clusterId, sink: options.raftMessageSink, shutdownSignal: serverShutdown.signal }));
+  }
   const rpc = await startRpcServer({
     address: config.listen.grpc,
     services,
@@ -47,6 +64,7 @@ export async function startNode(config: NodeConfig, logger: Logger, nowMs: () =>
     credentials: serverCredentialsFor(config.tls),
     tokenHashes: config.auth.enabled ? loadTokenHashes(config.auth) : undefined,
   });
+  rpc.shutdownSignal.addEventListener('abort', () => serverShutdown.abort(), { once: true });
   let stopping = false;
   const http = config.metrics.enabled ? await startMetricsEndpoint(config, logger, metrics, rpc, () => stopping) : undefined;
   logger.info({ nodeId: identity.nodeId, roles: identity.roles, grpc: rpc.address, metrics: http?.address }, 'node started');
