@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { TributaryError, type ErrorCode } from '../errors/index.js';
+import type { ApplyContext } from './apply-context.js';
+import {
+  brokerHeartbeat, fenceExpiredBrokers, registerBroker, type BrokerHeartbeatOutput, type FenceExpiredBrokersOutput, type RegisterBrokerOutput,
+} from './apply-broker-command.js';
+import {
+  registerController, unregisterController, upsertUploadSession, type ControllersOutput, type UpsertUploadSessionOutput,
+} from './apply-catalog-command.js';
+import {
+  expireGroupMembers, groupHeartbeat, joinGroup, leaveGroup, syncGroup, type ExpireGroupMembersOutput, type GroupHeartbeatOutput,
+  type JoinGroupOutput, type LeaveGroupOutput, type SyncGroupOutput,
+} from './apply-group-command.js';
+import { alterPartition, electLeaders, type AlterPartitionOutput, type ElectLeadersOutput } from './apply-partition-command.js';
+import {
+  createTopic, deleteTopic, updateTopicConfig, type CreateTopicOutput, type DeleteTopicOutput, type UpdateTopicConfigOutput,
+} from './apply-topic-command.js';
+import { commitOffsets, type CommitOffsetsOutput } from './commit-offsets.js';
+import type { MetadataCommand, MetadataCommandType } from './metadata-command.js';
+import type { MetadataDelta } from './metadata-delta.js';
+import type { MetadataState } from './metadata-state.js';
+
+/** What each command returns on success. */
+export interface MetadataCommandOutputs {
+  registerBroker: RegisterBrokerOutput;
+  brokerHeartbeat: BrokerHeartbeatOutput;
+  fenceExpiredBrokers: FenceExpiredBrokersOutput;
+  createTopic: CreateTopicOutput;
+  deleteTopic: DeleteTopicOutput;
+  updateTopicConfig: UpdateTopicConfigOutput;
+  alterPartition: AlterPartitionOutput;
+  electLeaders: ElectLeadersOutput;
+  joinGroup: JoinGroupOutput;
+  syncGroup: SyncGroupOutput;
+  groupHeartbeat: GroupHeartbeatOutput;
+  leaveGroup: LeaveGroupOutput;
+  commitOffsets: CommitOffsetsOutput;
+  expireGroupMembers: ExpireGroupMembersOutput;
+  upsertUploadSession: UpsertUploadSessionOutput;
+  registerController: ControllersOutput;
+  unregisterController: ControllersOutput;
+}
+
+export type MetadataCommandResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
+
+export interface AppliedMetadataCommand<T> {
+  result: MetadataCommandResult<T>;
+  /** Changed records in apply order, each tagged with `index`; empty for a rejected command. */
+  deltas: MetadataDelta[];
+}
+
+type Handler<K extends MetadataCommandType> = (context: ApplyContext, command: Extract<MetadataCommand, { type: K }>) => MetadataCommandOutputs[K];
+
+const handlers: { [K in MetadataCommandType]: Handler<K> } = {
+  registerBroker, brokerHeartbeat, fenceExpiredBrokers,
+  createTopic, deleteTopic, updateTopicConfig,
+  alterPartition, electLeaders,
+  joinGroup, syncGroup, groupHeartbeat, leaveGroup, commitOffsets, expireGroupMembers,
+  upsertUploadSession, registerController, unregisterController,
+};
+
+/**
+ * Applies one committed command at Raft index `index`, MUTATING `state` IN PLACE (copying the
+ * whole metadata per entry would cost more than the apply itself). The same commands at the same
+ * indices give the same state, results and deltas on every replica.
+ *
+ * Atomic: a rejected command (`result.ok === false`, a user-visible code and message) leaves the
+ * state exactly as it was, version included. A successful one sets `state.version = index`.
+ * Indices must grow from call to call; anything else is a bug in the host and fails an assertion.
+ */
+export function applyMetadataCommand<C extends MetadataCommand>(state: MetadataState, command: C, index: number): AppliedMetadataCommand<MetadataCommandOutputs[C['type']]> {
+  assert.ok(Number.isSafeInteger(index) && index > state.version, `apply index ${index} must be above the metadata version ${state.version}`);
+  const context: ApplyContext = { state, index, deltas: [] };
+  const handler = handlers[command.type] as Handler<C['type']> | undefined;
+  assert.ok(handler !== undefined, `unknown metadata command type ${String(command.type)}`);
+  let value: MetadataCommandOutputs[C['type']];
+  try {
+    value = handler(context, command as never);
+  } catch (error) {
+    if (!(error instanceof TributaryError)) throw error;
+    assert.equal(context.deltas.length, 0, `a rejected ${command.type} must not have changed anything`);
+    return { result: { ok: false, code: error.code, message: error.message }, deltas: [] };
+  }
+  state.version = index;
+  assert.ok(context.deltas.every((delta) => delta.version === index), 'every delta carries the apply index');
+  return { result: { ok: true, value }, deltas: context.deltas };
+}

@@ -1,0 +1,38 @@
+/**
+ * Bounds on every collection the metadata state machine holds and every list a command carries.
+ * They are constants, not configuration: replicas must agree on them byte for byte, or the same
+ * command could be accepted on one controller and rejected on another. A command that would exceed
+ * one is rejected with an error naming the limit and the value.
+ */
+export const metadataLimits = {
+  brokersMax: 1_024,
+  controllersMax: 16,
+  topicsMax: 10_000,
+  partitionsPerTopicMax: 10_000,
+  /** Across all topics: bounds snapshot size and the O(partitions) passes of fencing and checks. */
+  partitionsMax: 200_000,
+  replicationFactorMax: 16,
+  groupsMax: 10_000,
+  groupMembersMax: 1_000,
+  committedOffsetsPerGroupMax: 100_000,
+  uploadSessionsMax: 100_000,
+  /** Names of topics and groups: Kafka's bound, 1-249 characters of [a-zA-Z0-9._-]. */
+  nameLengthMax: 249,
+  /** Addresses, racks, ids chosen by clients (member, instance, client, device, session ids). */
+  identifierLengthMax: 255,
+  protocolsPerMemberMax: 16,
+  protocolMetadataBytesMax: 65_536,
+  assignmentUserDataBytesMax: 65_536,
+  /** Partitions a SyncGroup leader may assign in one generation, over all members. */
+  assignedPartitionsMax: 100_000,
+  offsetsPerCommitMax: 10_000,
+  offsetMetadataBytesMax: 4_096,
+  electLeadersPartitionsMax: 10_000,
+  digestLengthMax: 128,
+  maxMessageBytesMax: 64 * 1024 * 1024,
+  groupSessionTimeoutMsMin: 1_000,
+  groupSessionTimeoutMsMax: 1_800_000,
+  groupRebalanceTimeoutMsMax: 3_600_000,
+  brokerSessionTimeoutMsMin: 100,
+  brokerSessionTimeoutMsMax: 600_000,
+} as const;

@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+
+/**
+ * The controller quorum's metadata: what every controller holds after applying the same committed
+ * Raft entries. Records are plain data so snapshots, deltas and tests can copy and compare them.
+ * Maps are keyed for lookup only; every place where order matters (placement, snapshots, images,
+ * expiry passes) iterates them by sorted key, because a controller restored from a snapshot
+ * inserts keys in a different order than one that applied the commands.
+ */
+export interface MetadataState {
+  /** Raft index of the last command that was applied successfully; 0 for the empty state. */
+  version: number;
+  brokers: Map<number, BrokerRecord>;
+  topics: Map<string, TopicRecord>;
+  groups: Map<string, GroupRecord>;
+  /** Keyed by `uploadSessionKey(deviceId, sessionId)`. */
+  uploadSessions: Map<string, UploadSessionRecord>;
+  controllers: Map<number, ControllerRecord>;
+}
+
+/** Node ids are integers >= 1 (docs/ARCHITECTURE.md); 0 means "none", e.g. an offline leader. */
+export const noLeader = 0;
+
+export interface BrokerRecord {
+  brokerId: number;
+  address: string;
+  /** Failure domain for placement; empty when not configured (the broker is its own domain). */
+  rack: string;
+  /** UUID chosen by the broker process at start; a retry with the same id is idempotent. */
+  incarnationId: string;
+  /** Raft index of the registration: strictly greater than every earlier epoch of the id. */
+  brokerEpoch: number;
+  /** Fenced brokers lead nothing and are in no ISR except as an offline partition's last member. */
+  fenced: boolean;
+  /** Controlled shutdown: no new leaderships or replicas are placed on the broker. */
+  shuttingDown: boolean;
+  heartbeatDeadlineMs: number;
+}
+
+export const compressionCodecs = ['none', 'lz4', 'zstd'] as const;
+export type CompressionCodec = (typeof compressionCodecs)[number];
+
+export interface TopicConfig {
+  partitions: number;
+  replicationFactor: number;
+  minInSyncReplicas: number;
+  /** 0 keeps records forever. */
+  retentionMs: number;
+  /** 0 means no size bound. */
+  retentionBytes: number;
+  compression: CompressionCodec;
+  maxMessageBytes: number;
+  uncleanLeaderElection: boolean;
+}
+
+/** Config keys an update may change; partitions and replication factor need a reassignment. */
+export const mutableTopicConfigKeys = [
+  'minInSyncReplicas', 'retentionMs', 'retentionBytes', 'compression', 'maxMessageBytes', 'uncleanLeaderElection',
+] as const;
+export type MutableTopicConfig = Pick<TopicConfig, (typeof mutableTopicConfigKeys)[number]>;
+
+export interface TopicRecord {
+  /** Assigned at creation from the Raft index, so a re-created topic of the same name differs. */
+  topicId: string;
+  name: string;
+  config: TopicConfig;
+  /** Indexed by partition number: partitions[p].partition === p. */
+  partitions: PartitionRecord[];
+  /** A create retried with the same name and key succeeds with the existing topic; '' disables. */
+  idempotencyKey: string;
+}
+
+export interface PartitionRecord {
+  partition: number;
+  /** Broker ids in preference order; replicas[0] is the preferred leader. */
+  replicas: number[];
+  /** Broker id of the leader, or `noLeader` while the partition is offline. */
+  leader: number;
+  /** In-sync replicas in replica order, the leader included; never empty. */
+  isr: number[];
+  /** Starts at 1 with the first leader; bumped on every leader change. */
+  leaderEpoch: number;
+  /** Starts at 1; bumped on every change of replicas, leader or ISR. */
+  partitionEpoch: number;
+}
+
+export const groupStates = ['empty', 'preparingRebalance', 'completingRebalance', 'stable'] as const;
+export type GroupState = (typeof groupStates)[number];
+
+export interface GroupProtocol {
+  name: string;
+  /** Opaque to the coordinator: the member's subscription and assignor data. */
+  metadata: Uint8Array;
+}
+
+export interface TopicPartitions {
+  topic: string;
+  /** Ascending, without duplicates. */
+  partitions: number[];
+}
+
+export interface MemberAssignment {
+  partitions: TopicPartitions[];
+  userData: Uint8Array;
+}
+
+export interface GroupMember {
+  memberId: string;
+  /** Static membership id; '' for dynamic members. */
+  groupInstanceId: string;
+  clientId: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  heartbeatDeadlineMs: number;
+  /** In the member's order of preference. */
+  protocols: GroupProtocol[];
+  /** Whether the member has joined the rebalance in progress (meaningless outside one). */
+  joined: boolean;
+  /** What the member consumes in the current generation; empty until the leader syncs. */
+  assignment: MemberAssignment;
+}
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+  leaderEpoch: number;
+  metadata: string;
+  commitTimeMs: number;
+}
+
+export interface GroupRecord {
+  groupId: string;
+  state: GroupState;
+  /** Bumped each time a rebalance completes; 0 before the first. */
+  generation: number;
+  protocolType: string;
+  /** The assignor of the current generation; '' while empty. */
+  protocolName: string;
+  leaderMemberId: string;
+  /** preparingRebalance: when members that did not rejoin are removed; completingRebalance: when a leader that did not sync is. */
+  rebalanceDeadlineMs: number;
+  members: Map<string, GroupMember>;
+  /** Keyed by `offsetKey(topic, partition)`. */
+  offsets: Map<string, CommittedOffset>;
+}
+
+export const uploadSessionStates = ['open', 'receiving', 'committing', 'complete', 'expired', 'failed', 'terminated'] as const;
+export type UploadSessionState = (typeof uploadSessionStates)[number];
+export const terminalUploadSessionStates: ReadonlySet<UploadSessionState> = new Set(['complete', 'expired', 'failed', 'terminated']);
+
+export interface UploadSessionRecord {
+  deviceId: string;
+  sessionId: string;
+  state: UploadSessionState;
+  topic: string;
+  partition: number;
+  /** Bytes committed (replicated and durable) over all sources; never decreases. */
+  committedLength: number;
+  /** Hex SHA-256 of the whole session; required once complete, '' before. */
+  digest: string;
+  updatedAtMs: number;
+}
+
+export const controllerRoles = ['voter', 'learner'] as const;
+export type ControllerRole = (typeof controllerRoles)[number];
+
+/** Mirrors the Raft membership so brokers and clients can discover controllers from metadata. */
+export interface ControllerRecord {
+  nodeId: number;
+  address: string;
+  role: ControllerRole;
+}
+
+export function createMetadataState(): MetadataState {
+  return { version: 0, brokers: new Map(), topics: new Map(), groups: new Map(), uploadSessions: new Map(), controllers: new Map() };
+}
+
+export function uploadSessionKey(deviceId: string, sessionId: string): string {
+  // NUL never appears in a validated identifier, so the key is unambiguous.
+  return `${deviceId}\u0000${sessionId}`;
+}
+
+export function offsetKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/** Topic ids are derived from the creating entry's Raft index: unique, and the same on every replica. */
+export function topicIdFromIndex(index: number): string {
+  assert.ok(Number.isSafeInteger(index) && index > 0, `a topic id needs a positive Raft index, got ${index}`);
+  return index.toString(16).padStart(16, '0');
+}
+
+/** Values of a map in ascending key order: the one iteration order every replica agrees on. */
+export function sortedValues<K extends string | number, V>(map: ReadonlyMap<K, V>): V[] {
+  const keys = [...map.keys()].sort(compareKeys);
+  return keys.map((key) => map.get(key) as V);
+}
+
+export function compareKeys(left: string | number, right: string | number): number {
+  if (left < right) return -1;
+  return left > right ? 1 : 0;
+}
+
+export function isLiveBroker(broker: BrokerRecord | undefined): broker is BrokerRecord {
+  return broker !== undefined && !broker.fenced;
+}
