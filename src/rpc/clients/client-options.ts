@@ -32,7 +32,7 @@ export function channelCredentialsFor(tls: ClientTlsFiles | undefined): ChannelC
 }
 
 /** Call metadata: the bearer token when the client has one. */
-export function callMetadata(options: ClientOptions): Metadata {
+export function callMetadata(options: Pick<ClientOptions, 'token'>): Metadata {
   const metadata = new Metadata();
   if (options.token !== undefined) metadata.set('authorization', `Bearer ${options.token}`);
   return metadata;

@@ -72,7 +72,7 @@ export function createGrpcRaftTransport(options: GrpcRaftTransportOptions): Grpc
     clusterId: options.clusterId,
     clientId: options.client.clientId,
     credentials: channelCredentialsFor(options.client.tls),
-    metadata: callMetadata({ ...options.client, deadlineMs: 0 }),
+    metadata: callMetadata(options.client),
     limits: { ...raftTransportLimitsDefault, ...options.limits },
     random: options.random ?? Math.random,
     onUnreachable: (peer) => options.onPeerUnreachable?.(peer),
