@@ -42,7 +42,7 @@ export class MetadataHarness {
   /** Applies a command expected to fail; returns its code and message. */
   fail(command: MetadataCommand): { code: string; message: string } {
     const { result, deltas } = this.apply(command);
-    if (result.ok) throw new Error(`${command.type} was accepted: ${JSON.stringify(result.value)}`);
+    if (result.ok) throw new Error(`${command.type} was accepted: ${JSON.stringify(result.value).slice(0, 300)}`);
     expect(deltas).toEqual([]);
     return { code: result.code, message: result.message };
   }
@@ -79,5 +79,15 @@ export class MetadataHarness {
     const record = this.state.topics.get(topic)?.partitions[partition];
     if (record === undefined) throw new Error(`${topic}/${partition} does not exist`);
     return record;
+  }
+
+  /** The leader's AlterPartition shrinking the ISR to itself. */
+  shrinkIsrToLeader(topic: string, partition: number): void {
+    const record = this.partition(topic, partition);
+    const brokerEpoch = this.state.brokers.get(record.leader)?.brokerEpoch ?? 0;
+    this.ok({
+      type: 'alterPartition', brokerId: record.leader, brokerEpoch, topic, topicId: this.state.topics.get(topic)?.topicId ?? '', partition,
+      leaderEpoch: record.leaderEpoch, partitionEpoch: record.partitionEpoch, newIsr: [{ brokerId: record.leader, brokerEpoch }],
+    });
   }
 }
