@@ -79,7 +79,7 @@ function topicConfigKey(sequence: number): string {
 }
 
 /** Nearest-rank percentile (`rank` in (0, 100]) of unsorted values. */
-export function percentile(values: readonly number[], rank: number): number {
+function percentile(values: readonly number[], rank: number): number {
   if (values.length === 0) throw new Error('percentile of no values');
   const sorted = [...values].sort((left, right) => left - right);
   return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((rank / 100) * sorted.length))) - 1] ?? 0;
