@@ -140,6 +140,13 @@ const metricsSchema = z
 
 const baseSchema = z.strictObject({
   nodeId: boundedInteger(1, nodeIdMax, 'node id'),
+  // Every node of one cluster names the same id; controllers refuse Raft streams naming another,
+  // so a node pointed at the wrong cluster's addresses fails loudly instead of joining it.
+  clusterId: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .describe('1 to 64 letters, digits, dots, dashes or underscores')
+    .default('tributary'),
   roles: z
     .array(roleSchema)
     .min(1)

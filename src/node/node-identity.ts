@@ -7,12 +7,12 @@ export type NodeRole = NodeConfig['roles'][number];
 export interface NodeIdentity {
   nodeId: number;
   roles: readonly NodeRole[];
-  /** Empty until the controller quorum assigns the cluster id. */
+  /** The configured cluster id every node of the cluster shares. */
   clusterId: string;
   version: string;
   startedAtMs: number;
 }
 
 export function nodeIdentityOf(config: NodeConfig, startedAtMs: number): NodeIdentity {
-  return { nodeId: config.nodeId, roles: config.roles, clusterId: '', version: packageVersion, startedAtMs };
+  return { nodeId: config.nodeId, roles: config.roles, clusterId: config.clusterId, version: packageVersion, startedAtMs };
 }

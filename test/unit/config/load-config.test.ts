@@ -43,6 +43,7 @@ function loadError(options: LoadConfigOptions): ConfigError {
 const raftDefaults = { tickIntervalMs: 50, electionTimeoutTicks: 10, heartbeatTimeoutTicks: 1, snapshotThresholdEntries: 10_000, snapshotKeepEntries: 1_000 };
 
 const defaults = {
+  clusterId: 'tributary',
   roles: ['controller', 'broker'],
   listen: { grpc: '127.0.0.1:7400', metrics: '127.0.0.1:7480' },
   dataDir: './.tributary',
@@ -89,6 +90,7 @@ describe('loadConfig from a file', () => {
     );
     expect(load({ file })).toEqual({
       nodeId: 2,
+      clusterId: 'tributary',
       roles: ['controller'],
       listen: { grpc: '0.0.0.0:7402', metrics: '127.0.0.1:7480' },
       advertisedAddress: 'node-2.tributary:7402',
@@ -147,7 +149,7 @@ describe('loadConfig validation', () => {
   it('rejects an unknown top-level key', () => {
     const file = writeFile('node.yaml', 'nodeId: 1\nnode_id: 1\n');
     expect(loadError({ file }).message).toBe(
-      'config key "node_id" is not a known key; allowed top-level keys: nodeId, roles, listen, ' +
+      'config key "node_id" is not a known key; allowed top-level keys: nodeId, clusterId, roles, listen, ' +
         'advertisedAddress, dataDir, controller, limits, tls, auth, log, metrics, durability',
     );
   });
