@@ -8,7 +8,7 @@ import { defaultClientOptions, listServices } from '../../src/rpc/clients/index.
 import { createGrpcRaftTransport, type GrpcRaftTransport, type GrpcRaftTransportOptions } from '../../src/rpc/clients/raft-peer-transport.js';
 import { newRequestHeader } from '../../src/rpc/clients/request-header.js';
 import { fromGrpcError } from '../../src/rpc/error-status.js';
-import { ControllerRaftServiceClient, type StreamMessagesRequest } from '../../src/rpc/generated/tributary/controller/v1/controller_raft_service.js';
+import { ControllerRaftServiceClient, ControllerRaftServiceService, type StreamMessagesRequest } from '../../src/rpc/generated/tributary/controller/v1/controller_raft_service.js';
 import { toRaftMessageProto } from '../../src/rpc/raft-message-mapping.js';
 import { type RpcServer, startRpcServer } from '../../src/rpc/server/rpc-server.js';
 import { serverCredentialsFor } from '../../src/rpc/server/server-credentials.js';
@@ -218,6 +218,21 @@ describe('gRPC Raft transport between real servers', () => {
     expect(errors).toContain(`StreamMessages stream for cluster "${clusterId}" node 5 reached cluster "${clusterId}" node 2; check the controller addresses the sender was given`);
     expect(lines().find((line) => line.peer === 5)).toMatchObject({ code: 'INVALID_REQUEST' });
     expect(two.received).toEqual([]);
+  });
+
+  it('gives up on a stream the peer never accepts after acceptTimeoutMs, and retries', async () => {
+    const silent = { definition: ControllerRaftServiceService, implementation: { streamMessages: () => undefined, installSnapshot: () => undefined } };
+    const server = await startRpcServer({ address: '127.0.0.1:0', services: [silent], limits: { ...limits, shutdownGraceMs: 200 }, logger: captureLogger().logger, metrics: createMetricsRegistry(), credentials: serverCredentialsFor(undefined) });
+    servers.push(server);
+    const { logger, lines } = captureLogger();
+    const unreachable: NodeId[] = [];
+    const transport = createGrpcRaftTransport({ nodeId: 1, clusterId, client: { clientId: 'raft-1' }, limits: { ...transportLimits, acceptTimeoutMs: 100 }, onPeerUnreachable: (peer) => unreachable.push(peer), logger });
+    transports.push(transport);
+    transport.setPeers(new Map([[2, server.address]]));
+    transport.send(heartbeats(1, 2, [1]));
+    await waitFor(() => unreachable.length >= 2, 'two timed-out attempts');
+    expect(lines().find((line) => line.peer === 2)).toMatchObject({ code: 'TIMEOUT', error: 'the peer did not accept the stream within 100 ms' });
+    expect(transport.stats().queuedMessages).toEqual(new Map([[2, 1]]));
   });
 
   it('closes its streams cleanly and leaves no sockets or timers behind', async () => {

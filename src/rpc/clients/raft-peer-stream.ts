@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ClientWritableStream, ServiceError } from '@grpc/grpc-js';
-import type { TributaryError } from '../../errors/index.js';
+import { TributaryError } from '../../errors/index.js';
 import { fromGrpcError } from '../error-status.js';
 
 export interface RaftPeerStreamEvents {
@@ -20,7 +20,9 @@ export type OpenClientStream<Request> = (callback: (error: ServiceError | null) 
  * takes messages only after the receiver's response headers say it accepted the route: until then
  * they stay in the peer's bounded queue, so a peer that is down or refuses the route never holds
  * messages in gRPC's unbounded buffers. After acceptance a write that fills the stream's buffer
- * makes it unwritable until 'drain', which is the transport's backpressure.
+ * makes it unwritable until 'drain', which is the transport's backpressure. A stream not accepted
+ * within `acceptTimeoutMs` (a peer that takes the connection but never answers) is cancelled and
+ * reported as a TIMEOUT, so the peer reconnects rather than waiting forever.
  */
 export class RaftPeerStream<Request> {
   /** Settles when the call is over, however it ended. */
@@ -30,17 +32,25 @@ export class RaftPeerStream<Request> {
   private blocked = false;
   private ended = false;
 
-  constructor(open: OpenClientStream<Request>, firstRequest: Request, events: RaftPeerStreamEvents) {
+  constructor(open: OpenClientStream<Request>, firstRequest: Request, acceptTimeoutMs: number, events: RaftPeerStreamEvents) {
     let settle = () => {};
     this.finished = new Promise((resolve) => {
       settle = resolve;
     });
+    let timedOut = false;
+    const acceptTimer = setTimeout(() => {
+      timedOut = true;
+      this.cancel();
+    }, acceptTimeoutMs);
     this.call = open((error) => {
+      clearTimeout(acceptTimer);
       this.ended = true;
       settle();
-      events.onEnded(error === null ? undefined : fromGrpcError(error));
+      const timeout = new TributaryError('TIMEOUT', `the peer did not accept the stream within ${acceptTimeoutMs} ms`);
+      events.onEnded(error === null ? undefined : timedOut ? timeout : fromGrpcError(error));
     });
     this.call.on('metadata', () => {
+      clearTimeout(acceptTimer);
       this.accepted = true;
       events.onAccepted();
     });

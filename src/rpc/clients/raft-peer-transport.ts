@@ -47,6 +47,7 @@ export const raftTransportLimitsDefault: RaftTransportLimits = Object.freeze({
   batchBytesMax: 4 * 1024 * 1024,
   backoffMsMin: 50,
   backoffMsMax: 2_000,
+  acceptTimeoutMs: 5_000,
   closeGraceMs: 1_000,
 });
 

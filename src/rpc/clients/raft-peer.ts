@@ -25,6 +25,8 @@ export interface RaftPeerLimits {
   readonly backoffMsMin: number;
   /** Reconnect delay ceiling however many failures came before. */
   readonly backoffMsMax: number;
+  /** How long a new stream may wait for the peer to accept it before it counts as failed. */
+  readonly acceptTimeoutMs: number;
   /** How long close() lets half-closed streams finish before cancelling them. */
   readonly closeGraceMs: number;
 }
@@ -142,6 +144,7 @@ export class RaftPeer {
     const stream = new RaftPeerStream<StreamMessagesRequest>(
       (callback) => this.channel().streamMessages(this.context.metadata, callback),
       { header: newRequestHeader(this.context.clientId), ...this.route(), messages: [] },
+      this.context.limits.acceptTimeoutMs,
       {
         onAccepted: () => this.accepted(),
         onWritable: () => this.pump(),
@@ -159,6 +162,7 @@ export class RaftPeer {
     const stream = new RaftPeerStream<InstallSnapshotRequest>(
       (callback) => this.channel().installSnapshot(this.context.metadata, callback),
       { header: newRequestHeader(this.context.clientId), ...this.route(), message: undefined },
+      this.context.limits.acceptTimeoutMs,
       {
         onAccepted: () => this.accepted(),
         onWritable: () => this.pump(),
