@@ -85,6 +85,10 @@ class TimedStore implements KeyValueStore {
 
   constructor(private readonly inner: KeyValueStore) {}
 
+  get location(): string {
+    return this.inner.location;
+  }
+
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
     return this.inner.get(key);
   }

@@ -26,11 +26,10 @@ export function encodeBatchSummary(summary: BatchSummary): Uint8Array {
   return checksumValue(payload);
 }
 
-export function decodeBatchSummary(bytes: Uint8Array, partitionName: string): BatchSummary {
-  const payload = verifyChecksummedValue(bytes, `partition "${partitionName}" batch summary`);
-  if (payload.byteLength !== summaryBytes) {
-    throw corruptRecord(`partition "${partitionName}" batch summary`, `it is ${payload.byteLength} bytes, not ${summaryBytes}`);
-  }
+/** The summary stored as `where` (partition, offset, database) names it; CORRUPT_RECORD if damaged. */
+export function decodeBatchSummary(bytes: Uint8Array, where: string): BatchSummary {
+  const payload = verifyChecksummedValue(bytes, where);
+  if (payload.byteLength !== summaryBytes) throw corruptRecord(where, `it is ${payload.byteLength} bytes, not ${summaryBytes}`);
   const view = new DataView(payload.buffer, payload.byteOffset, summaryBytes);
   const numberAt = (position: number): number => view.getUint32(position * 8) * 2 ** 32 + view.getUint32(position * 8 + 4);
   return { baseOffset: numberAt(0), lastOffset: numberAt(1), maxTimestampMs: numberAt(2), storedBytes: numberAt(3) };

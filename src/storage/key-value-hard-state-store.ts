@@ -5,9 +5,11 @@ import type { KeyValueStore } from './key-value-store.js';
 import { packValue, safeNonNegativeInteger, unpackValue } from './packed-value.js';
 import { raftHardStateKey } from './storage-keys.js';
 import type { StorageWriter } from './storage-writer.js';
+import { getStoredRecord, recordIn } from './stored-record.js';
 
 const hardStateSchema = z.object({ term: safeNonNegativeInteger, vote: safeNonNegativeInteger, commit: safeNonNegativeInteger });
 const emptyHardState: HardState = { term: 0, vote: 0, commit: 0 };
+const hardStateRecord = 'raft hard state';
 
 /** The hard state as one checksummed msgpack value under key `03` (storage-keys.ts). */
 export class KeyValueHardStateStore implements HardStateStore {
@@ -17,8 +19,8 @@ export class KeyValueHardStateStore implements HardStateStore {
   ) {}
 
   async load(): Promise<HardState> {
-    const bytes = await this.engine.get(raftHardStateKey());
-    return bytes === undefined ? emptyHardState : unpackValue(bytes, hardStateSchema, 'raft hard state');
+    const bytes = await getStoredRecord(this.engine, raftHardStateKey(), hardStateRecord);
+    return bytes === undefined ? emptyHardState : unpackValue(bytes, hardStateSchema, recordIn(this.engine, hardStateRecord));
   }
 
   save(hardState: HardState): Promise<void> {

@@ -16,10 +16,12 @@ import {
   partitionBatchKey,
   partitionBatchRange,
   partitionBatchSummaryKey,
+  partitionBatchSummaryOffset,
   partitionBatchSummaryRange,
   partitionLogStartKey,
 } from './storage-keys.js';
 import type { StorageWriter } from './storage-writer.js';
+import { getStoredRecord, rangeStoredRecords, recordIn } from './stored-record.js';
 import { decodeStoredBatch, encodeStoredBatch, type StoredBatch } from './stored-batch.js';
 
 const checkpointSchema = z.object({ epoch: safeNonNegativeInteger, startOffset: safeNonNegativeInteger });
@@ -33,29 +35,38 @@ const logStartSchema = z.object({ logStartOffset: safeNonNegativeInteger });
 export async function openPartitionLog(engine: KeyValueStore, writer: StorageWriter, partition: PartitionId): Promise<PartitionLog> {
   assertPartitionId(partition);
   const name = formatPartition(partition);
-  const startBytes = await engine.get(partitionLogStartKey(partition));
-  const logStartOffset =
-    startBytes === undefined ? 0 : unpackValue(startBytes, logStartSchema, `partition "${name}" log start offset`).logStartOffset;
+  const startRecord = `partition "${name}" log start offset`;
+  const startBytes = await getStoredRecord(engine, partitionLogStartKey(partition), startRecord);
+  const logStartOffset = startBytes === undefined ? 0 : unpackValue(startBytes, logStartSchema, recordIn(engine, startRecord)).logStartOffset;
+  const index = await loadBatchIndex(engine, partition, logStartOffset);
+  const checkpoints: EpochCheckpoint[] = [];
+  const checkpointRecord = `partition "${name}" leader-epoch checkpoints`;
+  for await (const [, value] of rangeStoredRecords(engine, leaderEpochRange(partition), checkpointRecord)) {
+    checkpoints.push(unpackValue(value, checkpointSchema, recordIn(engine, checkpointRecord)));
+  }
+  return new KeyValuePartitionLog(engine, writer, partition, { logStartOffset, index, epochs: new LeaderEpochCache(checkpoints) });
+}
+
+/** The batch summaries of `partition`, checked to be contiguous from the log start offset on. */
+async function loadBatchIndex(engine: KeyValueStore, partition: PartitionId, logStartOffset: number): Promise<BatchIndex> {
+  const name = formatPartition(partition);
   const index = new BatchIndex();
-  for await (const [, value] of engine.range(partitionBatchSummaryRange(partition))) {
-    const summary = decodeBatchSummary(value, name);
+  for await (const [key, value] of rangeStoredRecords(engine, partitionBatchSummaryRange(partition), `partition "${name}" batch summaries`)) {
+    const where = recordIn(engine, `partition "${name}" batch summary at offset ${partitionBatchSummaryOffset(key)}`);
+    const summary = decodeBatchSummary(value, where);
     const previous = index.last();
     if (previous !== undefined && summary.baseOffset !== previous.lastOffset + 1) {
-      const where = `partition "${name}" offset ${previous.lastOffset + 1}`;
-      throw corruptRecord(where, `the batch is missing (the next stored starts at ${summary.baseOffset})`);
+      const missing = recordIn(engine, `partition "${name}" offset ${previous.lastOffset + 1}`);
+      throw corruptRecord(missing, `the batch is missing (the next stored starts at ${summary.baseOffset})`);
     }
     index.push(summary);
   }
   const first = index.at(0);
   if (first !== undefined && first.baseOffset > logStartOffset) {
-    const where = `partition "${name}" offset ${logStartOffset}`;
+    const where = recordIn(engine, `partition "${name}" offset ${logStartOffset}`);
     throw corruptRecord(where, `the batch is missing (the log starts at ${logStartOffset} but the first stored batch at ${first.baseOffset})`);
   }
-  const checkpoints: EpochCheckpoint[] = [];
-  for await (const [, value] of engine.range(leaderEpochRange(partition))) {
-    checkpoints.push(unpackValue(value, checkpointSchema, `partition "${name}" leader-epoch checkpoint`));
-  }
-  return new KeyValuePartitionLog(engine, writer, partition, { logStartOffset, index, epochs: new LeaderEpochCache(checkpoints) });
+  return index;
 }
 
 interface LoadedState {
@@ -187,15 +198,18 @@ class KeyValuePartitionLog implements PartitionLog {
     const last = selected[selected.length - 1];
     if (first === undefined || last === undefined) return [];
     const batches: LogBatch[] = [];
-    const range = partitionBatchRange(this.partition, first.baseOffset, last.baseOffset + 1);
-    for await (const [, value] of this.engine.range({ ...range, limit: selected.length })) {
+    const range = { ...partitionBatchRange(this.partition, first.baseOffset, last.baseOffset + 1), limit: selected.length };
+    const offsets = first === last ? `offset ${first.baseOffset}` : `offsets ${first.baseOffset} to ${last.lastOffset}`;
+    const records = `partition "${this.name}" ${offsets}`;
+    for await (const [, value] of rangeStoredRecords(this.engine, range, records)) {
       const summary = selected[batches.length] as BatchSummary;
-      const batch = decodeStoredBatch(value, this.name, summary.baseOffset);
+      const where = recordIn(this.engine, `partition "${this.name}" offset ${summary.baseOffset}`);
+      const batch = decodeStoredBatch(value, summary.baseOffset, where);
       batches.push({ ...batch, baseOffset: summary.baseOffset, lastOffset: summary.baseOffset + batch.recordCount - 1 });
     }
     const missing = selected[batches.length];
     if (missing !== undefined && this.index.at(this.index.positionOf(missing.baseOffset)) === missing) {
-      throw corruptRecord(`partition "${this.name}" offset ${missing.baseOffset}`, 'the batch is missing');
+      throw corruptRecord(recordIn(this.engine, `partition "${this.name}" offset ${missing.baseOffset}`), 'the batch is missing');
     }
     return batches;
   }

@@ -6,6 +6,7 @@ import { assertPartitionId, formatPartition, type PartitionId } from './partitio
 import type { ProducerState, ProducerStateStore } from './producer-state-store.js';
 import { producerStateKey, producerStateRange } from './storage-keys.js';
 import type { StorageWriter } from './storage-writer.js';
+import { getStoredRecord, rangeStoredRecords, recordIn } from './stored-record.js';
 
 const entrySchema = z.object({
   producerId: safeNonNegativeInteger,
@@ -29,7 +30,8 @@ export class KeyValueProducerStateStore implements ProducerStateStore {
   }
 
   async get(producerId: number): Promise<ProducerState | undefined> {
-    const bytes = await this.engine.get(producerStateKey(this.partition, producerId));
+    const key = producerStateKey(this.partition, producerId);
+    const bytes = await getStoredRecord(this.engine, key, `partition "${this.name}" producer ${producerId}`);
     return bytes === undefined ? undefined : this.decode(bytes, producerId).state;
   }
 
@@ -46,7 +48,7 @@ export class KeyValueProducerStateStore implements ProducerStateStore {
 
   async list(): Promise<Map<number, ProducerState>> {
     const states = new Map<number, ProducerState>();
-    for await (const [, value] of this.engine.range(producerStateRange(this.partition))) {
+    for await (const [, value] of rangeStoredRecords(this.engine, producerStateRange(this.partition), `partition "${this.name}" producer states`)) {
       const { producerId, state } = this.decode(value);
       states.set(producerId, state);
     }
@@ -54,7 +56,7 @@ export class KeyValueProducerStateStore implements ProducerStateStore {
   }
 
   private decode(bytes: Uint8Array, expectedProducerId?: number): { producerId: number; state: ProducerState } {
-    const where = `partition "${this.name}" producer ${expectedProducerId ?? 'state'}`;
+    const where = recordIn(this.engine, `partition "${this.name}" producer ${expectedProducerId ?? 'state'}`);
     const { producerId, ...state } = unpackValue(bytes, entrySchema, where);
     if (expectedProducerId !== undefined && producerId !== expectedProducerId) {
       throw corruptRecord(where, `the stored state is for producer ${producerId}`);

@@ -11,6 +11,7 @@ import type { RaftLogStore } from './raft-log-store.js';
 import { SerialQueue } from './serial-queue.js';
 import { raftCompactionKey, raftEntryIndex, raftEntryKey, raftEntryRange } from './storage-keys.js';
 import type { StorageWriter } from './storage-writer.js';
+import { getStoredRecord, rangeStoredRecords, recordIn } from './stored-record.js';
 
 /** Index and term of the last entry compaction removed (etcd's dummy entry); 0 and 0 on a new log. */
 interface CompactionPoint {
@@ -25,13 +26,14 @@ const compactionSchema = z.object({ index: safeNonNegativeInteger, term: safeNon
  * compaction point and last index once; after that they are cached.
  */
 export async function openRaftLogStore(engine: KeyValueStore, writer: StorageWriter): Promise<RaftLogStore> {
-  const compactionBytes = await engine.get(raftCompactionKey());
+  const compactionRecord = 'raft log compaction point';
+  const compactionBytes = await getStoredRecord(engine, raftCompactionKey(), compactionRecord);
   const compaction: CompactionPoint =
-    compactionBytes === undefined ? { index: 0, term: 0 } : unpackValue(compactionBytes, compactionSchema, 'raft log compaction point');
+    compactionBytes === undefined ? { index: 0, term: 0 } : unpackValue(compactionBytes, compactionSchema, recordIn(engine, compactionRecord));
   const first = await storedEntryAtEnd(engine, compaction.index + 1, 'first');
   const last = await storedEntryAtEnd(engine, compaction.index + 1, 'last');
   if (first !== undefined && first.index !== compaction.index + 1) {
-    const where = `raft log index ${compaction.index + 1}`;
+    const where = recordIn(engine, `raft log index ${compaction.index + 1}`);
     throw corruptRecord(where, `the entry after the compaction point is missing (the next stored is ${first.index})`);
   }
   return new KeyValueRaftLogStore(engine, writer, compaction, last?.index ?? compaction.index);
@@ -39,8 +41,9 @@ export async function openRaftLogStore(engine: KeyValueStore, writer: StorageWri
 
 /** The first or last stored entry at or after `fromIndex`. */
 async function storedEntryAtEnd(engine: KeyValueStore, fromIndex: number, end: 'first' | 'last'): Promise<Entry | undefined> {
-  for await (const [key, value] of engine.range({ ...raftEntryRange(fromIndex), reverse: end === 'last', limit: 1 })) {
-    return decodeStoredEntry(value, raftEntryIndex(key));
+  const range = { ...raftEntryRange(fromIndex), reverse: end === 'last', limit: 1 };
+  for await (const [key, value] of rangeStoredRecords(engine, range, `the ${end} raft log entry`)) {
+    return decodeStoredEntry(value, raftEntryIndex(key), engine);
   }
   return undefined;
 }
@@ -49,8 +52,9 @@ function encodeStoredEntry(entry: Entry): Uint8Array {
   return checksumValue(encodeEntries([entry]));
 }
 
-function decodeStoredEntry(bytes: Uint8Array, expectedIndex: number): Entry {
-  const where = `raft log index ${expectedIndex}`;
+/** The entry at `expectedIndex`, read from `engine`; CORRUPT_RECORD naming both if it is damaged. */
+function decodeStoredEntry(bytes: Uint8Array, expectedIndex: number, engine: KeyValueStore): Entry {
+  const where = recordIn(engine, `raft log index ${expectedIndex}`);
   const payload = verifyChecksummedValue(bytes, where);
   let entry: Entry | undefined;
   try {
@@ -86,9 +90,9 @@ class KeyValueRaftLogStore implements RaftLogStore {
     assertIndex(index, 'index');
     if (index === this.compaction.index) return this.compaction.term;
     this.assertAvailable(index, index);
-    const bytes = await this.engine.get(raftEntryKey(index));
+    const bytes = await getStoredRecord(this.engine, raftEntryKey(index), `raft log index ${index}`);
     if (bytes === undefined) throw this.missingEntry(index);
-    return decodeStoredEntry(bytes, index).term;
+    return decodeStoredEntry(bytes, index, this.engine).term;
   }
 
   async entries(low: number, high: number, maxBytes: number): Promise<Entry[]> {
@@ -100,8 +104,9 @@ class KeyValueRaftLogStore implements RaftLogStore {
     if (low === high) return [];
     const result: Entry[] = [];
     let totalBytes = 0;
-    for await (const [, value] of this.engine.range(raftEntryRange(low, high))) {
-      const entry = decodeStoredEntry(value, low + result.length);
+    const records = high - low === 1 ? `raft log index ${low}` : `raft log indexes ${low} to ${high - 1}`;
+    for await (const [, value] of rangeStoredRecords(this.engine, raftEntryRange(low, high), records)) {
+      const entry = decodeStoredEntry(value, low + result.length, this.engine);
       totalBytes += entrySizeBytes(entry);
       if (totalBytes > maxBytes && result.length > 0) return result;
       result.push(entry);
@@ -157,7 +162,7 @@ class KeyValueRaftLogStore implements RaftLogStore {
   }
 
   private missingEntry(index: number): Error {
-    return corruptRecord(`raft log index ${index}`, `the entry is missing from a log holding ${this.firstIndex()} to ${this.last}`);
+    return corruptRecord(recordIn(this.engine, `raft log index ${index}`), `the entry is missing from a log holding ${this.firstIndex()} to ${this.last}`);
   }
 
   private assertAvailable(low: number, high: number): void {

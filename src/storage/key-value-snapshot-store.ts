@@ -18,6 +18,7 @@ import {
   snapshotPendingRange,
 } from './storage-keys.js';
 import type { StorageWriter } from './storage-writer.js';
+import { getStoredRecord, rangeStoredRecords, recordIn } from './stored-record.js';
 
 /** Stored chunk size unless told otherwise: large enough to amortize a write, small enough to buffer. */
 export const snapshotChunkBytesDefault = 1024 * 1024;
@@ -44,9 +45,10 @@ export async function openSnapshotStore(engine: KeyValueStore, writer: StorageWr
 
 async function removeUnfinishedSnapshots(engine: KeyValueStore, writer: StorageWriter): Promise<void> {
   const operations: KeyValueOperation[] = [];
-  for await (const [pendingKey] of engine.range(snapshotPendingRange())) {
+  for await (const [pendingKey] of rangeStoredRecords(engine, snapshotPendingRange(), 'unfinished snapshots')) {
     operations.push({ type: 'del', key: pendingKey });
-    const chunks = engine.range(snapshotChunkRange(snapshotPendingIndex(pendingKey)));
+    const index = snapshotPendingIndex(pendingKey);
+    const chunks = rangeStoredRecords(engine, snapshotChunkRange(index), `the chunks of the unfinished snapshot at index ${index}`);
     for await (const [chunkKey] of chunks) operations.push({ type: 'del', key: chunkKey });
   }
   if (operations.length > 0) await writer.write(operations);
@@ -66,7 +68,7 @@ class KeyValueSnapshotStore implements SnapshotStore {
     assertMetadata(metadata);
     const { index } = metadata;
     if (this.writing.has(index)) throw new TributaryError('INVALID_REQUEST', `a snapshot at index ${index} is already being written`);
-    if ((await this.engine.get(snapshotMetadataKey(index))) !== undefined) {
+    if ((await getStoredRecord(this.engine, snapshotMetadataKey(index), `snapshot metadata at index ${index}`)) !== undefined) {
       throw new TributaryError('INVALID_REQUEST', `a snapshot at index ${index} already exists; prune it or write a later one`);
     }
     this.writing.add(index);
@@ -80,12 +82,12 @@ class KeyValueSnapshotStore implements SnapshotStore {
   }
 
   async open(index: number): Promise<StoredSnapshot> {
-    const bytes = await this.engine.get(snapshotMetadataKey(index));
+    const bytes = await getStoredRecord(this.engine, snapshotMetadataKey(index), `snapshot metadata at index ${index}`);
     if (bytes === undefined) {
       const stored = (await this.list()).map((metadata) => metadata.index);
       throw new TributaryError('INVALID_REQUEST', `no snapshot at index ${index}; stored snapshots are at [${stored.join(', ')}]`);
     }
-    const record = decodeRecord(bytes, index);
+    const record = decodeRecord(this.engine, bytes, index);
     return { metadata: withoutChunkCount(record), chunks: () => readChunks(this.engine, record) };
   }
 
@@ -111,13 +113,14 @@ class KeyValueSnapshotStore implements SnapshotStore {
   /** Committed snapshots, newest first. */
   private async records(): Promise<SnapshotRecord[]> {
     const records: SnapshotRecord[] = [];
-    for await (const [, value] of this.engine.range({ ...snapshotMetadataRange(), reverse: true })) records.push(decodeRecord(value));
+    const range = { ...snapshotMetadataRange(), reverse: true };
+    for await (const [, value] of rangeStoredRecords(this.engine, range, 'snapshot metadata')) records.push(decodeRecord(this.engine, value));
     return records;
   }
 }
 
-function decodeRecord(bytes: Uint8Array, index?: number): SnapshotRecord {
-  const where = `snapshot metadata${index === undefined ? '' : ` at index ${index}`}`;
+function decodeRecord(engine: KeyValueStore, bytes: Uint8Array, index?: number): SnapshotRecord {
+  const where = recordIn(engine, `snapshot metadata${index === undefined ? '' : ` at index ${index}`}`);
   const record = unpackValue(bytes, recordSchema, where);
   if (index !== undefined && record.index !== index) throw corruptRecord(where, `the stored metadata is for index ${record.index}`);
   return record;
@@ -132,8 +135,8 @@ async function* readChunks(engine: KeyValueStore, record: SnapshotRecord): Async
   let chunkNumber = 0;
   let sizeBytes = 0;
   let checksum = 0;
-  for await (const [, value] of engine.range(snapshotChunkRange(record.index))) {
-    const where = `snapshot at index ${record.index} chunk ${chunkNumber}`;
+  for await (const [, value] of rangeStoredRecords(engine, snapshotChunkRange(record.index), `the chunks of the snapshot at index ${record.index}`)) {
+    const where = recordIn(engine, `snapshot at index ${record.index} chunk ${chunkNumber}`);
     const payload = verifyChecksummedValue(value, where);
     const storedNumber = payload.byteLength >= chunkNumberBytes ? new DataView(payload.buffer, payload.byteOffset).getUint32(0) : undefined;
     if (storedNumber !== chunkNumber) throw corruptRecord(where, `the chunk is missing (the next stored one is ${storedNumber ?? 'unnumbered'})`);
@@ -145,7 +148,7 @@ async function* readChunks(engine: KeyValueStore, record: SnapshotRecord): Async
   }
   if (chunkNumber !== record.chunkCount || sizeBytes !== record.sizeBytes || checksum !== record.crc32c) {
     throw corruptRecord(
-      `snapshot at index ${record.index}`,
+      recordIn(engine, `snapshot at index ${record.index}`),
       `read ${chunkNumber} chunks, ${sizeBytes} bytes, CRC-32C ${checksum}; ` +
         `the metadata says ${record.chunkCount}, ${record.sizeBytes}, ${record.crc32c}`,
     );

@@ -31,6 +31,11 @@ export interface WriteOptions {
 }
 
 export interface KeyValueStore {
+  /**
+   * Where the data lives, for error messages: `RocksDB database "/var/lib/tributary"`. Stores name
+   * it in every CORRUPT_RECORD, because an operator has to find the damaged copy.
+   */
+  readonly location: string;
   get(key: Uint8Array): Promise<Uint8Array | undefined>;
   /** Entries whose keys lie in [gte, lt), in key order (bytewise), bounded by `limit`. */
   range(range: KeyRange): AsyncIterable<readonly [Uint8Array, Uint8Array]>;

@@ -5,6 +5,7 @@ import { packValue, safeNonNegativeInteger, unpackValue } from './packed-value.j
 import { assertPartitionId } from './partition-id.js';
 import { uploadSessionKey, uploadSessionRange } from './storage-keys.js';
 import type { StorageWriter } from './storage-writer.js';
+import { getStoredRecord, rangeStoredRecords, recordIn } from './stored-record.js';
 import type { UploadSessionEntry, UploadSessionIndexStore } from './upload-session-index-store.js';
 
 const entrySchema = z.object({
@@ -23,9 +24,10 @@ export class KeyValueUploadSessionIndexStore implements UploadSessionIndexStore 
   ) {}
 
   async get(deviceId: string, sessionId: string): Promise<UploadSessionEntry | undefined> {
-    const bytes = await this.engine.get(uploadSessionKey(deviceId, sessionId));
+    const record = `upload session "${sessionId}" of device "${deviceId}"`;
+    const bytes = await getStoredRecord(this.engine, uploadSessionKey(deviceId, sessionId), record);
     if (bytes === undefined) return undefined;
-    const where = `upload session "${sessionId}" of device "${deviceId}"`;
+    const where = recordIn(this.engine, record);
     const entry = unpackValue(bytes, entrySchema, where);
     if (entry.deviceId !== deviceId || entry.sessionId !== sessionId) {
       throw corruptRecord(where, `the stored entry is for session "${entry.sessionId}" of device "${entry.deviceId}"`);
@@ -45,8 +47,9 @@ export class KeyValueUploadSessionIndexStore implements UploadSessionIndexStore 
 
   async list(deviceId?: string): Promise<UploadSessionEntry[]> {
     const entries: UploadSessionEntry[] = [];
-    for await (const [, value] of this.engine.range(uploadSessionRange(deviceId))) {
-      entries.push(unpackValue(value, entrySchema, `an upload session of ${deviceId === undefined ? 'some device' : `device "${deviceId}"`}`));
+    const records = `the upload sessions of ${deviceId === undefined ? 'every device' : `device "${deviceId}"`}`;
+    for await (const [, value] of rangeStoredRecords(this.engine, uploadSessionRange(deviceId), records)) {
+      entries.push(unpackValue(value, entrySchema, recordIn(this.engine, `an entry of ${records}`)));
     }
     return entries;
   }

@@ -67,6 +67,8 @@ export function decodeUint64(bytes: Uint8Array, position: number): number {
 
 /** The index in a raftEntryKey. */
 export const raftEntryIndex = (entryKey: Uint8Array): number => decodeUint64(entryKey, 1);
+/** The base offset in a partitionBatchSummaryKey: its last 8 bytes. */
+export const partitionBatchSummaryOffset = (summaryKey: Uint8Array): number => decodeUint64(summaryKey, summaryKey.byteLength - uint64Bytes);
 /** The index in a snapshotPendingKey. */
 export const snapshotPendingIndex = (pendingKey: Uint8Array): number => decodeUint64(pendingKey, 1);
 

@@ -62,9 +62,11 @@ export function encodeStoredBatch(batch: StoredBatch, baseOffset: number): Uint8
   return checksumValue(body);
 }
 
-/** The batch stored at `baseOffset` of `partitionName`; CORRUPT_RECORD if its bytes are not intact. */
-export function decodeStoredBatch(bytes: Uint8Array, partitionName: string, baseOffset: number): StoredBatch {
-  const where = `partition "${partitionName}" offset ${baseOffset}`;
+/**
+ * The batch stored at `baseOffset`; CORRUPT_RECORD naming `where` (the partition, the offset and the
+ * database) if its bytes are not intact.
+ */
+export function decodeStoredBatch(bytes: Uint8Array, baseOffset: number, where: string): StoredBatch {
   const body = verifyChecksummedValue(bytes, where);
   if (body.byteLength < headerBytes) {
     throw corruptRecord(where, `the batch is ${bytes.byteLength} bytes, shorter than its ${storedBatchOverheadBytes}-byte header`);

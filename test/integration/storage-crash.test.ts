@@ -252,7 +252,7 @@ describe(`storage crash consistency (seed=${seed})`, () => {
       expect(error).toBeInstanceOf(TributaryError);
       expect((error as TributaryError).code).toBe('CORRUPT_RECORD');
       expect((error as TributaryError).message).toContain(crashPartitionName);
-      expect((error as TributaryError).message).toContain(String(corruptedOffset));
+      expect((error as TributaryError).message).toContain(`offset ${corruptedOffset} in RocksDB database "${directory}"`);
     });
   });
 
@@ -315,10 +315,10 @@ async function damageNewestFile(directory: string, extension: '.log' | '.sst', d
   return target.name;
 }
 
-/** A clear error is a CORRUPT_RECORD, or one that names the directory or says what is corrupt. */
+/** A clear error names the directory and is a CORRUPT_RECORD or says what is corrupt. */
 function asClearStorageError(error: unknown, directory: string, damagedFile: string): 'clear error' {
-  const message = error instanceof Error ? `${error.message} ${String(error.cause)}` : String(error);
-  const clear = (error instanceof TributaryError && error.code === 'CORRUPT_RECORD') || message.includes(directory) || /corrupt/i.test(message);
+  const message = error instanceof Error ? error.message : String(error);
+  const clear = message.includes(directory) && ((error instanceof TributaryError && error.code === 'CORRUPT_RECORD') || /corrupt/i.test(message));
   expect(clear, `damaging ${damagedFile} gave an unclear error: ${message}`).toBe(true);
   return 'clear error';
 }

@@ -24,6 +24,8 @@ export interface MemoryKeyValueStoreOptions {
    * none`, where nothing is ever synced.
    */
   readonly unsyncedBatchesMax?: number;
+  /** Names the store in error messages (the simulator names each node's); `memory store` by default. */
+  readonly location?: string;
 }
 
 const unsyncedBatchesMaxDefault = 10_000;
@@ -37,6 +39,7 @@ interface UndoRecord {
 }
 
 export class MemoryKeyValueStore implements KeyValueStore {
+  readonly location: string;
   readonly #unsyncedBatchesMax: number;
   /** Sorted bytewise; `#values[i]` belongs to `#keys[i]`. Both hold private copies only. */
   #keys: Uint8Array[] = [];
@@ -51,6 +54,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
       throw new RangeError(`unsyncedBatchesMax must be a non-negative integer, got ${unsyncedBatchesMax}`);
     }
     this.#unsyncedBatchesMax = unsyncedBatchesMax;
+    this.location = options.location ?? 'memory store';
   }
 
   /** Batches written since the last sync: what a crash may lose. */
@@ -126,7 +130,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
     if (!Number.isSafeInteger(kept) || kept < 0 || kept > unsyncedBatchCount) {
       throw new RangeError(`a crash keeps 0 to ${unsyncedBatchCount} unsynced batches, the chooser said ${kept}`);
     }
-    const survivor = new MemoryKeyValueStore({ unsyncedBatchesMax: this.#unsyncedBatchesMax });
+    const survivor = new MemoryKeyValueStore({ unsyncedBatchesMax: this.#unsyncedBatchesMax, location: this.location });
     survivor.#keys = [...this.#keys];
     survivor.#values = [...this.#values];
     for (const undoRecords of this.#unsyncedBatches.slice(kept).reverse()) survivor.#undo(undoRecords);

@@ -1,19 +1,21 @@
 /*
  * The write thread of a RocksDB store opened with `writeThread: 'worker'`: it attaches to the
  * database the main thread opened (through `db.handle`, never opening or closing it itself) and
- * applies each batch it is sent, one after another in arrival order, answering with the batch id
- * and the engine error if any. RocksDB's DB::Write (and its fsync) blocks this thread instead of
- * the main one. The main thread terminates it once every batch it sent has been answered.
+ * applies each request it is sent as ONE RocksDB write batch, one request after another in
+ * arrival order, answering with the request id and the engine error if any. A request carries
+ * every caller's write the main thread gathered while the previous request was in flight, so one
+ * DB::Write (and one fsync) covers them all; it blocks this thread instead of the main one.
  */
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
+import { type UnpackedOperation, unpackWriteBatch } from './packed-write-batch.js';
 
-/** What the main thread sends: one batch, already in the binding's shape. */
+/** What the main thread sends: the packed writes of several callers, applied as one batch. */
 export interface WriteRequest {
   readonly id: number;
-  readonly operations: ReadonlyArray<{ readonly type: 'put' | 'del'; readonly key: Uint8Array; readonly value?: Uint8Array }>;
-  /** The batch is an empty synced write: apply a tombstone in the barrier column instead. */
-  readonly syncBarrier: boolean;
+  /** One packed-write-batch buffer per caller, in call order. */
+  readonly writes: readonly ArrayBuffer[];
+  /** Synced if any covered caller asked; an empty synced request writes a sync barrier. */
   readonly sync: boolean;
 }
 
@@ -25,7 +27,10 @@ export interface WriteFailure {
   readonly causeMessage?: string;
 }
 
-export type WriteReply = { readonly kind: 'ready' } | { readonly kind: 'open-failed'; readonly error: WriteFailure } | { readonly kind: 'written'; readonly id: number; readonly error?: WriteFailure };
+export type WriteReply =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'open-failed'; readonly error: WriteFailure }
+  | { readonly kind: 'written'; readonly id: number; readonly error?: WriteFailure };
 
 export interface WriteWorkerData {
   readonly handle: bigint;
@@ -35,10 +40,7 @@ export interface WriteWorkerData {
 interface AttachedRocksLevel {
   readonly columns: Readonly<Record<string, unknown>>;
   open(options: { readonly createIfMissing: boolean }): Promise<void>;
-  batch(
-    operations: ReadonlyArray<{ type: 'put' | 'del'; key: Uint8Array; value?: Uint8Array; column?: unknown }>,
-    options: { readonly sync: boolean },
-  ): Promise<void>;
+  batch(operations: ReadonlyArray<UnpackedOperation | { type: 'del'; key: Uint8Array; column: unknown }>, options: { readonly sync: boolean }): Promise<void>;
 }
 
 type AttachedRocksLevelConstructor = new (handle: bigint, options: { readonly keyEncoding: 'buffer'; readonly valueEncoding: 'buffer' }) => AttachedRocksLevel;
@@ -61,7 +63,7 @@ function run(): void {
   const { RocksLevel } = createRequire(import.meta.url)('@nxtedition/rocksdb') as { RocksLevel: AttachedRocksLevelConstructor };
   let barrierColumn: unknown;
   let db: AttachedRocksLevel;
-  // Batches arriving while the attach is under way wait behind it, in order.
+  // Requests arriving while the attach is under way wait behind it, in order.
   let tail: Promise<void> = (async () => {
     db = new RocksLevel(data.handle, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     // The database is already open: this only fetches its column families.
@@ -75,11 +77,16 @@ function run(): void {
       throw error;
     },
   );
+  const apply = async (request: WriteRequest): Promise<void> => {
+    const operations = request.writes.flatMap(unpackWriteBatch);
+    // RocksDB skips the WAL (and its fsync) for an empty batch; the barrier tombstone makes it sync.
+    const batch = operations.length === 0 ? [{ type: 'del' as const, key: new Uint8Array(0), column: barrierColumn }] : operations;
+    await db.batch(batch, { sync: request.sync });
+  };
   port.on('message', (request: WriteRequest) => {
     tail = tail.then(async () => {
-      const batch = request.syncBarrier ? [{ type: 'del' as const, key: new Uint8Array(0), column: barrierColumn }] : [...request.operations];
       try {
-        await db.batch(batch, { sync: request.sync });
+        await apply(request);
         port.postMessage({ kind: 'written', id: request.id } satisfies WriteReply);
       } catch (error) {
         port.postMessage({ kind: 'written', id: request.id, error: toWriteFailure(error) } satisfies WriteReply);

@@ -16,6 +16,7 @@ interface RecordedWrite {
 /** Records every store.write; while `holding`, each write waits until `release()`. */
 class RecordingStore implements KeyValueStore {
   readonly inner = new MemoryKeyValueStore();
+  readonly location = this.inner.location;
   readonly writes: RecordedWrite[] = [];
   holding = false;
   /** Makes the write with this index (0-based) fail with `failure`. */

@@ -2,14 +2,18 @@
 // then what only one of them promises: the memory engine's power-loss model and RocksDB's errors.
 // A fast-check model test drives random put / del / batch / range / get sequences on both engines
 // against a plain Map.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KeyRange, KeyValueOperation, KeyValueStore } from '../../../src/storage/key-value-store.js';
 import { MemoryKeyValueStore } from '../../../src/storage/memory/memory-key-value-store.js';
-import { openRocksDbKeyValueStore, workerWriteQueueBatchesMax } from '../../../src/storage/rocksdb/rocksdb-key-value-store.js';
+import { openRocksDbKeyValueStore } from '../../../src/storage/rocksdb/rocksdb-key-value-store.js';
+import { workerWriteQueueBatchesMax } from '../../../src/storage/rocksdb/rocksdb-worker-writer.js';
 
 interface OpenedEngine {
   readonly store: KeyValueStore;
@@ -47,6 +51,10 @@ const engineKinds: readonly EngineKind[] = [
   { name: 'rocksdb', open: async () => rocksDbEngine(await mkdtemp(join(tmpdir(), 'tributary-kv-test-')), 'main') },
   { name: 'rocksdb (write thread: worker)', open: async () => rocksDbEngine(await mkdtemp(join(tmpdir(), 'tributary-kv-test-')), 'worker') },
 ];
+
+const unclosedChildScript = fileURLToPath(new URL('../../support/storage-unclosed-child.ts', import.meta.url));
+/** Far above the child's start-up (tsx compiling, the write thread starting) on a loaded machine. */
+const unclosedChildTimeoutMs = 20_000;
 
 const bytes = (...values: number[]) => Uint8Array.from(values);
 const text = (value: string) => new TextEncoder().encode(value);
@@ -338,6 +346,21 @@ describe('openRocksDbKeyValueStore', () => {
     await reopened.close();
   });
 
+  it('with a write thread, lets the process exit when a store is left open and idle', async () => {
+    directory = await mkdtemp(join(tmpdir(), 'tributary-kv-open-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', unclosedChildScript, directory], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), unclosedChildTimeoutMs);
+    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    clearTimeout(timer);
+    expect({ code, signal, output: output.trim() }).toEqual({ code: 0, signal: null, output: 'written' });
+    const reopened = await openRocksDbKeyValueStore(directory);
+    expect(await reopened.get(bytes(1))).toEqual(bytes(2));
+    await reopened.close();
+  }, 30_000);
+
   it('keeps its sync barriers out of the keyspace', async () => {
     directory = await mkdtemp(join(tmpdir(), 'tributary-kv-open-'));
     const store = await openRocksDbKeyValueStore(directory);
@@ -380,6 +403,8 @@ function modelEntries(model: ReadonlyMap<string, Uint8Array>, range: KeyRange): 
   return keys.slice(0, range.limit ?? keys.length).map((key) => [key, hex(model.get(key) ?? bytes())]);
 }
 
+const modelRunsByEngine: Readonly<Record<EngineKind['name'], number>> = { memory: 300, rocksdb: 40, 'rocksdb (write thread: worker)': 20 };
+
 describe.each(engineKinds.map((kind) => [kind.name, kind] as const))('KeyValueStore model test on %s', (_name, kind) => {
   it('agrees with a Map on random put / del / batch / get / range sequences', async () => {
     await fc.assert(
@@ -403,7 +428,9 @@ describe.each(engineKinds.map((kind) => [kind.name, kind] as const))('KeyValueSt
           await engine.dispose();
         }
       }),
-      { numRuns: kind.name === 'memory' ? 300 : 40 },
+      // Each RocksDB run opens a database; with a write thread it also starts a worker (about 0.5 s
+      // under load, tsx compiling in the thread), so that engine gets fewer runs and more time.
+      { numRuns: modelRunsByEngine[kind.name] },
     );
-  });
+  }, 60_000);
 });

@@ -97,6 +97,7 @@ describe.each(engineKinds)('PartitionLog on $name', (kind) => {
     const engine = handle.engine;
     let syncedWrites = 0;
     const countingEngine: KeyValueStore = {
+      location: engine.location,
       get: (key) => engine.get(key),
       range: (range) => engine.range(range),
       write: (operations, options) => {
@@ -120,7 +121,8 @@ describe.each(engineKinds)('PartitionLog on $name', (kind) => {
     await flipStoredByte(handle.engine, partitionBatchKey(partition, 3), storedBatchOverheadBytes + 2);
     const error = await rejectionOf(() => log.read(0, 1_000));
     expect(error).toMatchObject({ code: 'CORRUPT_RECORD' });
-    expect(error.message).toMatch(/^partition "t-3" offset 3: stored CRC-32C 0x[0-9a-f]{8} does not match the bytes \(0x[0-9a-f]{8}\)/);
+    expect(error.message).toContain(`partition "t-3" offset 3 in ${handle.engine.location}: `);
+    expect(error.message).toMatch(/^partition "t-3" offset 3 in [^:]+: stored CRC-32C 0x[0-9a-f]{8} does not match the bytes \(0x[0-9a-f]{8}\)/);
     expect(error.message).toContain('the record is not returned');
     expect(await baseOffsetsFrom(log, 5)).toEqual([5]);
   });
@@ -216,7 +218,7 @@ describe.each(engineKinds)('PartitionLog on $name', (kind) => {
     );
     const error = await rejectionOf(() => openPartitionLog(handle.engine, handle.writer, partition));
     expect(error).toMatchObject({ code: 'CORRUPT_RECORD' });
-    expect(error.message).toContain('partition "t-3" offset 0: the batch is missing (the log starts at 0 but the first stored batch at 3)');
+    expect(error.message).toContain(`partition "t-3" offset 0 in ${handle.engine.location}: the batch is missing (the log starts at 0 but the first stored batch at 3)`);
   });
 
   it('keeps everything across a restart', async () => {

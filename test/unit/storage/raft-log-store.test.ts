@@ -117,7 +117,8 @@ describe.each(engineKinds)('RaftLogStore on $name', (kind) => {
     const error = await rejectionOf(() => log.entries(1, 4, 1_000));
     expect(error).toBeInstanceOf(TributaryError);
     expect(error).toMatchObject({ code: 'CORRUPT_RECORD' });
-    expect(error.message).toMatch(/^raft log index 2: stored CRC-32C 0x[0-9a-f]{8} does not match the bytes/);
+    expect(error.message).toContain(`raft log index 2 in ${handle.engine.location}: `);
+    expect(error.message).toMatch(/^raft log index 2 in [^:]+: stored CRC-32C 0x[0-9a-f]{8} does not match the bytes/);
     await expect(log.term(2)).rejects.toMatchObject({ code: 'CORRUPT_RECORD' });
     expect(await log.term(3)).toBe(1);
   });

@@ -110,7 +110,7 @@ describe.each(engineKinds)('SnapshotStore on $name', (kind) => {
     await writeSnapshot(store, 7, ['0123456789']);
     await flipStoredByte(handle.engine, snapshotChunkKey(7, 1), 9);
     const opened = await store.open(7);
-    expect(await failureOf(() => readAll(opened))).toMatch(/^CORRUPT_RECORD: snapshot at index 7 chunk 1: stored CRC-32C/);
+    expect(await failureOf(() => readAll(opened))).toMatch(/^CORRUPT_RECORD: snapshot at index 7 chunk 1 in [^:]+: stored CRC-32C/);
   });
 
   it('reports a missing chunk as CORRUPT_RECORD', async () => {
@@ -119,7 +119,7 @@ describe.each(engineKinds)('SnapshotStore on $name', (kind) => {
     await handle.engine.write([{ type: 'del', key: snapshotChunkKey(7, 2) }], { sync: true });
     const opened = await store.open(7);
     expect(await failureOf(() => readAll(opened))).toMatch(
-      /^CORRUPT_RECORD: snapshot at index 7: read 2 chunks, 8 bytes, CRC-32C \d+; the metadata says 3, 10, \d+/,
+      /^CORRUPT_RECORD: snapshot at index 7 in [^:]+: read 2 chunks, 8 bytes, CRC-32C \d+; the metadata says 3, 10, \d+/,
     );
   });
 });
