@@ -56,6 +56,8 @@ interface PendingWrite {
 }
 
 export class GroupCommitWriter implements StorageWriter {
+  /** What an acknowledgement means: the node's `durability` setting, as the writer was built. */
+  readonly durability: Durability;
   readonly #store: KeyValueStore;
   readonly #sync: boolean;
   readonly #batchBytesMax: number;
@@ -77,6 +79,7 @@ export class GroupCommitWriter implements StorageWriter {
 
   constructor(store: KeyValueStore, options: GroupCommitWriterOptions) {
     this.#store = store;
+    this.durability = options.durability;
     this.#sync = options.durability === 'fsync';
     this.#batchBytesMax = checkedInteger('batchBytesMax', options.batchBytesMax ?? groupCommitDefaults.batchBytesMax, 1, Number.MAX_SAFE_INTEGER);
     this.#lingerMs = checkedInteger('lingerMs', options.lingerMs ?? groupCommitDefaults.lingerMs, 0, lingerMsMax);

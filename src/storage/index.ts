@@ -22,11 +22,12 @@ export {
   type MemoryKeyValueStoreOptions,
   type UnsyncedPrefixChooser,
 } from './memory/memory-key-value-store.js';
+export { openNodeStorage, storageDirectoryName, type NodeStorage, type NodeStorageOptions } from './open-node-storage.js';
 export { formatPartition, partitionIndexMax, topicNameBytesMax, type PartitionId } from './partition-id.js';
 export type { AppendedBatch, AppendOptions, LogBatch, PartitionLog, RetentionRequest, RetentionResult } from './partition-log.js';
 export type { ProducerState, ProducerStateStore } from './producer-state-store.js';
 export type { RaftLogStore } from './raft-log-store.js';
-export { openRocksDbKeyValueStore, type RocksDbKeyValueStoreOptions } from './rocksdb/rocksdb-key-value-store.js';
+export { openRocksDbKeyValueStore, writeThreadDefault, type RocksDbKeyValueStoreOptions, type WriteThread } from './rocksdb/rocksdb-key-value-store.js';
 export type { SnapshotSink, SnapshotStore, StoredSnapshot, StoredSnapshotMetadata } from './snapshot-store.js';
 export type { StorageWriter } from './storage-writer.js';
 export { batchPayloadBytesMax, batchRecordCountMax, type BatchProducer, type StoredBatch } from './stored-batch.js';
