@@ -323,7 +323,7 @@ describe('a node given a raft message sink', () => {
         'tributary.controller.v1.ControllerRaftService',
         'tributary.pipeline.v1.PipelineService',
       ]);
-      // Until the quorum assigns one, a node's cluster id is empty, and its peers use the same.
+      // Peers name the cluster id every node of the cluster is configured with.
       const transport = createGrpcRaftTransport({ nodeId: 2, clusterId: node.identity.clusterId, client: { clientId: 'raft-2' }, limits: transportLimits });
       transports.push(transport);
       transport.setPeers(new Map([[1, node.grpcAddress]]));
