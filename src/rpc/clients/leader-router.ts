@@ -1,14 +1,13 @@
 import { TributaryError } from '../../errors/index.js';
+import { backoffDelayMs, type BackoffLimits } from './backoff-delay-ms.js';
 
 /** How hard a LeaderRouter tries before giving up; every bound named. */
-export interface LeaderRoutingPolicy {
+export interface LeaderRoutingPolicy extends BackoffLimits {
   /** Calls made for one request, redirects and retries included. */
   readonly attemptsMax: number;
-  readonly backoffMsInitial: number;
-  readonly backoffMsMax: number;
 }
 
-export const leaderRoutingDefaults: LeaderRoutingPolicy = { attemptsMax: 10, backoffMsInitial: 25, backoffMsMax: 1_000 };
+export const leaderRoutingDefaults: LeaderRoutingPolicy = { attemptsMax: 10, backoffMsMin: 25, backoffMsMax: 1_000 };
 
 /** Codes that say "this node cannot answer now, another may": the router moves on. */
 const redirectingCodes = new Set(['NOT_LEADER', 'NOT_AVAILABLE', 'SHUTTING_DOWN']);
@@ -27,6 +26,7 @@ export class LeaderRouter {
     bootstrap: readonly string[],
     private readonly policy: LeaderRoutingPolicy = leaderRoutingDefaults,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    private readonly random: () => number = Math.random,
   ) {
     if (bootstrap.length === 0) throw new TributaryError('INVALID_REQUEST', 'a bootstrap list needs at least one controller address');
     this.addresses = [...bootstrap];
@@ -40,7 +40,7 @@ export class LeaderRouter {
 
   async call<T>(request: (address: string) => Promise<T>, options: { idempotent: boolean }): Promise<T> {
     let lastError: TributaryError | undefined;
-    let backoffMs = this.policy.backoffMsInitial;
+    let failures = 0;
     for (let attempt = 1; attempt <= this.policy.attemptsMax; attempt++) {
       const address = this.preferred;
       try {
@@ -55,8 +55,8 @@ export class LeaderRouter {
           continue;
         }
         this.preferred = this.nextAfter(address);
-        await this.sleep(jittered(Math.min(backoffMs, failure.retryAfterMs || backoffMs)));
-        backoffMs = Math.min(backoffMs * 2, this.policy.backoffMsMax);
+        failures++;
+        await this.sleep(Math.max(failure.retryAfterMs, backoffDelayMs(failures, this.policy, this.random)));
       }
     }
     throw new TributaryError(
@@ -82,7 +82,3 @@ export class LeaderRouter {
   }
 }
 
-/** Full jitter in [ms/2, ms]: spreads retries of many clients without ever waiting zero. */
-function jittered(ms: number): number {
-  return Math.ceil(ms / 2 + (Math.random() * ms) / 2);
-}

@@ -3,7 +3,7 @@ import { TributaryError } from '../../../src/errors/index.js';
 import { LeaderRouter } from '../../../src/rpc/clients/leader-router.js';
 
 const noSleep = (): Promise<void> => Promise.resolve();
-const policy = { attemptsMax: 5, backoffMsInitial: 1, backoffMsMax: 2 };
+const policy = { attemptsMax: 5, backoffMsMin: 1, backoffMsMax: 2 };
 
 function notLeader(address: string): TributaryError {
   return new TributaryError('NOT_LEADER', 'not the leader', { leaderHint: { nodeId: 2, address, epoch: 3 } });
