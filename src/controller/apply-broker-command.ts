@@ -94,18 +94,17 @@ export function brokerHeartbeat(context: ApplyContext, command: BrokerHeartbeatC
   const { state } = context;
   const broker = requireCurrentBroker(state, command.brokerId, command.brokerEpoch);
   validateBrokerSessionTimeout(command.brokerId, command.sessionTimeoutMs);
-  const before = brokerStanding(broker);
+  const before = { fenced: broker.fenced, shuttingDown: broker.shuttingDown };
   broker.heartbeatDeadlineMs = command.nowMs + command.sessionTimeoutMs;
   if (command.wantsShutdown) broker.shuttingDown = true;
   const caughtUp = command.metadataVersion >= broker.brokerEpoch;
   if (broker.fenced && !command.wantsFence && !broker.shuttingDown && caughtUp) broker.fenced = false;
-  const standing = brokerStanding(broker);
-  if (standing !== before) {
+  if (broker.fenced !== before.fenced || broker.shuttingDown !== before.shuttingDown) {
     context.deltas.push(brokerStateChangedDelta(context.index, broker));
     reassessPartitionsOf(context, new Set([broker.brokerId]));
   }
   const remainingLeaderships = countLeaderships(state, broker.brokerId);
-  return { standing, shutdownReady: broker.shuttingDown && remainingLeaderships === 0, remainingLeaderships };
+  return { standing: brokerStanding(broker), shutdownReady: broker.shuttingDown && remainingLeaderships === 0, remainingLeaderships };
 }
 
 /** Fences every live broker whose heartbeat deadline is at or before `nowMs`, then moves their leaderships. */

@@ -13,7 +13,8 @@ export type BrokerStanding = 'active' | 'fenced' | 'shuttingDown';
  */
 export type MetadataDelta =
   | { kind: 'brokerRegistered'; version: number; broker: BrokerRecord }
-  | { kind: 'brokerStateChanged'; version: number; brokerId: number; brokerEpoch: number; standing: BrokerStanding }
+  /** Both flags, because a fenced broker may also be shutting down; `standing` is what the wire's BrokerState shows. */
+  | { kind: 'brokerStateChanged'; version: number; brokerId: number; brokerEpoch: number; fenced: boolean; shuttingDown: boolean; standing: BrokerStanding }
   | { kind: 'topicCreated'; version: number; topicId: string; name: string; config: TopicConfig }
   | { kind: 'topicConfigChanged'; version: number; topicId: string; name: string; config: TopicConfig }
   | { kind: 'topicDeleted'; version: number; topicId: string; name: string }
@@ -39,7 +40,8 @@ export function brokerRegisteredDelta(version: number, broker: BrokerRecord): Me
 }
 
 export function brokerStateChangedDelta(version: number, broker: BrokerRecord): MetadataDelta {
-  return { kind: 'brokerStateChanged', version, brokerId: broker.brokerId, brokerEpoch: broker.brokerEpoch, standing: brokerStanding(broker) };
+  const { brokerId, brokerEpoch, fenced, shuttingDown } = broker;
+  return { kind: 'brokerStateChanged', version, brokerId, brokerEpoch, fenced, shuttingDown, standing: brokerStanding(broker) };
 }
 
 export function topicCreatedDelta(version: number, topic: TopicRecord): MetadataDelta {
