@@ -104,7 +104,7 @@ function checkPartition(state: MetadataState, where: string, partition: Partitio
   const fenced = (id: number) => state.brokers.get(id)?.fenced !== false;
   if (leader !== noLeader) {
     if (!isr.includes(leader)) violations.push(`${where} leader ${leader} is outside its ISR [${isr.join(', ')}]`);
-    for (const id of isr) if (fenced(id)) violations.push(`${where} has fenced broker ${id} in the ISR of a led partition`);
+    for (const id of isr) if (fenced(id)) violations.push(`${where} has fenced or unregistered broker ${id} in the ISR of a led partition`);
     return;
   }
   // Offline: the ISR is exactly the last leader, kept as the clean choice, and it is fenced.
