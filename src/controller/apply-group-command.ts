@@ -8,7 +8,7 @@ import { metadataLimits } from './metadata-limits.js';
 import { sortedValues, type GroupMember, type GroupRecord, type MemberAssignment } from './metadata-state.js';
 import type { CommandError } from './apply-partition-command.js';
 import {
-  beginRebalance, emptyAssignment, newGroupRecord, removeMembers, requireGroup, requireMember, tryCompleteRebalance,
+  beginRebalance, emptyAssignment, isMemberExpired, newGroupRecord, removeMembers, requireGroup, requireMember, tryCompleteRebalance,
 } from './group-rebalance.js';
 import { validateAssignments, validateJoin } from './validate-group-command.js';
 
@@ -214,16 +214,9 @@ export function leaveGroup(context: ApplyContext, command: LeaveGroupCommand): L
 export function expireGroupMembers(context: ApplyContext, command: ExpireGroupMembersCommand): ExpireGroupMembersOutput {
   const removed: ExpireGroupMembersOutput['removed'] = [];
   for (const group of sortedValues(context.state.groups)) {
-    const expired = sortedValues(group.members).filter((member) => isExpired(group, member, command.nowMs)).map((member) => member.memberId);
+    const expired = sortedValues(group.members).filter((member) => isMemberExpired(group, member, command.nowMs)).map((member) => member.memberId);
     for (const memberId of expired) removed.push({ groupId: group.groupId, memberId });
     removeMembers(context, group, expired, command.nowMs);
   }
   return { removed };
-}
-
-function isExpired(group: GroupRecord, member: GroupMember, nowMs: number): boolean {
-  const rebalanceDue = group.rebalanceDeadlineMs <= nowMs;
-  if (group.state === 'preparingRebalance') return !member.joined && (rebalanceDue || member.heartbeatDeadlineMs <= nowMs);
-  if (group.state === 'completingRebalance' && member.memberId === group.leaderMemberId && rebalanceDue) return true;
-  return member.heartbeatDeadlineMs <= nowMs;
 }

@@ -62,7 +62,7 @@ export function planCreateTopic(state: MetadataState, command: CreateTopicComman
   return { topicId, name, config: { ...config }, partitions, idempotencyKey: command.idempotencyKey };
 }
 
-export function countPartitions(state: MetadataState): number {
+function countPartitions(state: MetadataState): number {
   let count = 0;
   for (const topic of state.topics.values()) count += topic.partitions.length;
   return count;

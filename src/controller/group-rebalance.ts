@@ -119,3 +119,15 @@ function settleEmptyGroup(context: ApplyContext, group: GroupRecord): void {
   }
   context.deltas.push(groupChangedDelta(context.index, group));
 }
+
+/**
+ * Whether expireGroupMembers at `nowMs` removes the member: a session that expired, except while
+ * the member waits in its JoinGroup; a member that did not rejoin by the rebalance deadline; a
+ * leader that did not sync by it.
+ */
+export function isMemberExpired(group: GroupRecord, member: GroupMember, nowMs: number): boolean {
+  const rebalanceDue = group.rebalanceDeadlineMs <= nowMs;
+  if (group.state === 'preparingRebalance') return !member.joined && (rebalanceDue || member.heartbeatDeadlineMs <= nowMs);
+  if (group.state === 'completingRebalance' && member.memberId === group.leaderMemberId && rebalanceDue) return true;
+  return member.heartbeatDeadlineMs <= nowMs;
+}

@@ -26,3 +26,4 @@ export {
   describeGroup, describeTopics, fetchCommittedOffsets, getUploadSession, listBrokers, listControllers, partitionsLedBy,
   type CommittedOffsetLookup, type GroupDescription, type GroupMemberDescription, type TopicDescription,
 } from './metadata-queries.js';
+export { dueExpiries, type DueExpiries } from './due-expiries.js';

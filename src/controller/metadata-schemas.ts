@@ -26,7 +26,7 @@ export const topicConfigSchema = z.strictObject({
 });
 
 export const groupProtocolSchema = z.strictObject({ name: text, metadata: bytes });
-export const topicPartitionsSchema = z.strictObject({ topic: text, partitions: z.array(count) });
+const topicPartitionsSchema = z.strictObject({ topic: text, partitions: z.array(count) });
 export const memberAssignmentSchema = z.strictObject({ partitions: z.array(topicPartitionsSchema), userData: bytes });
 
 export const brokerRecordSchema = z.strictObject({
@@ -40,7 +40,7 @@ export const brokerRecordSchema = z.strictObject({
   heartbeatDeadlineMs: count,
 });
 
-export const partitionRecordSchema = z.strictObject({
+const partitionRecordSchema = z.strictObject({
   partition: count,
   replicas: z.array(nodeId),
   leader: count,

@@ -197,11 +197,7 @@ export function sortedValues<K extends string | number, V>(map: ReadonlyMap<K, V
   return keys.map((key) => map.get(key) as V);
 }
 
-export function compareKeys(left: string | number, right: string | number): number {
+function compareKeys(left: string | number, right: string | number): number {
   if (left < right) return -1;
   return left > right ? 1 : 0;
-}
-
-export function isLiveBroker(broker: BrokerRecord | undefined): broker is BrokerRecord {
-  return broker !== undefined && !broker.fenced;
 }

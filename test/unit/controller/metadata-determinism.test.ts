@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  applyMetadataCommand, checkMetadataInvariants, createMetadataState, decodeMetadataCommand, decodeMetadataSnapshot, encodeMetadataCommand,
-  encodeMetadataSnapshot, metadataImage, metadataWatermarks, type MetadataCommand, type MetadataState,
+  applyMetadataCommand, checkMetadataInvariants, createMetadataState, decodeMetadataCommand, decodeMetadataSnapshot, dueExpiries, encodeMetadataCommand,
+  encodeMetadataSnapshot, metadataImage, metadataWatermarks, type DueExpiries, type MetadataCommand, type MetadataCommandResult, type MetadataState,
 } from '../../../src/controller/index.js';
 import { applyDeltas, comparableView, emptyDeltaView } from './delta-view.js';
 import { actionsArbitrary, commandFor, type Action } from './random-metadata-commands.js';
@@ -25,7 +25,9 @@ function run(state: MetadataState, actions: readonly Action[], onApplied?: (comm
     expect(decoded).toEqual(command);
     const before = encodeMetadataSnapshot(state);
     const watermarks = metadataWatermarks(state);
+    const due = dueExpiries(state, nowMs);
     const { result } = applyMetadataCommand(state, decoded, position + 1);
+    expectDueMatches(due, decoded, result);
     expect(checkMetadataInvariants(state, watermarks)).toEqual([]);
     if (!result.ok) expectSameBytes(encodeMetadataSnapshot(state), before);
     onApplied?.(command, result.ok);
@@ -34,12 +36,19 @@ function run(state: MetadataState, actions: readonly Action[], onApplied?: (comm
   return commands;
 }
 
+/** dueExpiries must predict exactly whether the leader's tick commands change anything. */
+function expectDueMatches(due: DueExpiries, command: MetadataCommand, result: MetadataCommandResult<unknown>): void {
+  if (!result.ok) return;
+  if (command.type === 'fenceExpiredBrokers') expect((result.value as { fencedBrokerIds: number[] }).fencedBrokerIds.length > 0).toBe(due.brokers);
+  if (command.type === 'expireGroupMembers') expect((result.value as { removed: unknown[] }).removed.length > 0).toBe(due.groupMembers);
+}
+
 function replay(state: MetadataState, commands: readonly MetadataCommand[], firstIndex: number): void {
   commands.forEach((command, position) => applyMetadataCommand(state, command, firstIndex + position));
 }
 
 describe('metadata state machine under random commands', () => {
-  it('keeps every invariant, and a rejected command changes nothing', () => {
+  it('keeps every invariant, a rejected command changes nothing, and dueExpiries predicts the ticks', () => {
     let accepted = 0;
     let rejected = 0;
     fc.assert(fc.property(actionsArbitrary, (actions) => {
