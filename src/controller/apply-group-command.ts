@@ -52,8 +52,10 @@ const memberIdPrefixLengthMax = 200;
 
 /**
  * Enters a member into the group's next generation (see group-rebalance.ts for the barrier). A
- * known member rejoining a stable group with unchanged protocols, other than the leader, gets the
- * current generation back without a rebalance, so a static member's restart moves nothing.
+ * known member rejoining with unchanged protocols gets the current generation back without a
+ * rebalance while the generation awaits its assignment (a JoinGroup retried after a lost
+ * response), or once it is stable unless the member leads it (Kafka's rule: a leader's rejoin
+ * asks for a new assignment). So a static member's restart moves nothing.
  */
 export function joinGroup(context: ApplyContext, command: JoinGroupCommand): JoinGroupOutput {
   const { state } = context;
@@ -63,7 +65,8 @@ export function joinGroup(context: ApplyContext, command: JoinGroupCommand): Joi
   const found = existingGroup === undefined ? undefined : findJoiningMember(existingGroup, command);
   if (existingGroup !== undefined) checkJoinFits(existingGroup, command, found);
   const group = existingGroup ?? createGroup(context, command.groupId, command.protocolType);
-  const unchanged = found !== undefined && group.state === 'stable' && group.leaderMemberId !== found.memberId && sameProtocols(found, command);
+  const unchanged = found !== undefined && sameProtocols(found, command) &&
+    (group.state === 'completingRebalance' || (group.state === 'stable' && group.leaderMemberId !== found.memberId));
   const memberId = found?.memberId ?? `${command.clientId.slice(0, memberIdPrefixLengthMax) || 'member'}-${context.index.toString(16)}`;
   const member = upsertMember(group, memberId, command);
   if (!unchanged) {

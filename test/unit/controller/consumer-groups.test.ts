@@ -89,6 +89,20 @@ describe('the join barrier', () => {
     expect(harness.state.groups.get('g')?.state).toBe('stable');
   });
 
+  it('answers a retried JoinGroup with the generation awaiting its assignment instead of starting another', () => {
+    const harness = new MetadataHarness();
+    const { a, b } = stableGroup(harness);
+    harness.ok(join(harness, 'b', { memberId: b, protocols: [{ name: 'range', metadata: new Uint8Array([3]) }] }));
+    harness.ok(join(harness, 'a', { memberId: a }));
+    expect(harness.state.groups.get('g')).toMatchObject({ state: 'completingRebalance', generation: 3 });
+    const retried = harness.ok(join(harness, 'b', { memberId: b, protocols: [{ name: 'range', metadata: new Uint8Array([3]) }] }));
+    expect(retried).toMatchObject({ completed: true, generation: 3, leaderMemberId: a });
+    expect(harness.state.groups.get('g')?.state).toBe('completingRebalance');
+    // The leader rejoining a stable generation asks for a new assignment.
+    sync(harness, a);
+    expect(harness.ok(join(harness, 'a', { memberId: a })).completed).toBe(false);
+  });
+
   it('chooses a protocol every member supports, in the leader\'s order, and refuses a member sharing none', () => {
     const harness = new MetadataHarness();
     const { a } = stableGroup(harness);
