@@ -16,6 +16,7 @@ import {
   createTopic, deleteTopic, updateTopicConfig, type CreateTopicOutput, type DeleteTopicOutput, type UpdateTopicConfigOutput,
 } from './apply-topic-command.js';
 import { commitOffsets, type CommitOffsetsOutput } from './commit-offsets.js';
+import { decodeMetadataCommand } from './metadata-command-codec.js';
 import type { MetadataCommand, MetadataCommandType } from './metadata-command.js';
 import type { MetadataDelta } from './metadata-delta.js';
 import type { MetadataState } from './metadata-state.js';
@@ -84,4 +85,22 @@ export function applyMetadataCommand<C extends MetadataCommand>(state: MetadataS
   state.version = index;
   assert.ok(context.deltas.every((delta) => delta.version === index), 'every delta carries the apply index');
   return { result: { ok: true, value }, deltas: context.deltas };
+}
+
+/**
+ * Decodes a committed entry's data and applies it. An entry that does not decode is rejected like
+ * any other bad command (INVALID_REQUEST naming the field) instead of throwing: every replica
+ * would throw at the same index, so a malformed entry that reached the log would otherwise stop
+ * the whole quorum from applying.
+ */
+export function applyEncodedMetadataCommand(state: MetadataState, data: Uint8Array, index: number): AppliedMetadataCommand<unknown> {
+  let command: MetadataCommand;
+  try {
+    command = decodeMetadataCommand(data);
+  } catch (error) {
+    if (!(error instanceof TributaryError)) throw error;
+    assert.ok(Number.isSafeInteger(index) && index > state.version, `apply index ${index} must be above the metadata version ${state.version}`);
+    return { result: { ok: false, code: error.code, message: error.message }, deltas: [] };
+  }
+  return applyMetadataCommand(state, command, index);
 }

@@ -8,7 +8,9 @@ export {
   topicIdFromIndex, uploadSessionStates,
 } from './metadata-state.js';
 export { metadataLimits } from './metadata-limits.js';
-export { applyMetadataCommand, type AppliedMetadataCommand, type MetadataCommandOutputs, type MetadataCommandResult } from './apply-metadata-command.js';
+export {
+  applyEncodedMetadataCommand, applyMetadataCommand, type AppliedMetadataCommand, type MetadataCommandOutputs, type MetadataCommandResult,
+} from './apply-metadata-command.js';
 export type { BrokerHeartbeatOutput, FenceExpiredBrokersOutput, RegisterBrokerOutput } from './apply-broker-command.js';
 export { planCreateTopic, type CreateTopicOutput, type DeleteTopicOutput, type UpdateTopicConfigOutput } from './apply-topic-command.js';
 export type { AlterPartitionOutput, CommandError, ElectLeaderResult, ElectLeadersOutput } from './apply-partition-command.js';

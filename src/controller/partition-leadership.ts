@@ -60,6 +60,7 @@ export function setLeadership(context: ApplyContext, topic: TopicRecord, partiti
   if (!leaderChanged && !isrChanged) return false;
   assert.ok(next.isr.length > 0, `partition ${topic.name}/${partition.partition} must keep a non-empty ISR`);
   assert.ok(next.leader === noLeader || next.isr.includes(next.leader), 'a leader must be in the ISR');
+  assert.ok(next.leader === noLeader || context.state.brokers.get(next.leader)?.fenced === false, `leader ${next.leader} must be a live broker`);
   // Keep the ISR in replica order so equal sets always encode the same way.
   partition.isr = partition.replicas.filter((id) => next.isr.includes(id));
   assert.equal(partition.isr.length, next.isr.length, 'the ISR must be a subset of the replicas');

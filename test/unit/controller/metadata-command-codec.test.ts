@@ -1,6 +1,8 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { decodeMetadataCommand, encodeMetadataCommand, type MetadataCommand } from '../../../src/controller/index.js';
+import {
+  applyEncodedMetadataCommand, createMetadataState, decodeMetadataCommand, encodeMetadataCommand, type MetadataCommand,
+} from '../../../src/controller/index.js';
 import { topicConfig } from './metadata-harness.js';
 
 const plain = new Packr({ useRecords: false });
@@ -56,5 +58,14 @@ describe('metadata command codec', () => {
     expect(decode({ type: 'registerBroker', brokerId: 0, address: 'h', rack: '', incarnationId: 'u', nowMs: 0, sessionTimeoutMs: 1 })).toThrow('command.brokerId');
     expect(decode(['not', 'a', 'map'])).toThrow('malformed metadata command');
     expect(decode({ type: 'expireGroupMembers' })).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
+  });
+
+  it('applies encoded entries, rejecting one that does not decode instead of throwing', () => {
+    const state = createMetadataState();
+    const applied = applyEncodedMetadataCommand(state, encodeMetadataCommand({ type: 'registerController', nodeId: 1, address: 'c:1', role: 'voter' }), 1);
+    expect(applied.result.ok).toBe(true);
+    const garbage = applyEncodedMetadataCommand(state, plain.pack({ type: 'fenceExpiredBrokers' }), 2);
+    expect(garbage).toEqual({ result: { ok: false, code: 'INVALID_REQUEST', message: expect.stringContaining('command.nowMs') as unknown }, deltas: [] });
+    expect(state.version).toBe(1);
   });
 });
