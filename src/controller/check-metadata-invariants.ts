@@ -81,35 +81,47 @@ function checkTopic(state: MetadataState, topic: TopicRecord, violations: string
     violations.push(`topic "${topic.name}" minInSyncReplicas ${config.minInSyncReplicas} is outside 1..${config.replicationFactor}`);
   }
   topic.partitions.forEach((partition, position) => {
-    const where = `${topic.name}/${position}`;
-    if (partition.partition !== position) violations.push(`${where} is numbered ${partition.partition}`);
+    // Names are built only for a violation: this loop runs over every partition after every apply.
+    if (partition.partition !== position) violations.push(`${topic.name}/${position} is numbered ${partition.partition}`);
     if (partition.replicas.length !== config.replicationFactor) {
-      violations.push(`${where} has ${partition.replicas.length} replicas; the replication factor is ${config.replicationFactor}`);
+      violations.push(`${topic.name}/${position} has ${partition.replicas.length} replicas; the replication factor is ${config.replicationFactor}`);
     }
-    checkPartition(state, where, partition, violations);
+    checkPartition(state, topic.name, partition, violations);
   });
 }
 
-function checkPartition(state: MetadataState, where: string, partition: PartitionRecord, violations: string[]): void {
+/** Quadratic, but lists are at most replicationFactorMax long and no Set is allocated per partition. */
+function hasDuplicates(ids: readonly number[]): boolean {
+  for (let position = 1; position < ids.length; position += 1) {
+    if (ids.indexOf(ids[position] as number) < position) return true;
+  }
+  return false;
+}
+
+function isFenced(state: MetadataState, brokerId: number): boolean {
+  return state.brokers.get(brokerId)?.fenced !== false;
+}
+
+function checkPartition(state: MetadataState, topicName: string, partition: PartitionRecord, violations: string[]): void {
   const { replicas, isr, leader } = partition;
-  if (new Set(replicas).size !== replicas.length) violations.push(`${where} has two replicas on one broker: [${replicas.join(', ')}]`);
-  for (const id of replicas) if (!state.brokers.has(id)) violations.push(`${where} replica ${id} is not a registered broker`);
-  if (isr.length === 0) violations.push(`${where} has an empty ISR`);
-  if (new Set(isr).size !== isr.length || !isr.every((id) => replicas.includes(id))) {
-    violations.push(`${where} ISR [${isr.join(', ')}] is not a set of replicas [${replicas.join(', ')}]`);
+  const where = () => `${topicName}/${partition.partition}`;
+  if (hasDuplicates(replicas)) violations.push(`${where()} has two replicas on one broker: [${replicas.join(', ')}]`);
+  for (const id of replicas) if (!state.brokers.has(id)) violations.push(`${where()} replica ${id} is not a registered broker`);
+  if (isr.length === 0) violations.push(`${where()} has an empty ISR`);
+  if (hasDuplicates(isr) || !isr.every((id) => replicas.includes(id))) {
+    violations.push(`${where()} ISR [${isr.join(', ')}] is not a set of replicas [${replicas.join(', ')}]`);
   }
   if (partition.leaderEpoch < 1 || partition.partitionEpoch < 1) {
-    violations.push(`${where} epochs must start at 1 (leader epoch ${partition.leaderEpoch}, partition epoch ${partition.partitionEpoch})`);
+    violations.push(`${where()} epochs must start at 1 (leader epoch ${partition.leaderEpoch}, partition epoch ${partition.partitionEpoch})`);
   }
-  const fenced = (id: number) => state.brokers.get(id)?.fenced !== false;
   if (leader !== noLeader) {
-    if (!isr.includes(leader)) violations.push(`${where} leader ${leader} is outside its ISR [${isr.join(', ')}]`);
-    for (const id of isr) if (fenced(id)) violations.push(`${where} has fenced or unregistered broker ${id} in the ISR of a led partition`);
+    if (!isr.includes(leader)) violations.push(`${where()} leader ${leader} is outside its ISR [${isr.join(', ')}]`);
+    for (const id of isr) if (isFenced(state, id)) violations.push(`${where()} has fenced or unregistered broker ${id} in the ISR of a led partition`);
     return;
   }
   // Offline: the ISR is exactly the last leader, kept as the clean choice, and it is fenced.
-  if (isr.length !== 1 || isr.some((id) => !fenced(id))) {
-    violations.push(`${where} has no leader but its ISR [${isr.join(', ')}] is not one fenced broker`);
+  if (isr.length !== 1 || isr.some((id) => !isFenced(state, id))) {
+    violations.push(`${where()} has no leader but its ISR [${isr.join(', ')}] is not one fenced broker`);
   }
 }
 
