@@ -61,7 +61,10 @@ export function joinGroup(context: ApplyContext, command: JoinGroupCommand): Joi
   const { state } = context;
   validateJoin(command);
   const existingGroup = state.groups.get(command.groupId);
-  if (existingGroup === undefined) requireRoom(state.groups.size, 1, metadataLimits.groupsMax, 'consumer groups');
+  if (existingGroup === undefined) {
+    if (command.memberId !== '') rejectCommand('UNKNOWN_MEMBER', `group "${command.groupId}" does not exist, so it has no member "${command.memberId}"; join with an empty member id`);
+    requireRoom(state.groups.size, 1, metadataLimits.groupsMax, 'consumer groups');
+  }
   const found = existingGroup === undefined ? undefined : findJoiningMember(existingGroup, command);
   if (existingGroup !== undefined) checkJoinFits(existingGroup, command, found);
   const group = existingGroup ?? createGroup(context, command.groupId, command.protocolType);

@@ -159,8 +159,9 @@ describe('membership errors', () => {
     expect(harness.fail({ type: 'groupHeartbeat', groupId: 'g', memberId: 'm', generation: 1, nowMs: 0 })).toEqual({
       code: 'UNKNOWN_MEMBER', message: 'group "g" does not exist; join it first',
     });
+    expect(harness.fail(join(harness, 'x', { memberId: 'ghost' })).message).toBe('group "g" does not exist, so it has no member "ghost"; join with an empty member id');
     stableGroup(harness);
-    expect(harness.fail(join(harness, 'x', { memberId: 'ghost' })).code).toBe('UNKNOWN_MEMBER');
+    expect(harness.fail(join(harness, 'x', { memberId: 'ghost' })).message).toBe('group "g" has no member "ghost"; join with an empty member id');
   });
 
   it('fences a member id that does not own the static instance id it names', () => {

@@ -49,6 +49,6 @@ describe('leadership safety under random commands', () => {
         }
       });
     }), { numRuns: 150 });
-    expect(leaderChanges).toBeGreaterThan(50);
+    expect(leaderChanges).toBeGreaterThan(10);
   });
 });
