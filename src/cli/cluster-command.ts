@@ -6,6 +6,7 @@ import { stringify as toYaml } from 'yaml';
 import { type ClusterConfig, type ClusterNode, clusterNodeConfig, loadClusterConfig, nodeDataDir } from '../config/cluster-config.js';
 import { loadConfig } from '../config/index.js';
 import { runningPid } from '../node/pid-file.js';
+import { storageDirectoryName } from '../storage/open-node-storage.js';
 import { checkHealth, defaultClientOptions } from '../rpc/clients/index.js';
 import { exitCodes } from './cli-error.js';
 
@@ -103,7 +104,7 @@ function startNodeProcess(cluster: ClusterConfig, node: ClusterNode): number {
 }
 
 function hasStoredData(dataDir: string): boolean {
-  return existsSync(join(dataDir, 'db'));
+  return existsSync(join(dataDir, storageDirectoryName));
 }
 
 async function waitUntilServing(cluster: ClusterConfig, node: ClusterNode, pid: number): Promise<void> {

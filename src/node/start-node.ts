@@ -8,10 +8,11 @@ import {
 } from '../observability/index.js';
 import { serverCredentialsFor } from '../rpc/server/server-credentials.js';
 import { type RpcServer, type RpcService, serviceNameOf, startRpcServer } from '../rpc/server/rpc-server.js';
-import { createControllerRaftService, type RaftMessageSink } from '../rpc/services/controller-raft-service.js';
 import { createPipelineService } from '../rpc/services/pipeline-service.js';
+import { type ControllerRole, startControllerRole } from './controller-role.js';
 import { loadTokenHashes } from './load-token-hashes.js';
 import { type NodeIdentity, nodeIdentityOf } from './node-identity.js';
+import { writePidFile } from './pid-file.js';
 
 /** A started Tributary process: what it is, where it listens, and how to stop it. */
 export interface RunningNode {
@@ -24,23 +25,25 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** What the roles a node runs hand to its composition root. */
+/** What the process running a node decides for it. */
 export interface StartNodeOptions {
   nowMs?: () => number;
   /**
-   * Where ControllerRaftService delivers peers' Raft messages: the controller role's raft host.
-   * The service is served only when one is given.
+   * Called once when a role fails for good (the controller's storage failed) after the node
+   * stopped itself; the CLI exits non-zero so a supervisor restarts the process.
    */
-  raftMessageSink?: RaftMessageSink | undefined;
+  onFatal?: (error: Error) => void;
 }
 
 /**
  * The composition root of a node (docs/ARCHITECTURE.md): reading it tells which parts a role is
- * made of. Every role serves GetVersion, health and reflection; later roles add their services here.
+ * made of. Every role serves GetVersion, health and reflection; a controller adds the Raft quorum
+ * and the metadata services. The node holds its data directory's pid file while it runs.
  */
 export async function startNode(config: NodeConfig, logger: Logger, options: StartNodeOptions = {}): Promise<RunningNode> {
   const identity = nodeIdentityOf(config, (options.nowMs ?? Date.now)());
   logger.info({ config: redactConfig(config) }, 'effective configuration');
+  const releasePidFile = writePidFile(config.dataDir);
   const metrics = createMetricsRegistry({ defaultMetrics: true });
   // Services exist before the server does; their long-lived streams end on its shutdown through this relay.
   const serverShutdown = new AbortController();
@@ -51,37 +54,54 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
       maxMessageBytes: config.limits.maxMessageBytes,
     }),
   ];
-  if (options.raftMessageSink !== undefined) {
-    const { nodeId, clusterId } = identity;
-    services.push(createControllerRaftService({ nodeId, clusterId, sink: options.raftMessageSink, shutdownSignal: serverShutdown.signal }));
+  let stopNode: () => Promise<void> = () => Promise.resolve();
+  const fatal = (error: Error): void => {
+    logger.fatal({ err: error }, 'a role failed for good; stopping the node');
+    void stopNode().finally(() => options.onFatal?.(error));
+  };
+  let controllerRole: ControllerRole | undefined;
+  let rpc: RpcServer;
+  try {
+    if (config.roles.includes('controller')) {
+      controllerRole = await startControllerRole(config, identity, logger, serverShutdown.signal, fatal);
+      services.push(...controllerRole.services);
+    }
+    rpc = await startRpcServer({
+      address: config.listen.grpc,
+      services,
+      limits: config.limits,
+      logger: componentLogger(logger, 'rpc'),
+      metrics,
+      credentials: serverCredentialsFor(config.tls),
+      tokenHashes: config.auth.enabled ? loadTokenHashes(config.auth) : undefined,
+    });
+  } catch (error) {
+    await controllerRole?.stop();
+    releasePidFile();
+    throw error;
   }
-  const rpc = await startRpcServer({
-    address: config.listen.grpc,
-    services,
-    limits: config.limits,
-    logger: componentLogger(logger, 'rpc'),
-    metrics,
-    credentials: serverCredentialsFor(config.tls),
-    tokenHashes: config.auth.enabled ? loadTokenHashes(config.auth) : undefined,
-  });
+  controllerRole?.bound(config.advertisedAddress ?? rpc.address);
   rpc.shutdownSignal.addEventListener('abort', () => serverShutdown.abort(), { once: true });
   let stopping = false;
   const http = config.metrics.enabled ? await startMetricsEndpoint(config, logger, metrics, rpc, () => stopping) : undefined;
   logger.info({ nodeId: identity.nodeId, roles: identity.roles, grpc: rpc.address, metrics: http?.address }, 'node started');
   let stopPromise: Promise<void> | undefined;
+  stopNode = () => {
+    stopping = true;
+    stopPromise ??= (async () => {
+      await rpc.shutdown();
+      await controllerRole?.stop();
+      await http?.close();
+      releasePidFile();
+      logger.info({ nodeId: identity.nodeId }, 'node stopped');
+    })();
+    return stopPromise;
+  };
   return {
     identity,
     grpcAddress: rpc.address,
     metricsAddress: http?.address,
-    stop: () => {
-      stopping = true;
-      stopPromise ??= (async () => {
-        await rpc.shutdown();
-        await http?.close();
-        logger.info({ nodeId: identity.nodeId }, 'node stopped');
-      })();
-      return stopPromise;
-    },
+    stop: stopNode,
   };
 }
 

@@ -1,7 +1,6 @@
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TributaryError } from '../../src/errors/index.js';
-import { startNode } from '../../src/node/start-node.js';
 import { createMetricsRegistry, type MetricsRegistry } from '../../src/observability/index.js';
 import type { Message, NodeId } from '../../src/raft/index.js';
 import { defaultClientOptions, listServices } from '../../src/rpc/clients/index.js';
@@ -14,7 +13,7 @@ import { type RpcServer, startRpcServer } from '../../src/rpc/server/rpc-server.
 import { serverCredentialsFor } from '../../src/rpc/server/server-credentials.js';
 import { createControllerRaftService, type ControllerRaftServiceOptions } from '../../src/rpc/services/controller-raft-service.js';
 import { captureLogger } from '../support/log-capture.js';
-import { testNodeConfig } from '../support/test-node.js';
+import { startTestNode } from '../support/test-node.js';
 
 const clusterId = 'raft-transport-test';
 const limits = { maxMessageBytes: 16 * 1024 * 1024, maxConcurrentStreams: 100, requestTimeoutMs: 30_000, shutdownGraceMs: 5_000 };
@@ -312,10 +311,9 @@ describe('ControllerRaftService on the wire', () => {
   });
 });
 
-describe('a node given a raft message sink', () => {
-  it('serves ControllerRaftService, lists it through reflection, and delivers to the sink', async () => {
-    const received: Message[] = [];
-    const node = await startNode(testNodeConfig(), captureLogger().logger, { raftMessageSink: (message) => received.push(message) });
+describe('a controller node', () => {
+  it('serves ControllerRaftService, lists it through reflection, and takes a peer stream', async () => {
+    const node = await startTestNode();
     try {
       expect(await listServices(node.grpcAddress, defaultClientOptions('raft-transport-test'))).toEqual([
         'grpc.health.v1.Health',
@@ -323,12 +321,15 @@ describe('a node given a raft message sink', () => {
         'tributary.controller.v1.ControllerRaftService',
         'tributary.pipeline.v1.PipelineService',
       ]);
-      // Peers name the cluster id every node of the cluster is configured with.
-      const transport = createGrpcRaftTransport({ nodeId: 2, clusterId: node.identity.clusterId, client: { clientId: 'raft-2' }, limits: transportLimits });
+      // Peers name the cluster id every node of the cluster is configured with: the stream is accepted.
+      const unreachable: NodeId[] = [];
+      const transport = createGrpcRaftTransport({ nodeId: 2, clusterId: node.identity.clusterId, client: { clientId: 'raft-2' }, limits: transportLimits, onPeerUnreachable: (peer) => unreachable.push(peer) });
       transports.push(transport);
       transport.setPeers(new Map([[1, node.grpcAddress]]));
       transport.send(heartbeats(2, 1, [1]));
-      await waitFor(() => received.length === 1, 'the heartbeat');
+      await waitFor(() => transport.stats().queuedMessages.get(1) === 0, 'the heartbeat to leave the queue');
+      expect(transport.stats().droppedMessages).toBe(0);
+      expect(unreachable).toEqual([]);
       await transport.close();
     } finally {
       await node.stop();

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig, type NodeConfig } from '../../src/config/index.js';
 import { type RunningNode, startNode } from '../../src/node/start-node.js';
 import { captureLogger } from './log-capture.js';
@@ -10,9 +13,25 @@ export function testNodeConfig(overrides: object = {}): NodeConfig {
   });
 }
 
-/** Starts a real node (gRPC + HTTP on 127.0.0.1, ephemeral ports) in this process. */
+/**
+ * Starts a real node (gRPC + HTTP on 127.0.0.1, ephemeral ports, RocksDB in a temporary data
+ * directory) in this process; stop() also removes the directory unless the test named its own.
+ */
 export async function startTestNode(overrides: object = {}): Promise<RunningNode & { logLines: ReturnType<typeof captureLogger>['lines'] }> {
   const { logger, lines } = captureLogger();
-  const node = await startNode(testNodeConfig(overrides), logger);
-  return Object.assign(node, { logLines: lines });
+  const ownDataDir = 'dataDir' in overrides ? undefined : mkdtempSync(join(tmpdir(), 'trib-test-node-'));
+  const config = testNodeConfig(ownDataDir === undefined ? overrides : { dataDir: ownDataDir, ...overrides });
+  let node: RunningNode;
+  try {
+    node = await startNode(config, logger);
+  } catch (error) {
+    if (ownDataDir !== undefined) rmSync(ownDataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const stopNode = node.stop.bind(node);
+  const stop = async (): Promise<void> => {
+    await stopNode();
+    if (ownDataDir !== undefined) rmSync(ownDataDir, { recursive: true, force: true });
+  };
+  return Object.assign(node, { stop, logLines: lines });
 }

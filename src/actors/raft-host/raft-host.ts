@@ -56,6 +56,7 @@ export class RaftHost<Result> {
   private failure: Error | undefined;
   private cancelTick: () => void = () => undefined;
   private loopDone: Promise<void> = Promise.resolve();
+  private leaderContactMs: number | undefined;
 
   private constructor(
     private readonly options: RaftHostOptions<Result>,
@@ -139,6 +140,8 @@ export class RaftHost<Result> {
   /** Delivers a message from a peer. Invalid ones are logged and dropped: a peer's bug must not stop us. */
   step(message: Message): void {
     if (this.stopped || this.refusedWhileJoining(message)) return;
+    // Only a leader sends these: they date what a follower knows, for bounded-stale reads.
+    if (message.type === 'append' || message.type === 'heartbeat' || message.type === 'snapshot') this.leaderContactMs = this.options.clock.nowMs();
     try {
       this.core.step(message);
     } catch (error) {
@@ -170,6 +173,15 @@ export class RaftHost<Result> {
 
   status(): RaftStatus {
     return this.core.status();
+  }
+
+  /**
+   * How old this node's knowledge of the committed log may be: 0 on the leader, the time since the
+   * last message from a leader on a follower (infinite before any).
+   */
+  stalenessMs(): number {
+    if (this.core.status().role === 'leader') return 0;
+    return this.leaderContactMs === undefined ? Number.POSITIVE_INFINITY : this.options.clock.nowMs() - this.leaderContactMs;
   }
 
   /** The membership as of the last applied entry. */

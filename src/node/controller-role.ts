@@ -1,0 +1,95 @@
+import { randomInt } from 'node:crypto';
+import { systemClock } from '../actors/clock.js';
+import { leaderDutyDefaults } from '../actors/metadata-controller/controller-leader-duties.js';
+import { MetadataController } from '../actors/metadata-controller/metadata-controller.js';
+import { raftHostDefaults } from '../actors/raft-host/raft-host-settings.js';
+import type { NodeConfig } from '../config/index.js';
+import { componentLogger, type Logger } from '../observability/index.js';
+import { createGrpcRaftTransport } from '../rpc/clients/raft-peer-transport.js';
+import type { RpcService } from '../rpc/server/rpc-server.js';
+import { createControllerRaftService } from '../rpc/services/controller-raft-service.js';
+import { openNodeStorage } from '../storage/open-node-storage.js';
+import type { NodeIdentity } from './node-identity.js';
+
+/** Recent metadata deltas a controller keeps so watchers resume without a full image. */
+const metadataHistoryDeltasMax = 10_000;
+/** WatchMetadata streams one controller serves at once: every broker and a few tools. */
+const metadataWatchersMax = 1_024;
+
+/** A running controller role: its services for the node's gRPC server, and how to stop it. */
+export interface ControllerRole {
+  readonly controller: MetadataController;
+  readonly services: RpcService[];
+  /** Tells the role the address the node's server bound, which peers and clients dial. */
+  bound(address: string): void;
+  /** Stops the Raft host, then the transport, then closes storage. Call after the server stopped. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The controller role (docs/CONTROLLER.md): the node's storage, the gRPC Raft transport to the
+ * other controllers, the metadata controller over them, and the services it answers through.
+ * `onFailure` is told when the Raft host stops for good (storage failed): the node must exit.
+ */
+export async function startControllerRole(
+  config: NodeConfig,
+  identity: NodeIdentity,
+  logger: Logger,
+  serverShutdown: AbortSignal,
+  onFailure: (error: Error) => void,
+): Promise<ControllerRole> {
+  const storage = await openNodeStorage(config);
+  const transport = createGrpcRaftTransport({
+    nodeId: config.nodeId,
+    clusterId: config.clusterId,
+    client: { clientId: `controller-${config.nodeId}`, tls: peerTls(config) },
+    logger: componentLogger(logger, 'raft-transport'),
+  });
+  const quorum = new Map(config.controller.quorum.map((voter) => [voter.id, voter.address]));
+  // A single node with no quorum configured is its own quorum (trib dev); its address is known
+  // once the server has bound (port 0 picks one), before the first leader duty runs.
+  if (quorum.size === 0) quorum.set(config.nodeId, config.advertisedAddress ?? config.listen.grpc);
+  let controller: MetadataController;
+  try {
+    controller = await MetadataController.start({
+      nodeId: config.nodeId,
+      quorum,
+      join: config.controller.join,
+      stores: { log: storage.raftLog, hardState: storage.hardState, snapshots: storage.snapshots },
+      transport,
+      clock: systemClock,
+      random: { nextInt: (maxExclusive) => randomInt(maxExclusive) },
+      logger: componentLogger(logger, 'controller'),
+      raft: { ...raftHostDefaults, ...config.controller.raft },
+      duties: leaderDutyDefaults,
+      feed: { historyDeltasMax: metadataHistoryDeltasMax, watchersMax: metadataWatchersMax },
+      onFailure,
+    });
+  } catch (error) {
+    await transport.close();
+    await storage.close();
+    throw error;
+  }
+  const services: RpcService[] = [
+    createControllerRaftService({ nodeId: identity.nodeId, clusterId: identity.clusterId, sink: (message) => controller.step(message), shutdownSignal: serverShutdown }),
+  ];
+  return {
+    controller,
+    services,
+    bound: (address) => {
+      if (config.controller.quorum.length === 0) quorum.set(config.nodeId, address);
+    },
+    stop: async () => {
+      await controller.stop();
+      await transport.close();
+      await storage.close();
+    },
+  };
+}
+
+/** Controllers dial each other with the node's own certificate: mTLS between peers when TLS is on. */
+function peerTls(config: NodeConfig): { caFile?: string; certFile: string; keyFile: string } | undefined {
+  if (config.tls === undefined) return undefined;
+  const { caFile, certFile, keyFile } = config.tls;
+  return caFile === undefined ? { certFile, keyFile } : { caFile, certFile, keyFile };
+}
