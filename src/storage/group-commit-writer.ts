@@ -30,9 +30,9 @@ export interface GroupCommitWriterOptions {
 }
 
 /**
- * RocksDB writes on the JS thread, 8 to 22 ms per MiB flushed with fsync on the development machine
- * (bench/storage-engine.ts), so batchBytesMax is also the bound on how long one flush blocks the
- * event loop. pendingBytesMax keeps sixteen flushes' worth queued at most.
+ * A flush of 1 MiB with fsync takes 8 to 22 ms on the development machine (bench/storage-engine.ts);
+ * with RocksDB's main-thread writer that is how long it blocks the event loop, so batchBytesMax
+ * bounds the stall. pendingBytesMax keeps sixteen flushes' worth queued at most.
  */
 export const groupCommitDefaults = {
   batchBytesMax: 1024 * 1024,

@@ -8,9 +8,9 @@ import { RocksDbWorkerWriter } from './rocksdb-worker-writer.js';
 /*
  * The KeyValueStore of a node: one RocksDB database per data directory. Everything lives in the
  * default column family; a second, empty family exists only as the target of sync barriers (see
- * `write`). Writes run on the JS thread by default (the binding calls DB::Write synchronously), or
- * with `writeThread: 'worker'` on a worker thread attached to the same database; reads and
- * iteration run on the libuv pool either way.
+ * `write`). Writes run by default on a worker thread attached to the same database, because the
+ * binding calls DB::Write (and its fsync) synchronously on whichever thread writes; with
+ * `writeThread: 'main'` they run on the JS thread. Reads and iteration run on the libuv pool.
  */
 
 /** The part of @nxtedition/rocksdb (abstract-level 1.x, shipped without types) that we use. */
@@ -50,16 +50,21 @@ const rangeChunkEntriesMax = 256;
 
 export type WriteThread = 'main' | 'worker';
 
-/** Chosen on the measurements in docs/STORAGE.md ("Group commit"). */
-export const writeThreadDefault: WriteThread = 'main';
+/**
+ * The worker: measured side by side (docs/STORAGE.md, "Write thread"), it halves the event-loop
+ * delay p99 and frees the ~90% of the main thread a synced writer spends inside DB::Write, which
+ * the Raft host and the gRPC servers sharing the loop need more than the throughput the worker's
+ * thread hop costs (little with fsync, most with `durability: none` and one writer).
+ */
+export const writeThreadDefault: WriteThread = 'worker';
 
 export interface RocksDbKeyValueStoreOptions {
   /** Create the directory and an empty database when missing (default true). */
   readonly createIfMissing?: boolean;
   /**
-   * Where `write` runs DB::Write (and its fsync): on the JS thread ('main'), or on a worker thread
-   * sharing the database ('worker'), which keeps synced writes off the event loop and coalesces
-   * the writes queued meanwhile into one batch. `writeThreadDefault` when omitted.
+   * Where `write` runs DB::Write (and its fsync): on a worker thread sharing the database
+   * ('worker'), which keeps synced writes off the event loop and coalesces the writes queued
+   * meanwhile into one batch, or on the JS thread ('main'). `writeThreadDefault` when omitted.
    */
   readonly writeThread?: WriteThread;
 }
