@@ -1,6 +1,6 @@
 export { componentLogger, createLogger } from './create-logger.js';
 export type { Logger, LoggerOptions } from './create-logger.js';
-export { currentRequestContext, requestContextMixin, runWithRequestContext } from './request-context.js';
+export { currentRequestContext, requestContextMixin, runOutsideRequestContext, runWithRequestContext } from './request-context.js';
 export type { RequestContext, RequestLogFields } from './request-context.js';
 export { createMetricsRegistry, MetricsRegistry, rpcDurationBucketsSeconds } from './metrics-registry.js';
 export type { MetricsRegistryOptions } from './metrics-registry.js';

@@ -43,3 +43,11 @@ export function requestContextMixin(): RequestLogFields {
   if (context.traceId !== undefined) fields.traceId = context.traceId;
   return fields;
 }
+
+/**
+ * Runs `fn` outside any request context: for handing work to a long-lived component (the Raft
+ * host's loop) whose later log lines belong to no request, not to the one that woke it.
+ */
+export function runOutsideRequestContext<T>(fn: () => T): T {
+  return storage.exit(fn);
+}

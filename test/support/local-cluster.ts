@@ -1,0 +1,134 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import { runningPid } from '../../src/node/pid-file.js';
+import { runTrib, type TribResult } from './trib-process.js';
+
+/** How long a killed process may take to disappear before the fixture complains. */
+const exitTimeoutMs = 10_000;
+/** `cluster up` starts and waits for every node; on a loaded 2-core machine that takes a while. */
+const clusterUpTimeoutMs = 90_000;
+
+export interface LocalClusterOptions {
+  readonly controllers: number;
+  /** Node config keys for every node (the cluster file's `settings`). */
+  readonly settings?: Record<string, unknown>;
+}
+
+interface ClusterMember {
+  id: number;
+  roles: string[];
+  grpc: string;
+  metrics: string;
+}
+
+/**
+ * A multi-process cluster on loopback for tests and benchmarks, driven through the real CLI:
+ * a cluster file with free ports in a temporary directory, `trib cluster up|down`, and SIGKILL
+ * through the pid files the nodes write.
+ */
+export class LocalCluster {
+  private constructor(
+    readonly directory: string,
+    readonly configPath: string,
+    private readonly members: ClusterMember[],
+    private readonly settings: Record<string, unknown>,
+  ) {}
+
+  static async create(options: LocalClusterOptions): Promise<LocalCluster> {
+    const directory = mkdtempSync(join(tmpdir(), 'trib-local-cluster-'));
+    const members: ClusterMember[] = [];
+    for (let id = 1; id <= options.controllers; id++) {
+      members.push({ id, roles: ['controller'], grpc: `127.0.0.1:${await freePort()}`, metrics: `127.0.0.1:${await freePort()}` });
+    }
+    const cluster = new LocalCluster(directory, join(directory, 'cluster.yaml'), members, options.settings ?? {});
+    cluster.writeConfig();
+    return cluster;
+  }
+
+  /** Adds a member to the cluster file (for AddController); `cluster up` then starts it. */
+  async addMember(id: number): Promise<string> {
+    const member = { id, roles: ['controller'], grpc: `127.0.0.1:${await freePort()}`, metrics: `127.0.0.1:${await freePort()}` };
+    this.members.push(member);
+    this.writeConfig();
+    return member.grpc;
+  }
+
+  get ids(): number[] {
+    return this.members.map((member) => member.id);
+  }
+
+  /** The comma-separated gRPC addresses, for `--bootstrap`. */
+  get bootstrap(): string {
+    return this.members.map((member) => member.grpc).join(',');
+  }
+
+  address(id: number): string {
+    const member = this.members.find((candidate) => candidate.id === id);
+    if (member === undefined) throw new Error(`no node ${id} in the local cluster`);
+    return member.grpc;
+  }
+
+  nodeDirectory(id: number): string {
+    return join(this.directory, 'data', String(id));
+  }
+
+  async up(): Promise<TribResult> {
+    const result = await runTrib(['cluster', 'up', '--config', this.configPath, '--json'], { timeoutMs: clusterUpTimeoutMs });
+    if (result.code !== 0) throw new Error(`trib cluster up failed (${result.code}): ${result.stderr}${result.stdout}`);
+    return result;
+  }
+
+  pid(id: number): number | undefined {
+    return runningPid(this.nodeDirectory(id));
+  }
+
+  /** SIGKILLs node `id` and waits until it is gone. */
+  async kill(id: number): Promise<void> {
+    const pid = this.pid(id);
+    if (pid === undefined) throw new Error(`node ${id} is not running`);
+    process.kill(pid, 'SIGKILL');
+    const deadline = Date.now() + exitTimeoutMs;
+    while (isAlive(pid)) {
+      if (Date.now() > deadline) throw new Error(`node ${id} (pid ${pid}) did not exit within ${exitTimeoutMs} ms of SIGKILL`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Stops every node (SIGKILL: tests do not wait for graceful shutdowns) and removes the directory. */
+  async destroy(): Promise<void> {
+    for (const id of this.ids) {
+      const pid = this.pid(id);
+      if (pid !== undefined) await this.kill(id);
+    }
+    rmSync(this.directory, { recursive: true, force: true });
+  }
+
+  private writeConfig(): void {
+    const cluster = { dataDir: join(this.directory, 'data'), nodes: this.members, settings: { log: { level: 'info' }, ...this.settings } };
+    writeFileSync(this.configPath, toYaml(cluster));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A port the kernel had free a moment ago: bind port 0, read it, release it. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
