@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { TributaryError } from '../../errors/index.js';
-import type { Logger } from '../../observability/index.js';
+import { type Logger, runOutsideRequestContext } from '../../observability/index.js';
 import { createRaftNode } from '../../raft/create-raft-node.js';
 import { decodeConfChange } from '../../raft/entry-codec.js';
 import type { ConfChange, Entry, Membership, Message, NodeId, ProposalTicket, Random, RaftNode, RaftStatus, Ready, SoftState } from '../../raft/raft-types.js';
@@ -218,7 +218,8 @@ export class RaftHost<Result> {
   private kick(): void {
     if (this.looping || this.stopped || !this.core.hasReady()) return;
     this.looping = true;
-    this.loopDone = this.runLoop().finally(() => {
+    // The loop outlives whichever request woke it: what it logs belongs to no request.
+    this.loopDone = runOutsideRequestContext(() => this.runLoop()).finally(() => {
       this.looping = false;
     });
   }

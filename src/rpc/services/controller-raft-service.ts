@@ -1,6 +1,5 @@
 import { type handleClientStreamingCall, Metadata } from '@grpc/grpc-js';
 import { TributaryError } from '../../errors/index.js';
-import { runOutsideRequestContext } from '../../observability/index.js';
 import type { Message, NodeId } from '../../raft/index.js';
 import { toGrpcStatus } from '../error-status.js';
 import {
@@ -116,10 +115,7 @@ function serveInboundStream<Request extends RoutedRequest, Response>(
         route ??= acceptRoute(request, method, settings);
         if (first) call.sendMetadata(new Metadata());
         const messages = decode(request, route, first);
-        // The host's loop outlives this stream: what it logs later belongs to no request.
-        runOutsideRequestContext(() => {
-          for (const message of messages) settings.sink(message);
-        });
+        for (const message of messages) settings.sink(message);
         count += messages.length;
       } catch (error) {
         finish(error);
