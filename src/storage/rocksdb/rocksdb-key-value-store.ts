@@ -113,11 +113,9 @@ const damagedAdvice = "the database is damaged: restore this node's data from it
 
 /** A failed read or iteration: corruption is CORRUPT_RECORD; either way the directory is named. */
 function readError(location: string, error: unknown): Error {
-  const reason = statusOf(error);
-  if (isCorruption(error)) {
-    return new TributaryError('CORRUPT_RECORD', `RocksDB database "${location}" is damaged: ${reason}; ${damagedAdvice}`, { cause: error });
-  }
-  return new Error(`cannot read the RocksDB database in "${location}": ${reason}`, { cause: error });
+  const message = `cannot read the RocksDB database in "${location}": ${statusOf(error)}`;
+  if (isCorruption(error)) return new TributaryError('CORRUPT_RECORD', `${message}; ${damagedAdvice}`, { cause: error });
+  return new Error(message, { cause: error });
 }
 
 function writeError(location: string, error: unknown): Error {

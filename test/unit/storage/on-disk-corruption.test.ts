@@ -108,7 +108,7 @@ describe('corruption on disk, partition log', () => {
       const log = await openPartitionLog(engine, writer, partition);
       expect(log.logEndOffset()).toBe(batchCount);
       const error = await rejectionOf(() => log.read(damagedOffset, payloadBytes));
-      expectCorruptRecord(error, `partition "orders-3" offset ${damagedOffset}: RocksDB database "${directory}" is damaged: Corruption:`);
+      expectCorruptRecord(error, `partition "orders-3" offset ${damagedOffset}: cannot read the RocksDB database in "${directory}": Corruption:`);
       expect(error.cause).toBeInstanceOf(TributaryError);
       expect((error.cause as Error).cause).toBeInstanceOf(Error);
       expect(error.message).not.toContain(Buffer.from(payloads[damagedOffset] as Uint8Array).toString('hex').slice(0, 16));
@@ -131,9 +131,9 @@ describe('corruption on disk, raft log', () => {
     await flipInTableFile(data[damagedOffset] as Uint8Array);
     await withStore(async (engine, writer) => {
       const log = await openRaftLogStore(engine, writer);
-      expectCorruptRecord(await rejectionOf(() => log.term(damagedIndex)), `raft log index ${damagedIndex}: RocksDB database "${directory}"`);
+      expectCorruptRecord(await rejectionOf(() => log.term(damagedIndex)), `raft log index ${damagedIndex}: cannot read the RocksDB database in "${directory}"`);
       const error = await rejectionOf(() => log.entries(damagedIndex, damagedIndex + 1, 1_000_000));
-      expectCorruptRecord(error, `raft log index ${damagedIndex}: RocksDB database "${directory}" is damaged: Corruption:`);
+      expectCorruptRecord(error, `raft log index ${damagedIndex}: cannot read the RocksDB database in "${directory}": Corruption:`, 'restore this node');
       expect(await log.term(damagedIndex - 1)).toBe(1);
     });
   });
