@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { rejectCommand, requireRoom, type ApplyContext } from './apply-context.js';
-import type { CreateTopicCommand, DeleteTopicCommand, UpdateTopicConfigCommand } from './metadata-command.js';
+import type { CreateTopicCommand, DeleteTopicCommand, TopicLabelChanges, UpdateTopicConfigCommand } from './metadata-command.js';
 import { partitionChangedDelta, topicCreatedDelta } from './metadata-delta.js';
 import { metadataLimits } from './metadata-limits.js';
 import {
-  mutableTopicConfigKeys, sortedValues, topicIdFromIndex, type MetadataState, type PartitionRecord, type TopicConfig, type TopicRecord,
+  copyTopicConfig, mutableTopicConfigKeys, sortedValues, topicIdFromIndex, type MetadataState, type PartitionRecord, type TopicConfig, type TopicRecord,
 } from './metadata-state.js';
 import { desiredLeadership, pickLeader, setLeadership } from './partition-leadership.js';
 import { placeReplicas, type PlacementLoad } from './place-replicas.js';
 import { copyTopic } from './metadata-queries.js';
-import { validateName, validateTopicConfig } from './validate-topic-config.js';
+import { validateLabelKey, validateName, validateTopicConfig } from './validate-topic-config.js';
 
 export interface CreateTopicOutput {
   topic: TopicRecord;
@@ -59,7 +59,7 @@ export function planCreateTopic(state: MetadataState, command: CreateTopicComman
     assert.ok(leader !== undefined, 'placement uses live brokers only');
     return { partition, replicas, leader, isr: [...replicas], leaderEpoch: 1, partitionEpoch: 1 };
   });
-  return { topicId, name, config: { ...config }, partitions, idempotencyKey: command.idempotencyKey };
+  return { topicId, name, config: copyTopicConfig(config), partitions, idempotencyKey: command.idempotencyKey };
 }
 
 function countPartitions(state: MetadataState): number {
@@ -138,7 +138,7 @@ export function requireTopic(state: MetadataState, name: string, topicId: string
  */
 export function updateTopicConfig(context: ApplyContext, command: UpdateTopicConfigCommand): UpdateTopicConfigOutput {
   const topic = requireTopic(context.state, command.name, command.topicId);
-  const next: TopicConfig = { ...topic.config };
+  const next = copyTopicConfig(topic.config);
   let changed = 0;
   for (const key of mutableTopicConfigKeys) {
     const value = command.changes[key];
@@ -146,13 +146,27 @@ export function updateTopicConfig(context: ApplyContext, command: UpdateTopicCon
     (next as unknown as Record<string, unknown>)[key] = value;
     changed += 1;
   }
-  if (changed === 0) rejectCommand('INVALID_REQUEST', `topic "${topic.name}": the update changes nothing; name at least one of ${mutableTopicConfigKeys.join(', ')}`);
+  if (command.labels !== undefined) changed += patchLabels(topic.name, next.labels, command.labels);
+  if (changed === 0) {
+    rejectCommand('INVALID_REQUEST', `topic "${topic.name}": the update changes nothing; name at least one of ${mutableTopicConfigKeys.join(', ')}, labels`);
+  }
   validateTopicConfig(topic.name, next);
   const uncleanTurnedOn = next.uncleanLeaderElection && !topic.config.uncleanLeaderElection;
   topic.config = next;
-  context.deltas.push({ kind: 'topicConfigChanged', version: context.index, topicId: topic.topicId, name: topic.name, config: { ...next } });
+  context.deltas.push({ kind: 'topicConfigChanged', version: context.index, topicId: topic.topicId, name: topic.name, config: copyTopicConfig(next) });
   if (uncleanTurnedOn) {
     for (const partition of topic.partitions) setLeadership(context, topic, partition, desiredLeadership(context.state, partition, true));
   }
-  return { config: { ...next } };
+  return { config: copyTopicConfig(next) };
+}
+
+/** Applies a label patch to `labels` (a copy); returns how many keys it names. The result is validated with the config. */
+function patchLabels(topic: string, labels: Record<string, string>, changes: TopicLabelChanges): number {
+  const setKeys = Object.keys(changes.set);
+  for (const key of [...setKeys, ...changes.remove]) validateLabelKey(topic, key);
+  const both = changes.remove.find((key) => Object.hasOwn(changes.set, key));
+  if (both !== undefined) rejectCommand('INVALID_REQUEST', `topic "${topic}": label "${both}" is both set and removed`);
+  for (const key of setKeys) labels[key] = changes.set[key] as string;
+  for (const key of changes.remove) delete labels[key];
+  return setKeys.length + changes.remove.length;
 }

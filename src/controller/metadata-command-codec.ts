@@ -21,7 +21,11 @@ const commandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('fenceExpiredBrokers'), nowMs: count }),
   z.strictObject({ type: z.literal('createTopic'), name: text, config: topicConfigSchema, replicaAssignment: z.array(z.array(nodeId)), idempotencyKey: text }),
   z.strictObject({ type: z.literal('deleteTopic'), name: text, topicId: text }),
-  z.strictObject({ type: z.literal('updateTopicConfig'), name: text, topicId: text, changes: topicConfigSchema.omit({ partitions: true, replicationFactor: true }).partial() }),
+  z.strictObject({
+    type: z.literal('updateTopicConfig'), name: text, topicId: text,
+    changes: topicConfigSchema.omit({ partitions: true, replicationFactor: true, labels: true }).partial(),
+    labels: z.strictObject({ set: z.record(text, text), remove: z.array(text) }).optional(),
+  }),
   z.strictObject({
     type: z.literal('alterPartition'), brokerId: nodeId, brokerEpoch: count, topic: text, topicId: text, partition: count,
     leaderEpoch: count, partitionEpoch: count, newIsr: z.array(z.strictObject({ brokerId: nodeId, brokerEpoch: count })),

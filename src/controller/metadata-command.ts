@@ -61,7 +61,14 @@ export interface UpdateTopicConfigCommand {
   name: string;
   /** When not '', the update applies only if the topic's id matches. */
   topicId: string;
-  changes: Partial<MutableTopicConfig>;
+  changes: Partial<Omit<MutableTopicConfig, 'labels'>>;
+  /** A patch of the labels: `set` adds or overwrites, then `remove` deletes keys (absent keys are ignored). */
+  labels?: TopicLabelChanges;
+}
+
+export interface TopicLabelChanges {
+  set: Record<string, string>;
+  remove: string[];
 }
 
 export interface IsrMember {

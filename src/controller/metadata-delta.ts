@@ -1,7 +1,7 @@
 import type {
   BrokerRecord, ControllerRecord, GroupRecord, GroupState, PartitionRecord, TopicConfig, TopicRecord, UploadSessionRecord,
 } from './metadata-state.js';
-import { sortedValues } from './metadata-state.js';
+import { copyTopicConfig, sortedValues } from './metadata-state.js';
 
 export type BrokerStanding = 'active' | 'fenced' | 'shuttingDown';
 
@@ -45,7 +45,7 @@ export function brokerStateChangedDelta(version: number, broker: BrokerRecord): 
 }
 
 export function topicCreatedDelta(version: number, topic: TopicRecord): MetadataDelta {
-  return { kind: 'topicCreated', version, topicId: topic.topicId, name: topic.name, config: { ...topic.config } };
+  return { kind: 'topicCreated', version, topicId: topic.topicId, name: topic.name, config: copyTopicConfig(topic.config) };
 }
 
 export function partitionChangedDelta(version: number, topic: TopicRecord, partition: PartitionRecord): MetadataDelta {

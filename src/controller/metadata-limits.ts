@@ -30,6 +30,10 @@ export const metadataLimits = {
   electLeadersPartitionsMax: 10_000,
   digestLengthMax: 128,
   maxMessageBytesMax: 64 * 1024 * 1024,
+  topicLabelsMax: 16,
+  /** UTF-8 bytes of a label key and of a label value. */
+  topicLabelKeyBytesMax: 64,
+  topicLabelValueBytesMax: 512,
   groupSessionTimeoutMsMin: 1_000,
   groupSessionTimeoutMsMax: 1_800_000,
   groupRebalanceTimeoutMsMax: 3_600_000,

@@ -2,7 +2,7 @@ import type { CommandError } from './apply-partition-command.js';
 import type { TopicPartition } from './metadata-command.js';
 import { copyPartition } from './metadata-delta.js';
 import {
-  offsetKey, sortedValues, uploadSessionKey, type BrokerRecord, type CommittedOffset, type ControllerRecord, type GroupMember,
+  copyTopicConfig, offsetKey, sortedValues, uploadSessionKey, type BrokerRecord, type CommittedOffset, type ControllerRecord, type GroupMember,
   type GroupState, type MemberAssignment, type MetadataState, type TopicRecord, type UploadSessionRecord,
 } from './metadata-state.js';
 
@@ -12,7 +12,7 @@ import {
  */
 
 export function copyTopic(topic: TopicRecord): TopicRecord {
-  return { ...topic, config: { ...topic.config }, partitions: topic.partitions.map(copyPartition) };
+  return { ...topic, config: copyTopicConfig(topic.config), partitions: topic.partitions.map(copyPartition) };
 }
 
 export type TopicDescription = { name: string; topic: TopicRecord; error: null } | { name: string; topic: null; error: CommandError };

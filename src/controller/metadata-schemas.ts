@@ -23,6 +23,7 @@ export const topicConfigSchema = z.strictObject({
   compression: z.enum(compressionCodecs),
   maxMessageBytes: count,
   uncleanLeaderElection: z.boolean(),
+  labels: z.record(text, text),
 });
 
 export const groupProtocolSchema = z.strictObject({ name: text, metadata: bytes });

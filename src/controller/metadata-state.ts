@@ -51,13 +51,27 @@ export interface TopicConfig {
   compression: CompressionCodec;
   maxMessageBytes: number;
   uncleanLeaderElection: boolean;
+  /**
+   * Free-form key/value labels for operators and tools (owner, team, purpose); they change nothing
+   * in how the topic behaves. Bounded by the `topicLabel*` limits; keys follow `labelKeyPattern`.
+   */
+  labels: Record<string, string>;
 }
 
-/** Config keys an update may change; partitions and replication factor need a reassignment. */
+/**
+ * Config keys an update may change; partitions and replication factor need a reassignment.
+ * Labels are mutable too, but an update patches them (`UpdateTopicConfigCommand.labels`) rather
+ * than replacing the map, so concurrent updates of different labels both land.
+ */
 export const mutableTopicConfigKeys = [
   'minInSyncReplicas', 'retentionMs', 'retentionBytes', 'compression', 'maxMessageBytes', 'uncleanLeaderElection',
 ] as const;
-export type MutableTopicConfig = Pick<TopicConfig, (typeof mutableTopicConfigKeys)[number]>;
+export type MutableTopicConfig = Pick<TopicConfig, (typeof mutableTopicConfigKeys)[number] | 'labels'>;
+
+/** A deep copy: the labels map is the one nested object. */
+export function copyTopicConfig(config: TopicConfig): TopicConfig {
+  return { ...config, labels: { ...config.labels } };
+}
 
 export interface TopicRecord {
   /** Assigned at creation from the Raft index, so a re-created topic of the same name differs. */

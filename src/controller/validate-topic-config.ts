@@ -27,6 +27,39 @@ export function validateTopicConfig(topic: string, config: TopicConfig): void {
   if (!compressionCodecs.includes(config.compression)) {
     rejectCommand('INVALID_REQUEST', `topic "${topic}": compression "${String(config.compression)}" is not one of ${compressionCodecs.join(', ')}`);
   }
+  validateLabels(topic, config.labels);
+}
+
+/**
+ * Label keys start with a letter or digit, then letters, digits and `._/-` (Kubernetes' rule,
+ * less the optional prefix). Beyond readability, the first character keeps out `__proto__`,
+ * which would corrupt the plain object labels are stored in.
+ */
+export const labelKeyPattern = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+const utf8 = new TextEncoder();
+
+export function validateLabels(topic: string, labels: Record<string, string>): void {
+  const keys = Object.keys(labels);
+  if (keys.length > metadataLimits.topicLabelsMax) {
+    rejectCommand('INVALID_REQUEST', `topic "${topic}": ${keys.length} labels exceed the limit of ${metadataLimits.topicLabelsMax}`);
+  }
+  for (const key of keys) validateLabel(topic, key, labels[key] as string);
+}
+
+export function validateLabelKey(topic: string, key: string): void {
+  const keyBytes = utf8.encode(key).length;
+  if (keyBytes > metadataLimits.topicLabelKeyBytesMax || !labelKeyPattern.test(key)) {
+    rejectCommand('INVALID_REQUEST',
+      `topic "${topic}": label key "${key}" is invalid: use 1-${metadataLimits.topicLabelKeyBytesMax} characters of [A-Za-z0-9._/-], starting with a letter or digit`);
+  }
+}
+
+function validateLabel(topic: string, key: string, value: string): void {
+  validateLabelKey(topic, key);
+  const valueBytes = utf8.encode(value).length;
+  if (valueBytes > metadataLimits.topicLabelValueBytesMax) {
+    rejectCommand('INVALID_REQUEST', `topic "${topic}": label "${key}" has a ${valueBytes}-byte value; the limit is ${metadataLimits.topicLabelValueBytesMax} bytes`);
+  }
 }
 
 function requireInteger(topic: string, key: string, value: number, min: number, max: number): void {

@@ -16,7 +16,7 @@ const quorum = new Map([
   [3, '127.0.0.1:3'],
 ]);
 const topicConfig = {
-  partitions: 3, replicationFactor: 1, minInSyncReplicas: 1, retentionMs: 0, retentionBytes: 0, compression: 'none', maxMessageBytes: 1 << 20, uncleanLeaderElection: false,
+  partitions: 3, replicationFactor: 1, minInSyncReplicas: 1, retentionMs: 0, retentionBytes: 0, compression: 'none', maxMessageBytes: 1 << 20, uncleanLeaderElection: false, labels: {},
 } as const;
 
 afterEach(async () => {

@@ -11,9 +11,10 @@ const everyCommand: MetadataCommand[] = [
   { type: 'registerBroker', brokerId: 1, address: 'h:1', rack: 'r', incarnationId: 'u', nowMs: 2 ** 41, sessionTimeoutMs: 9_000 },
   { type: 'brokerHeartbeat', brokerId: 1, brokerEpoch: 3, metadataVersion: 9, wantsFence: false, wantsShutdown: true, nowMs: 5, sessionTimeoutMs: 9_000 },
   { type: 'fenceExpiredBrokers', nowMs: 7 },
-  { type: 'createTopic', name: 't', config: topicConfig(), replicaAssignment: [[1, 2, 3]], idempotencyKey: 'k' },
+  { type: 'createTopic', name: 't', config: topicConfig({ labels: { team: 'ingest' } }), replicaAssignment: [[1, 2, 3]], idempotencyKey: 'k' },
   { type: 'deleteTopic', name: 't', topicId: 'abc' },
   { type: 'updateTopicConfig', name: 't', topicId: '', changes: { retentionMs: 5, compression: 'zstd' } },
+  { type: 'updateTopicConfig', name: 't', topicId: '', changes: {}, labels: { set: { owner: 'ana' }, remove: ['tier'] } },
   {
     type: 'alterPartition', brokerId: 1, brokerEpoch: 3, topic: 't', topicId: 'abc', partition: 0, leaderEpoch: 1, partitionEpoch: 2,
     newIsr: [{ brokerId: 1, brokerEpoch: 3 }],

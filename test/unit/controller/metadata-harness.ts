@@ -9,7 +9,7 @@ export const brokerSessionTimeoutMs = 10_000;
 export function topicConfig(overrides: Partial<TopicConfig> = {}): TopicConfig {
   return {
     partitions: 3, replicationFactor: 3, minInSyncReplicas: 2, retentionMs: 0, retentionBytes: 0, compression: 'none',
-    maxMessageBytes: 1_048_576, uncleanLeaderElection: false, ...overrides,
+    maxMessageBytes: 1_048_576, uncleanLeaderElection: false, labels: {}, ...overrides,
   };
 }
 

@@ -15,7 +15,7 @@ function sound(): MetadataHarness {
 }
 
 const harnessConfig = {
-  partitions: 1, replicationFactor: 3, minInSyncReplicas: 2, retentionMs: 0, retentionBytes: 0, compression: 'none', maxMessageBytes: 1024, uncleanLeaderElection: false,
+  partitions: 1, replicationFactor: 3, minInSyncReplicas: 2, retentionMs: 0, retentionBytes: 0, compression: 'none', maxMessageBytes: 1024, uncleanLeaderElection: false, labels: {},
 } as const;
 
 describe('checkMetadataInvariants', () => {

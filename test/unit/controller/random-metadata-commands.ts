@@ -51,13 +51,16 @@ export function commandFor(state: MetadataState, [kind, first, second]: Action, 
         type: 'createTopic', name: pick(topicNames, first) ?? 'a', replicaAssignment: [], idempotencyKey: second % 2 === 0 ? 'k' : '',
         config: {
           partitions: 1 + (second % 4), replicationFactor: 1 + (first % 3 === 0 ? 2 : first % 2), minInSyncReplicas: 1, retentionMs: 0, retentionBytes: 0,
-          compression: 'lz4', maxMessageBytes: 1024, uncleanLeaderElection: second % 3 === 0,
+          compression: 'lz4', maxMessageBytes: 1024, uncleanLeaderElection: second % 3 === 0, labels: second % 2 === 0 ? { team: `t${first % 3}` } : {},
         },
       };
     case 4:
       return { type: 'deleteTopic', name: topic.name, topicId: second % 2 === 0 ? topic.topicId : '' };
     case 5:
-      return { type: 'updateTopicConfig', name: topic.name, topicId: '', changes: { retentionMs: second, uncleanLeaderElection: second % 2 === 0 } };
+      return {
+        type: 'updateTopicConfig', name: topic.name, topicId: '', changes: { retentionMs: second, uncleanLeaderElection: second % 2 === 0 },
+        labels: { set: first % 2 === 0 ? { [`k${second % 4}`]: `v${first}` } : {}, remove: [`k${first % 4}`] },
+      };
     case 6:
       return alterPartitionFor(state, topic.name, first, second);
     case 7:

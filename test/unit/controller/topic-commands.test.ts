@@ -136,6 +136,35 @@ describe('updateTopicConfig', () => {
   });
 });
 
+describe('topic labels', () => {
+  it('are created with the topic, copied out, and checked against the limits naming the label', () => {
+    const harness = new MetadataHarness();
+    harness.liveBrokers(3);
+    const { topic } = harness.ok(create('orders', { config: topicConfig({ labels: { team: 'ingest', 'app.kubernetes.io/name': 'trib' } }) }));
+    expect(topic.config.labels).toEqual({ team: 'ingest', 'app.kubernetes.io/name': 'trib' });
+    topic.config.labels.team = 'changed by the caller';
+    expect(harness.state.topics.get('orders')?.config.labels.team).toBe('ingest');
+    const tooMany = Object.fromEntries(Array.from({ length: 17 }, (_, index) => [`k${index}`, 'v']));
+    expect(harness.fail(create('many', { config: topicConfig({ labels: tooMany }) })).message).toBe('topic "many": 17 labels exceed the limit of 16');
+    expect(harness.fail(create('bad', { config: topicConfig({ labels: { __proto__x: 'v' } }) })).message).toContain('label key "__proto__x" is invalid');
+    expect(harness.fail(create('long', { config: topicConfig({ labels: { ['k'.repeat(65)]: 'v' } }) })).message).toContain(`label key "${'k'.repeat(65)}" is invalid: use 1-64 characters`);
+    expect(harness.fail(create('big', { config: topicConfig({ labels: { owner: 'é'.repeat(257) } }) })).message)
+      .toBe('topic "big": label "owner" has a 514-byte value; the limit is 512 bytes');
+  });
+
+  it('are patched by updates: set overwrites, remove deletes, absent keys are ignored, both at once is refused', () => {
+    const harness = new MetadataHarness();
+    harness.liveBrokers(3);
+    harness.ok(create('orders', { config: topicConfig({ labels: { team: 'ingest', tier: 'gold' } }) }));
+    const { config } = harness.ok({ type: 'updateTopicConfig', name: 'orders', topicId: '', changes: {}, labels: { set: { team: 'storage', owner: 'ana' }, remove: ['tier', 'missing'] } });
+    expect(config.labels).toEqual({ team: 'storage', owner: 'ana' });
+    expect(harness.deltas.at(-1)).toMatchObject({ kind: 'topicConfigChanged', config: { labels: { team: 'storage', owner: 'ana' } } });
+    expect(harness.fail({ type: 'updateTopicConfig', name: 'orders', topicId: '', changes: {}, labels: { set: { a: '1' }, remove: ['a'] } }).message)
+      .toBe('topic "orders": label "a" is both set and removed');
+    expect(harness.fail({ type: 'updateTopicConfig', name: 'orders', topicId: '', changes: {}, labels: { set: {}, remove: [] } }).code).toBe('INVALID_REQUEST');
+  });
+});
+
 describe('describeTopics', () => {
   it('answers in the order asked, naming missing topics', () => {
     const harness = new MetadataHarness();
