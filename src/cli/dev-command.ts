@@ -4,7 +4,7 @@ import { startNode, type RunningNode } from '../node/start-node.js';
 import { componentLogger, createLogger, type Logger } from '../observability/index.js';
 import { checkHealth, defaultClientOptions, getVersion } from '../rpc/clients/index.js';
 import { packageVersion } from '../node/package-version.js';
-import { stopOnSignals } from './stop-on-signals.js';
+import { exitOnFatal, stopOnSignals } from './stop-on-signals.js';
 
 interface DevFlags {
   config?: string;
@@ -40,7 +40,7 @@ export function devCommand(): Command {
         },
       });
       const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
-      const node = await startNode(config, logger);
+      const node = await startNode(config, logger, { onFatal: exitOnFatal });
       stopOnSignals(node, logger);
       if (flags.demo) await runDemo(node, componentLogger(logger, 'demo'));
     });

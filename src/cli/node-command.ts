@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { loadConfig, type NodeConfig } from '../config/index.js';
 import { startNode } from '../node/start-node.js';
 import { createLogger } from '../observability/index.js';
-import { stopOnSignals } from './stop-on-signals.js';
+import { exitOnFatal, stopOnSignals } from './stop-on-signals.js';
 
 interface NodeFlags {
   config: string;
@@ -27,7 +27,7 @@ function roleCommand(name: string, description: string, roles: NodeConfig['roles
     .action(async (flags: NodeFlags) => {
       const config = loadConfig({ file: flags.config, overrides: { roles, log: { pretty: flags.pretty ? true : undefined } } });
       const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
-      const node = await startNode(config, logger);
+      const node = await startNode(config, logger, { onFatal: exitOnFatal });
       stopOnSignals(node, logger);
     });
 }

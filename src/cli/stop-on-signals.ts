@@ -16,3 +16,8 @@ export function stopOnSignals(node: RunningNode, logger: Logger): void {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
+
+/** A node that stopped itself after a fatal failure: exit non-zero so a supervisor restarts it. */
+export function exitOnFatal(): void {
+  process.exit(1);
+}
