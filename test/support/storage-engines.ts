@@ -1,7 +1,7 @@
 // Both KeyValueStore engines behind one handle, so every store test runs on each: memory (where a
 // reopen is a simulated power loss) and RocksDB in a temporary directory (where a reopen is close
-// and open again). Writers are a plain adapter writing with sync: true, as GroupCommitWriter
-// would for one caller.
+// and open again, on the main-thread writer). Writers are a plain adapter writing with sync: true,
+// as GroupCommitWriter would for one caller.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +39,10 @@ function memoryHandle(engine: MemoryKeyValueStore): EngineHandle {
 }
 
 async function rocksDbHandle(directory: string): Promise<EngineHandle> {
-  const engine = await openRocksDbKeyValueStore(directory);
+  // The main-thread writer, not the default worker: stores see the same KeyValueStore contract on
+  // both (key-value-store.test.ts runs it on each), and model tests reopen the engine hundreds of
+  // times, where starting a worker under tsx (about 0.5 s on a loaded machine) would dominate.
+  const engine = await openRocksDbKeyValueStore(directory, { writeThread: 'main' });
   return {
     engine,
     writer: syncedWriter(engine),
