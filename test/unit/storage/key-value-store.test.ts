@@ -361,6 +361,13 @@ describe('openRocksDbKeyValueStore', () => {
     await reopened.close();
   }, 30_000);
 
+  it.each(['main', 'worker'] as const)('names the directory when a write fails (write thread: %s)', async (writeThread) => {
+    directory = await mkdtemp(join(tmpdir(), 'tributary-kv-open-'));
+    const store = await openRocksDbKeyValueStore(directory, { writeThread });
+    await store.close();
+    await expect(store.write([put(bytes(1), bytes(2))], { sync: true })).rejects.toThrow(`cannot write to the RocksDB database in "${directory}": `);
+  });
+
   it('keeps its sync barriers out of the keyspace', async () => {
     directory = await mkdtemp(join(tmpdir(), 'tributary-kv-open-'));
     const store = await openRocksDbKeyValueStore(directory);
