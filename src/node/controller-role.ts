@@ -7,7 +7,9 @@ import type { NodeConfig } from '../config/index.js';
 import { componentLogger, type Logger } from '../observability/index.js';
 import { createGrpcRaftTransport } from '../rpc/clients/raft-peer-transport.js';
 import type { RpcService } from '../rpc/server/rpc-server.js';
+import { createAdminService } from '../rpc/services/admin-service.js';
 import { createControllerRaftService } from '../rpc/services/controller-raft-service.js';
+import { createMetadataService } from '../rpc/services/metadata-service.js';
 import { openNodeStorage } from '../storage/open-node-storage.js';
 import type { NodeIdentity } from './node-identity.js';
 
@@ -49,6 +51,7 @@ export async function startControllerRole(
   // A single node with no quorum configured is its own quorum (trib dev); its address is known
   // once the server has bound (port 0 picks one), before the first leader duty runs.
   if (quorum.size === 0) quorum.set(config.nodeId, config.advertisedAddress ?? config.listen.grpc);
+  const raft = { ...raftHostDefaults, ...config.controller.raft };
   let controller: MetadataController;
   try {
     controller = await MetadataController.start({
@@ -60,7 +63,7 @@ export async function startControllerRole(
       clock: systemClock,
       random: { nextInt: (maxExclusive) => randomInt(maxExclusive) },
       logger: componentLogger(logger, 'controller'),
-      raft: { ...raftHostDefaults, ...config.controller.raft },
+      raft,
       duties: leaderDutyDefaults,
       feed: { historyDeltasMax: metadataHistoryDeltasMax, watchersMax: metadataWatchersMax },
       onFailure,
@@ -72,6 +75,9 @@ export async function startControllerRole(
   }
   const services: RpcService[] = [
     createControllerRaftService({ nodeId: identity.nodeId, clusterId: identity.clusterId, sink: (message) => controller.step(message), shutdownSignal: serverShutdown }),
+    // A transfer's target campaigns at once, but may lose a split vote: wait for the longest randomized election timeout.
+    createAdminService({ controller, clusterId: identity.clusterId, transferTimeoutMs: 2 * raft.electionTimeoutTicks * raft.tickIntervalMs }),
+    createMetadataService({ controller, clusterId: identity.clusterId }),
   ];
   return {
     controller,

@@ -1,3 +1,4 @@
+import type { MetadataController } from '../actors/metadata-controller/metadata-controller.js';
 import { type NodeConfig, redactConfig } from '../config/index.js';
 import {
   componentLogger,
@@ -21,6 +22,8 @@ export interface RunningNode {
   readonly grpcAddress: string;
   /** Bound metrics/health HTTP "host:port"; undefined when metrics are disabled. */
   readonly metricsAddress: string | undefined;
+  /** The controller role's metadata controller; undefined on a node without that role. */
+  readonly controller: MetadataController | undefined;
   /** Graceful shutdown: not ready, drain gRPC within the grace period, close HTTP. Idempotent. */
   stop(): Promise<void>;
 }
@@ -101,6 +104,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
     identity,
     grpcAddress: rpc.address,
     metricsAddress: http?.address,
+    controller: controllerRole?.controller,
     stop: stopNode,
   };
 }

@@ -58,6 +58,8 @@ describe('a node serves health, reflection and GetVersion over real gRPC', () =>
     expect(await listServices(node.grpcAddress, options)).toEqual([
       'grpc.health.v1.Health',
       'grpc.reflection.v1.ServerReflection',
+      'tributary.client.v1.MetadataService',
+      'tributary.controller.v1.AdminService',
       'tributary.controller.v1.ControllerRaftService',
       'tributary.pipeline.v1.PipelineService',
     ]);
@@ -72,6 +74,8 @@ describe('a node serves health, reflection and GetVersion over real gRPC', () =>
     expect(info?.apiVersions).toEqual([
       { service: 'tributary.pipeline.v1.PipelineService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
       { service: 'tributary.controller.v1.ControllerRaftService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
+      { service: 'tributary.controller.v1.AdminService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
+      { service: 'tributary.client.v1.MetadataService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
     ]);
     expect(info?.build?.nodejsVersion).toBe(process.version);
     expect(info?.maxMessageBytes).toBe(16 * 1024 * 1024);

@@ -1,4 +1,16 @@
+export {
+  AdminClient, type ClusterDescription, type CreateTopicOptions, type ElectLeaderOutcome, type TopicConfigChanges,
+} from './admin-client.js';
+export type {
+  BrokerInfo, BrokerStanding, CompressionCodec, ControllerInfo, PartitionInfo, TopicConfig, TopicInfo,
+} from './cluster-metadata-types.js';
+export type { ControllerClientOptions } from './controller-channels.js';
 export { checkHealth, type ServingStatus } from './health-client.js';
 export { clientDeadlineMsDefault, defaultClientOptions, type ClientOptions, type ClientTlsFiles } from './client-options.js';
 export { listServices } from './reflection-client.js';
 export { getVersion, type NodeVersion } from './version-client.js';
+export { leaderRoutingDefaults, type LeaderRoutingPolicy } from './leader-router.js';
+export {
+  allTopicsPagesMax, type ClusterMetadata, type Freshness, type ListTopicsOptions, MetadataClient, type ReadPreference, type TopicLookup,
+  type TopicPage,
+} from './metadata-client.js';
