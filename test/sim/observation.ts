@@ -24,6 +24,14 @@ export interface AppendedEntry {
   readonly digest: number;
 }
 
+/** A partition's leader in one leader epoch, as one node's metadata held it (`noLeader` while offline). */
+export interface PartitionLeadership {
+  readonly topicId: string;
+  readonly partition: number;
+  readonly leaderEpoch: number;
+  readonly leader: number;
+}
+
 export type Observation =
   /** A node's role or term changed; a new leader's `log` is its log right then (undefined for other roles). */
   | {
@@ -64,7 +72,38 @@ export type Observation =
   | { readonly kind: 'acknowledged'; readonly atMs: number; readonly nodeId: number; readonly index: number; readonly term: number }
   /** The end of the run: the last leader's log. */
   | { readonly kind: 'final'; readonly atMs: number; readonly leaderId: number; readonly log: LogView | undefined }
-  | { readonly kind: 'history'; readonly atMs: number; readonly history: History<KvInput, KvOutput> };
+  | { readonly kind: 'history'; readonly atMs: number; readonly history: History<KvInput, KvOutput> }
+  /**
+   * A node's metadata changed: it applied the metadata command at `index`, or restored a snapshot
+   * taken there. `violations` is checkMetadataInvariants against the node's state before;
+   * `leaderships` the partitions whose leader or leader epoch the node had not reported yet.
+   */
+  | {
+      readonly kind: 'metadataApplied';
+      readonly atMs: number;
+      readonly nodeId: number;
+      readonly index: number;
+      readonly violations: readonly string[];
+      readonly leaderships: readonly PartitionLeadership[];
+    }
+  /** A checksum of a node's metadata snapshot bytes with entries up to `index` applied. */
+  | { readonly kind: 'metadataDigest'; readonly atMs: number; readonly nodeId: number; readonly index: number; readonly digest: number }
+  /**
+   * A node applied an alterPartition of `where`. `staleness` names the epochs (broker, leader,
+   * partition) that were not current just before the apply, undefined when all were;
+   * `proposerLeads` whether the proposing broker led the partition then.
+   */
+  | {
+      readonly kind: 'alterPartitionApplied';
+      readonly atMs: number;
+      readonly nodeId: number;
+      readonly index: number;
+      readonly where: string;
+      readonly staleness: string | undefined;
+      readonly proposerLeads: boolean;
+      readonly accepted: boolean;
+      readonly code: string | undefined;
+    };
 
 /** The term of `index` in `log`, or undefined when the log does not reach it or compacted it. */
 export function termAt(log: LogView, index: number): number | undefined {

@@ -10,6 +10,7 @@ const settings: HostSettings = {
   snapshotThresholdEntries: 1000,
   snapshotKeepEntries: 0,
   skipFsync: false,
+  metadata: { enabled: false, bug: undefined },
 };
 
 class Recorder implements HostListener {

@@ -1,5 +1,6 @@
 import { createRaftNode } from '../../src/raft/create-raft-node.js';
 import { decodeConfChange } from '../../src/raft/entry-codec.js';
+import type { MetadataState } from '../../src/controller/index.js';
 import type { MemoryRaftStorage } from '../../src/raft/memory-raft-storage.js';
 import type {
   ConfChange,
@@ -14,10 +15,10 @@ import type {
   Snapshot,
 } from '../../src/raft/raft-types.js';
 import { checkpointOf, decodeHostRecord, encodeHostRecord, recoverStorage, type HostRecord } from './host-record.js';
-import { decodeKvProposal, KvStateMachine, type KvProposal } from './kv-state-machine.js';
 import { entryDigest, logViewOf } from './log-view.js';
 import type { LogView, Observation } from './observation.js';
 import type { Prng } from './prng.js';
+import { SimStateMachine, type AppliedOutcome, type MetadataSettings } from './sim-state-machine.js';
 import type { CrashFaults } from './simulated-disk.js';
 import { SimulatedDisk } from './simulated-disk.js';
 
@@ -25,7 +26,8 @@ import { SimulatedDisk } from './simulated-disk.js';
 export interface HostListener {
   observe(observation: Observation): void;
   send(message: Message): void;
-  applied(nodeId: number, entry: Entry, proposal: KvProposal | undefined): void;
+  /** An entry was applied; `outcome` is undefined for a configuration change. */
+  applied(nodeId: number, entry: Entry, outcome: AppliedOutcome | undefined): void;
   snapshotRestored(nodeId: number, index: number, term: number): void;
   /** A ReadIndex request is now safe to serve on `nodeId` (its state machine caught up). */
   readReady(nodeId: number, context: Uint8Array): void;
@@ -40,6 +42,7 @@ export interface HostSettings {
   readonly snapshotKeepEntries: number;
   /** The host bug: persist without syncing, then acknowledge as if the write were durable. */
   readonly skipFsync: boolean;
+  readonly metadata: MetadataSettings;
 }
 
 /** Readies handled for one input before the host declares the core livelocked. */
@@ -49,7 +52,7 @@ export const pendingReadsMax = 10_000;
 
 /**
  * One simulated server: a Raft core over a MemoryRaftStorage that mirrors a simulated disk, and the
- * key-value state machine. It follows the Ready contract to the letter: persist (and sync when
+ * state machine (the key-value store, and the metadata state machine in metadata runs). It follows the Ready contract to the letter: persist (and sync when
  * mustSync) BEFORE sending, then apply, then advance. A crash drops everything but the disk; a
  * restart rebuilds the storage from the records the disk kept.
  */
@@ -58,7 +61,7 @@ export class SimHost {
   private raft: RaftNode | undefined;
   private storage!: MemoryRaftStorage;
   private bootstrap: Membership;
-  private kv = new KvStateMachine();
+  private machine: SimStateMachine;
   private appliedIndex = 0;
   private membership: Membership;
   private pendingReads: Array<{ index: number; context: Uint8Array }> = [];
@@ -80,6 +83,7 @@ export class SimHost {
   ) {
     this.bootstrap = bootstrap;
     this.membership = bootstrap;
+    this.machine = this.freshStateMachine();
     this.disk.replaceAll([encodeHostRecord({ kind: 'bootstrap', membership: bootstrap })]);
   }
 
@@ -99,7 +103,9 @@ export class SimHost {
     this.storage = recovered.storage;
     this.bootstrap = recovered.bootstrap;
     const snapshot = this.storage.snapshot();
-    this.kv = KvStateMachine.restore(snapshot.data);
+    // A new state machine: what the crashed process had in memory is gone, watermarks included.
+    this.machine = this.freshStateMachine();
+    this.machine.restore(snapshot.metadata.index, snapshot.data);
     this.appliedIndex = snapshot.metadata.index;
     this.membership = snapshot.metadata.membership;
     this.pendingReads = [];
@@ -180,7 +186,16 @@ export class SimHost {
 
   /** Reads the state machine directly: only for serving a ReadIndex that is ready. */
   read(key: string): string | undefined {
-    return this.kv.get(key);
+    return this.machine.read(key);
+  }
+
+  /** This node's metadata as it has applied it, for simulated brokers; undefined in a key-value-only run. */
+  metadataView(): MetadataState | undefined {
+    return this.running ? this.machine.metadataView : undefined;
+  }
+
+  private freshStateMachine(): SimStateMachine {
+    return new SimStateMachine(this.id, this.settings.metadata, (observation) => this.listener.observe(observation), this.now);
   }
 
   private core(): RaftNode {
@@ -273,7 +288,7 @@ export class SimHost {
 
   private restore(snapshot: Snapshot): void {
     const { index, term, membership } = snapshot.metadata;
-    this.kv = KvStateMachine.restore(snapshot.data);
+    this.machine.restore(index, snapshot.data);
     this.appliedIndex = index;
     this.membership = membership;
     this.listener.observe({ kind: 'restoreSnapshot', atMs: this.now(), nodeId: this.id, index, term });
@@ -286,13 +301,14 @@ export class SimHost {
     if (entry.type === 'confChange') {
       const change = decodeConfChange(entry.data);
       this.membership = raft.applyConfChange(change);
+      this.machine.applied(entry.index);
       this.listener.applied(this.id, entry, undefined);
       this.listener.confChangeApplied(this.id, change, this.membership);
       return;
     }
-    const proposal = entry.data.length === 0 ? undefined : decodeKvProposal(entry.data);
-    if (proposal !== undefined) this.kv.apply(proposal.input);
-    this.listener.applied(this.id, entry, proposal);
+    const outcome = this.machine.apply(entry);
+    this.machine.applied(entry.index);
+    this.listener.applied(this.id, entry, outcome);
   }
 
   /** Serves ReadIndex requests whose read index the state machine has reached, in order. */
@@ -311,7 +327,7 @@ export class SimHost {
   private maybeSnapshot(): void {
     const snapshotIndex = this.storage.snapshot().metadata.index;
     if (this.appliedIndex - snapshotIndex < this.settings.snapshotThresholdEntries) return;
-    this.storage.createSnapshot(this.appliedIndex, this.membership, this.kv.serialize());
+    this.storage.createSnapshot(this.appliedIndex, this.membership, this.machine.serialize(this.appliedIndex));
     const compactIndex = this.appliedIndex - this.settings.snapshotKeepEntries;
     if (compactIndex >= this.storage.firstIndex()) this.storage.compact(compactIndex);
     // Everything the storage holds becomes durable here, so the commit it holds is durable too.

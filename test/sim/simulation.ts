@@ -7,6 +7,8 @@ import { ClientHistory } from './client-history.js';
 import { cloneMessage } from './clone-message.js';
 import { EventQueue } from './event-queue.js';
 import { MembershipDriver } from './membership-driver.js';
+import { isMetadataBug } from './metadata-bugs.js';
+import { MetadataWorkload } from './metadata-workload.js';
 import type { Observation } from './observation.js';
 import { drawPartition, Partition } from './partition.js';
 import { Prng } from './prng.js';
@@ -47,6 +49,12 @@ export interface SimulationStats {
   operations: number;
   unknownOperations: number;
   linearizabilityUnknown: number;
+  /** Metadata commands whose entries were applied, and of those the ones the state machine rejected. */
+  metadataCommands: number;
+  metadataRejected: number;
+  /** ISR changes proposed with a stale epoch on purpose, and the ones seen rejected (the rest had unknown outcomes). */
+  staleAlterPartitionsProposed: number;
+  staleAlterPartitionsRejected: number;
 }
 
 export interface SimulationResult {
@@ -75,6 +83,7 @@ class Simulation implements HostListener {
   private readonly removed = new Set<number>();
   private readonly history = new ClientHistory();
   private readonly clients: SimClients;
+  private readonly metadata: MetadataWorkload;
   private readonly membership: MembershipDriver;
   private readonly faultRandom: Prng;
   private readonly hostSettings: HostSettings;
@@ -82,6 +91,7 @@ class Simulation implements HostListener {
   private livenessDeadlineMs = Infinity;
   private readonly stats: SimulationStats = {
     events: 0, virtualMs: 0, elections: 0, crashes: 0, partitions: 0, commitIndexMax: 0, operations: 0, unknownOperations: 0, linearizabilityUnknown: 0,
+    metadataCommands: 0, metadataRejected: 0, staleAlterPartitionsProposed: 0, staleAlterPartitionsRejected: 0,
   };
 
   constructor(
@@ -103,6 +113,15 @@ class Simulation implements HostListener {
       reachableHosts: () => [...this.hosts.values()].filter((host) => !this.removed.has(host.id)),
       host: (nodeId) => this.hosts.get(nodeId),
       acknowledged: (nodeId, index, term) => this.observe({ kind: 'acknowledged', atMs: this.queue.nowMs, nodeId, index, term }),
+    });
+    this.metadata = new MetadataWorkload(this.options, {
+      random: this.root.fork('metadata'),
+      trace: this.trace,
+      now: () => this.queue.nowMs,
+      schedule: (delayMs, event) => this.queue.schedule(delayMs, event),
+      reachableHosts: () => [...this.hosts.values()].filter((host) => !this.removed.has(host.id)),
+      host: (nodeId) => this.hosts.get(nodeId),
+      leader: () => this.leader(),
     });
     const voterIds = Array.from({ length: this.options.voterCount }, (_, offset) => offset + 1);
     const spareIds = Array.from({ length: this.options.spareNodeCount }, (_, offset) => this.options.voterCount + offset + 1);
@@ -127,6 +146,8 @@ class Simulation implements HostListener {
     this.stats.operations = this.history.history().length;
     this.stats.unknownOperations = this.history.unknownOperations;
     this.stats.linearizabilityUnknown = this.linearizability.unknown;
+    const { commands, rejected, staleAlterPartitionsProposed, staleAlterPartitionsRejected } = this.metadata.counters;
+    Object.assign(this.stats, { metadataCommands: commands, metadataRejected: rejected, staleAlterPartitionsProposed, staleAlterPartitionsRejected });
     if (failure !== undefined) this.trace.log(this.queue.nowMs, () => `FAILURE ${failure.failureClass} ${failure.checker}: ${failure.message}`);
     return { seed: this.seed, bug: this.settings.bug, options: this.options, failure, stats: this.stats, traceDigest: this.trace.digest() };
   }
@@ -181,6 +202,10 @@ class Simulation implements HostListener {
         return this.startLiveness();
       case 'livenessCheck':
         return this.checkLiveness();
+      case 'metadataWake':
+      case 'metadataRetry':
+      case 'metadataTimeout':
+        return this.metadata.handle(event);
       default:
         return this.clients.handle(event);
     }
@@ -230,8 +255,16 @@ class Simulation implements HostListener {
     }
   }
 
-  applied: HostListener['applied'] = (nodeId, entry, proposal) => this.clients.applied(nodeId, entry, proposal);
-  snapshotRestored: HostListener['snapshotRestored'] = (nodeId, index, term) => this.clients.snapshotRestored(nodeId, index, term);
+  applied: HostListener['applied'] = (nodeId, entry, outcome) => {
+    this.clients.applied(nodeId, entry, outcome?.kind === 'kv' ? outcome.proposal : undefined);
+    this.metadata.applied(nodeId, entry, outcome);
+  };
+
+  snapshotRestored: HostListener['snapshotRestored'] = (nodeId, index, term) => {
+    this.clients.snapshotRestored(nodeId, index, term);
+    this.metadata.snapshotRestored(nodeId, index, term);
+  };
+
   readReady: HostListener['readReady'] = (nodeId, context) => this.clients.readReady(nodeId, context);
 
   confChangeApplied(nodeId: number, change: ConfChange, membership: Membership): void {
@@ -240,6 +273,7 @@ class Simulation implements HostListener {
     if (change.type !== 'removeNode' || this.removed.has(change.nodeId)) return;
     this.removed.add(change.nodeId);
     this.clients.nodeLost(change.nodeId, `node ${change.nodeId} was removed`);
+    this.metadata.nodeLost(change.nodeId, `node ${change.nodeId} was removed`);
   }
 
   private traceObservation(observation: Observation): void {
@@ -300,6 +334,7 @@ class Simulation implements HostListener {
       host.crash(this.faultRandom, { tornWriteRate: this.options.tornWriteRate, unsyncedSurvivalRate: this.options.unsyncedSurvivalRate });
       this.stats.crashes++;
       this.clients.nodeLost(host.id, `node ${host.id} crashed`);
+      this.metadata.nodeLost(host.id, `node ${host.id} crashed`);
       this.queue.schedule(this.faultRandom.range(1, this.options.restartDelayMsMax), { type: 'restart', nodeId: host.id });
     }
     this.queue.schedule(this.faultRandom.exponential(this.options.crashMeanIntervalMs), { type: 'crash' });
@@ -352,19 +387,20 @@ class Simulation implements HostListener {
     this.network.setQuiet(Math.max(1, Math.floor((this.options.electionTimeoutTicks * this.options.tickMs) / 5)));
     for (const host of this.hosts.values()) if (!host.running) host.start();
     this.clients.startLiveness();
+    this.metadata.startLiveness();
     this.queue.schedule(livenessCheckIntervalMs, { type: 'livenessCheck' });
   }
 
   private checkLiveness(): void {
     const leader = this.leader();
     const leaderIsVoter = leader !== undefined && leader.status().membership.voters.includes(leader.id);
-    if (leaderIsVoter && this.clients.settled()) {
+    if (leaderIsVoter && this.clients.settled() && this.metadata.settled()) {
       this.phase = 'done';
       return;
     }
     if (this.queue.nowMs >= this.livenessDeadlineMs) {
       const leaderState = leader === undefined ? 'no leader' : `leader ${leader.id}${leaderIsVoter ? '' : ' (not a voter)'}`;
-      throw new LivenessFailure(`not recovered ${this.options.livenessPhaseMsMax}ms after healing: ${leaderState}; ${this.clients.describePending()}`);
+      throw new LivenessFailure(`not recovered ${this.options.livenessPhaseMsMax}ms after healing: ${leaderState}; ${this.clients.describePending()}; ${this.metadata.describePending()}`);
     }
     this.queue.schedule(livenessCheckIntervalMs, { type: 'livenessCheck' });
   }
@@ -410,11 +446,12 @@ function hostSettingsOf(options: SwarmOptions, bug: SimBug | undefined): HostSet
       messageBytesMax: options.messageBytesMax,
       uncommittedEntriesMax: options.uncommittedEntriesMax,
       snapshotChunkBytesMax: options.snapshotChunkBytesMax,
-      bug: bug === 'skipFsync' || bug === 'staleRead' ? undefined : bug,
+      bug: bug === 'skipFsync' || bug === 'staleRead' || isMetadataBug(bug) ? undefined : bug,
     },
     snapshotThresholdEntries: options.snapshotThresholdEntries,
     snapshotKeepEntries: options.snapshotKeepEntries,
     skipFsync: bug === 'skipFsync',
+    metadata: { enabled: options.metadataBrokerCount > 0, bug: isMetadataBug(bug) ? bug : undefined },
   };
 }
 

@@ -1,12 +1,14 @@
 import type { RaftBug } from '../../src/raft/raft-types.js';
+import { metadataBugs, type MetadataBug } from './metadata-bugs.js';
 import type { Prng } from './prng.js';
 
 /**
  * Bugs the simulator can switch on: the core's, the host's own ('skipFsync': acknowledge before the
- * sync) and the clients' ('staleRead': read a node's state machine without ReadIndex).
+ * sync), the clients' ('staleRead': read a node's state machine without ReadIndex) and the
+ * metadata state machine wrapper's (metadata-bugs.ts).
  */
-export type SimBug = RaftBug | 'skipFsync' | 'staleRead';
-export const simBugs: readonly SimBug[] = ['doubleVote', 'commitPreviousTermByCount', 'applyBeyondCommit', 'skipFsync', 'staleRead'];
+export type SimBug = RaftBug | 'skipFsync' | 'staleRead' | MetadataBug;
+export const simBugs: readonly SimBug[] = ['doubleVote', 'commitPreviousTermByCount', 'applyBeyondCommit', 'skipFsync', 'staleRead', ...metadataBugs];
 
 /**
  * Every knob of one run, drawn from its seed (swarm testing: each run explores a different corner,
@@ -58,6 +60,25 @@ export interface SwarmOptions {
   readonly membershipChangeMeanIntervalMs: number;
   readonly safetyPhaseMs: number;
   readonly livenessPhaseMsMax: number;
+  /** Simulated brokers of the metadata workload (metadata-workload.ts); 0 runs the key-value store alone. */
+  readonly metadataBrokerCount: number;
+  readonly brokerSessionTimeoutMs: number;
+  /** Heartbeats a broker sends per session timeout, at most. */
+  readonly brokerHeartbeatsPerSession: number;
+  /** Chance per broker action that it stops heartbeating for 1.5 to 3 sessions (and is fenced). */
+  readonly brokerPauseRate: number;
+  /** Chance per broker action that its process restarts (a new incarnation), half of the time through controlled shutdown. */
+  readonly brokerRestartRate: number;
+  /** Chance per broker action that, leading a partition, it proposes an ISR shrink or expansion. */
+  readonly alterPartitionRate: number;
+  /** Share of ISR changes built on an epoch known to be stale, which the controller must reject. */
+  readonly staleAlterPartitionRate: number;
+  /** Chance that an actor reads metadata from a random node, which may lag, instead of the leader. */
+  readonly staleViewRate: number;
+  readonly operatorIntervalMsMax: number;
+  readonly consumerCount: number;
+  /** How often the leader's duty looks for expired broker sessions and group members. */
+  readonly controllerDutyIntervalMs: number;
 }
 
 /** Knobs a test pins, e.g. more crashes to catch skipFsync sooner; the rest are still drawn. */
@@ -114,6 +135,18 @@ export function drawSwarmOptions(random: Prng, overrides: SwarmOverrides = {}): 
     membershipChangeMeanIntervalMs: sometimes(random, 0.4, () => random.range(100, 3000)),
     safetyPhaseMs: random.range(1000, 4000),
     livenessPhaseMsMax: 30_000,
+    // Drawn last, so every knob above keeps the value it had before the metadata workload existed.
+    metadataBrokerCount: sometimes(random, 0.5, () => random.range(3, 5)),
+    brokerSessionTimeoutMs: random.range(200, 1500),
+    brokerHeartbeatsPerSession: random.range(3, 6),
+    brokerPauseRate: random.pick([0, 0.01, 0.03]),
+    brokerRestartRate: random.pick([0, 0.01, 0.03]),
+    alterPartitionRate: random.rangeFloat(0, 0.5),
+    staleAlterPartitionRate: random.pick([0, 0.2, 0.5]),
+    staleViewRate: random.pick([0, 0.3, 0.8]),
+    operatorIntervalMsMax: random.pick([50, 200, 500]),
+    consumerCount: random.range(0, 3),
+    controllerDutyIntervalMs: random.pick([20, 100, 250]),
   };
   const merged = { ...drawn, ...overrides };
   // A pinned election timeout keeps the drawn heartbeat below it, as the core requires.

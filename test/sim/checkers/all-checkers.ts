@@ -3,8 +3,12 @@ import { createElectionSafety } from './election-safety.js';
 import { createLeaderCompleteness } from './leader-completeness.js';
 import { createLinearizability, type LinearizabilityCounters } from './linearizability-checker.js';
 import { createLogMatching } from './log-matching.js';
+import { createMetadataAgreement } from './metadata-agreement.js';
+import { createMetadataInvariants } from './metadata-invariants.js';
 import { createMonotonicCommit } from './monotonic-commit.js';
 import { createNoCommittedEntryLost } from './no-committed-entry-lost.js';
+import { createOneLeaderPerEpoch } from './one-leader-per-epoch.js';
+import { createStaleAlterPartitionRejected } from './stale-alter-partition-rejected.js';
 import { createStateMachineSafety } from './state-machine-safety.js';
 
 /** Every checker, fresh for one run, in the order their verdicts are reported. */
@@ -17,5 +21,9 @@ export function createAllCheckers(linearizability: LinearizabilityCounters): Che
     createNoCommittedEntryLost(),
     createMonotonicCommit(),
     createLinearizability(linearizability),
+    createMetadataInvariants(),
+    createOneLeaderPerEpoch(),
+    createMetadataAgreement(),
+    createStaleAlterPartitionRejected(),
   ];
 }

@@ -7,7 +7,11 @@ export type CheckerName =
   | 'stateMachineSafety'
   | 'noCommittedEntryLost'
   | 'monotonicCommit'
-  | 'linearizability';
+  | 'linearizability'
+  | 'metadataInvariants'
+  | 'oneLeaderPerEpoch'
+  | 'metadataAgreement'
+  | 'staleAlterPartitionRejected';
 
 /**
  * A named invariant over a run's observations. `observe` returns a description of the violation,
