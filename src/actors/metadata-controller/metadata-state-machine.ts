@@ -48,7 +48,9 @@ export class MetadataStateMachine implements ReplicatedStateMachine<AppliedMetad
   }
 
   restore(index: number, data: Uint8Array): void {
-    this.current = decodeMetadataSnapshot(data);
+    // A controller that joins with nothing stored starts from the raft host's empty snapshot at
+    // index 0, which holds no bytes: it is the empty state, not a corrupt one.
+    this.current = index === 0 && data.length === 0 ? createMetadataState() : decodeMetadataSnapshot(data);
     this.appliedIndex = index;
     this.listener.restored(this.current);
   }
