@@ -82,6 +82,9 @@ const controllerSchema = z
     // etcd's initial-cluster-state: a new quorum bootstraps from `quorum`; a node that lost its
     // data must not, or it could vote twice in a term. It joins and waits for AddController.
     join: z.boolean().describe('true or false').default(false),
+    // Kafka's broker.session.timeout.ms. A new controller leader also waits this long before it
+    // fences anyone (brokers could not heartbeat while there was none). Bounds: metadataLimits.
+    brokerSessionTimeoutMs: boundedInteger(100, 600_000, 'milliseconds').default(9_000),
     raft: raftSchema,
   })
   .prefault({});

@@ -47,7 +47,7 @@ const defaults = {
   roles: ['controller', 'broker'],
   listen: { grpc: '127.0.0.1:7400', metrics: '127.0.0.1:7480' },
   dataDir: './.tributary',
-  controller: { quorum: [], join: false, raft: raftDefaults },
+  controller: { quorum: [], join: false, brokerSessionTimeoutMs: 9_000, raft: raftDefaults },
   limits: {
     maxMessageBytes: 16 * 1024 * 1024,
     maxConcurrentStreams: 1000,
@@ -102,6 +102,7 @@ describe('loadConfig from a file', () => {
           { id: 3, address: '[::1]:7403' },
         ],
         join: false,
+        brokerSessionTimeoutMs: 9_000,
         raft: raftDefaults,
       },
       limits: { ...defaults.limits, requestTimeoutMs: 5000 },
