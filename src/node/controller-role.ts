@@ -8,7 +8,9 @@ import { componentLogger, type Logger } from '../observability/index.js';
 import { createGrpcRaftTransport } from '../rpc/clients/raft-peer-transport.js';
 import type { RpcService } from '../rpc/server/rpc-server.js';
 import { createAdminService } from '../rpc/services/admin-service.js';
+import { createControllerBrokerService } from '../rpc/services/controller-broker-service.js';
 import { createControllerRaftService } from '../rpc/services/controller-raft-service.js';
+import { createGroupCoordinatorService } from '../rpc/services/group-coordinator-service.js';
 import { createMetadataService } from '../rpc/services/metadata-service.js';
 import { openNodeStorage } from '../storage/open-node-storage.js';
 import type { NodeIdentity } from './node-identity.js';
@@ -64,7 +66,8 @@ export async function startControllerRole(
       random: { nextInt: (maxExclusive) => randomInt(maxExclusive) },
       logger: componentLogger(logger, 'controller'),
       raft,
-      duties: leaderDutyDefaults,
+      // Brokers could not heartbeat while there was no leader: a new one waits a whole session before fencing.
+      duties: { ...leaderDutyDefaults, leaderGraceMs: config.controller.brokerSessionTimeoutMs },
       feed: { historyDeltasMax: metadataHistoryDeltasMax, watchersMax: metadataWatchersMax },
       onFailure,
     });
@@ -78,6 +81,8 @@ export async function startControllerRole(
     // A transfer's target campaigns at once, but may lose a split vote: wait for the longest randomized election timeout.
     createAdminService({ controller, clusterId: identity.clusterId, transferTimeoutMs: 2 * raft.electionTimeoutTicks * raft.tickIntervalMs }),
     createMetadataService({ controller, clusterId: identity.clusterId }),
+    createControllerBrokerService({ controller, clusterId: identity.clusterId, clock: systemClock, brokerSessionTimeoutMs: config.controller.brokerSessionTimeoutMs, maxMessageBytes: config.limits.maxMessageBytes, shutdownSignal: serverShutdown }),
+    createGroupCoordinatorService({ controller, clock: systemClock, shutdownSignal: serverShutdown }),
   ];
   return {
     controller,

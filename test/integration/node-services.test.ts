@@ -60,7 +60,9 @@ describe('a node serves health, reflection and GetVersion over real gRPC', () =>
       'grpc.reflection.v1.ServerReflection',
       'tributary.client.v1.MetadataService',
       'tributary.controller.v1.AdminService',
+      'tributary.controller.v1.ControllerBrokerService',
       'tributary.controller.v1.ControllerRaftService',
+      'tributary.controller.v1.GroupCoordinatorService',
       'tributary.pipeline.v1.PipelineService',
     ]);
   });
@@ -76,6 +78,8 @@ describe('a node serves health, reflection and GetVersion over real gRPC', () =>
       { service: 'tributary.controller.v1.ControllerRaftService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
       { service: 'tributary.controller.v1.AdminService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
       { service: 'tributary.client.v1.MetadataService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
+      { service: 'tributary.controller.v1.ControllerBrokerService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
+      { service: 'tributary.controller.v1.GroupCoordinatorService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
     ]);
     expect(info?.build?.nodejsVersion).toBe(process.version);
     expect(info?.maxMessageBytes).toBe(16 * 1024 * 1024);

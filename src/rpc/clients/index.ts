@@ -14,3 +14,16 @@ export {
   allTopicsPagesMax, type ClusterMetadata, type Freshness, type ListTopicsOptions, MetadataClient, type ReadPreference, type TopicLookup,
   type TopicPage,
 } from './metadata-client.js';
+export {
+  ControllerBrokerClient, type BrokerHeartbeat, type BrokerHeartbeatAnswer, type BrokerRegistered, type BrokerRegistration, type IsrChange,
+  type IsrChangeOutcome,
+} from './controller-broker-client.js';
+export {
+  metadataWatchDefaults, type MetadataWatch, type MetadataWatchOptions, type MetadataWatchPolicy, type MetadataWatchUpdate,
+} from './metadata-watcher.js';
+export type { MetadataRecord } from './metadata-record-mapping.js';
+export {
+  GroupCoordinatorClient, type CommittedOffsetInfo, type GroupMemberIdentity, type GroupMemberSubscription, type JoinGroupRequest,
+  type JoinGroupResult, type LeaveOutcome, type OffsetCommit, type PartitionOutcome, type Subscription, type SyncGroupRequest,
+  type SyncGroupResult, type TopicPartition, type TopicPartitions,
+} from './group-coordinator-client.js';

@@ -1,0 +1,161 @@
+import type { TributaryError } from '../../errors/index.js';
+import {
+  type AlterPartitionResponse,
+  type BrokerHeartbeatResponse,
+  ControllerBrokerServiceClient,
+  type RegisterBrokerResponse,
+} from '../generated/tributary/controller/v1/controller_broker_service.js';
+import { type BrokerStanding, itemErrorFromProto, partitionFromProto, type PartitionInfo } from './cluster-metadata-types.js';
+import { ControllerChannels, type ControllerClientOptions } from './controller-channels.js';
+import { brokerStandingFromProto } from './metadata-record-mapping.js';
+import { type MetadataWatch, type MetadataWatchOptions, type MetadataWatchPolicy, type MetadataWatchUpdate, MetadataWatcher, metadataWatchDefaults } from './metadata-watcher.js';
+import { newRequestHeader } from './request-header.js';
+
+/** A starting broker process, as it registers. */
+export interface BrokerRegistration {
+  nodeId: number;
+  address: string;
+  rack?: string;
+  /** A UUID made once per process start: a retried registration gets the same epoch back. */
+  incarnationId: string;
+  /** From the broker's data directory; empty on a fresh one. */
+  clusterId?: string;
+  logDirs?: string[];
+}
+
+export interface BrokerRegistered {
+  /** The incarnation epoch to carry in every later call. */
+  brokerEpoch: number;
+  clusterId: string;
+  /** The metadata version holding the registration: apply it before a heartbeat can unfence. */
+  metadataVersion: number;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+}
+
+export interface BrokerHeartbeat {
+  nodeId: number;
+  brokerEpoch: number;
+  /** The highest metadata version the broker has applied. */
+  metadataVersion: number;
+  wantsFence?: boolean;
+  wantsShutdown?: boolean;
+  offlineLogDirs?: string[];
+}
+
+export interface BrokerHeartbeatAnswer {
+  standing: BrokerStanding;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  shutdownReady: boolean;
+  remainingLeaderships: number;
+  metadataVersion: number;
+}
+
+/** A leader's proposed ISR for one partition, based on the epochs it knows. */
+export interface IsrChange {
+  topic: string;
+  partition: number;
+  topicId: string;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  /** Each member with the incarnation epoch it replicated with. */
+  newIsr: Array<{ nodeId: number; brokerEpoch: number }>;
+}
+
+export interface IsrChangeOutcome {
+  topic: string;
+  partition: number;
+  /** undefined on success. */
+  error: TributaryError | undefined;
+  /** The partition after the change, or its current state on STALE_EPOCH; undefined otherwise. */
+  partitionInfo: PartitionInfo | undefined;
+  /** The metadata version holding `partitionInfo`. */
+  metadataVersion: number;
+}
+
+/**
+ * `tributary.controller.v1.ControllerBrokerService` for brokers: registration, heartbeats and ISR
+ * changes go to the controller leader through the LeaderRouter (registration and heartbeats are
+ * retried after a timeout, being idempotent; ISR changes are not, since a retry of an applied one
+ * would only meet its own new epoch); `watchMetadata` follows the metadata stream across
+ * controllers and leader changes.
+ */
+export class ControllerBrokerClient {
+  private readonly channels: ControllerChannels<ControllerBrokerServiceClient>;
+  private readonly watches = new Set<MetadataWatcher>();
+
+  constructor(private readonly options: ControllerClientOptions & { watch?: MetadataWatchPolicy }) {
+    this.channels = new ControllerChannels((address, credentials) => new ControllerBrokerServiceClient(address, credentials), options);
+  }
+
+  async register(registration: BrokerRegistration): Promise<BrokerRegistered> {
+    const request = {
+      header: newRequestHeader(this.options.clientId),
+      nodeId: registration.nodeId,
+      address: registration.address,
+      rack: registration.rack ?? '',
+      incarnationId: registration.incarnationId,
+      clusterId: registration.clusterId ?? '',
+      logDirs: registration.logDirs ?? [],
+    };
+    const response = await this.channels.routed<RegisterBrokerResponse>((stub, metadata, options, callback) => stub.registerBroker(request, metadata, options, callback), { idempotent: true });
+    const { incarnationEpoch, clusterId, metadataVersion, sessionTimeoutMs, heartbeatIntervalMs } = response;
+    return { brokerEpoch: incarnationEpoch, clusterId, metadataVersion, sessionTimeoutMs, heartbeatIntervalMs };
+  }
+
+  async heartbeat(heartbeat: BrokerHeartbeat): Promise<BrokerHeartbeatAnswer> {
+    const request = {
+      header: newRequestHeader(this.options.clientId),
+      nodeId: heartbeat.nodeId,
+      incarnationEpoch: heartbeat.brokerEpoch,
+      metadataVersion: heartbeat.metadataVersion,
+      wantsFence: heartbeat.wantsFence ?? false,
+      wantsShutdown: heartbeat.wantsShutdown ?? false,
+      offlineLogDirs: heartbeat.offlineLogDirs ?? [],
+    };
+    const response = await this.channels.routed<BrokerHeartbeatResponse>((stub, metadata, options, callback) => stub.brokerHeartbeat(request, metadata, options, callback), { idempotent: true });
+    const { sessionTimeoutMs, heartbeatIntervalMs, shutdownReady, remainingLeaderships, metadataVersion } = response;
+    return { standing: brokerStandingFromProto(response.state), sessionTimeoutMs, heartbeatIntervalMs, shutdownReady, remainingLeaderships, metadataVersion };
+  }
+
+  async alterPartition(brokerId: number, brokerEpoch: number, changes: readonly IsrChange[]): Promise<IsrChangeOutcome[]> {
+    const request = {
+      header: newRequestHeader(this.options.clientId),
+      brokerId,
+      incarnationEpoch: brokerEpoch,
+      changes: changes.map((change) => ({
+        topicPartition: { topic: change.topic, partition: change.partition },
+        topicId: change.topicId,
+        leaderEpoch: change.leaderEpoch,
+        partitionEpoch: change.partitionEpoch,
+        newIsr: change.newIsr.map((member) => ({ nodeId: member.nodeId, incarnationEpoch: member.brokerEpoch })),
+      })),
+    };
+    const response = await this.channels.routed<AlterPartitionResponse>((stub, metadata, options, callback) => stub.alterPartition(request, metadata, options, callback), { idempotent: false });
+    return response.results.map((result) => ({
+      topic: result.topicPartition?.topic ?? '',
+      partition: result.topicPartition?.partition ?? 0,
+      error: itemErrorFromProto(result.error),
+      partitionInfo: result.partition === undefined ? undefined : partitionFromProto(result.partition),
+      metadataVersion: result.metadataVersion,
+    }));
+  }
+
+  /**
+   * Streams metadata from `fromVersion` (0: from nothing, starting with an image) to `onUpdate`,
+   * in version order, until closed or until it fails for good (`options.onError`).
+   */
+  watchMetadata(fromVersion: number, onUpdate: (update: MetadataWatchUpdate) => void, options: MetadataWatchOptions = {}): MetadataWatch {
+    const policy = this.options.watch ?? metadataWatchDefaults;
+    const watcher: MetadataWatcher = new MetadataWatcher(this.options.bootstrap, fromVersion, onUpdate, this.options, options, policy, () => this.watches.delete(watcher));
+    this.watches.add(watcher);
+    return watcher;
+  }
+
+  /** Ends every watch and closes the channels. */
+  close(): void {
+    for (const watch of [...this.watches]) watch.close();
+    this.channels.close();
+  }
+}
