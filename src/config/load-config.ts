@@ -24,6 +24,8 @@ export interface LoadConfigOptions {
 type KeyPath = readonly string[];
 
 const envPrefix = 'TRIB_';
+/** TRIB_* variables for client commands (docs/OPERATIONS.md), not config keys: a node ignores them. */
+export const clientEnvironmentVariables: ReadonlySet<string> = new Set(['TRIB_BOOTSTRAP']);
 const envFileSuffix = '_FILE';
 const envSegmentPattern = /^[A-Z0-9]+(?:_[A-Z0-9]+)*$/;
 
@@ -83,7 +85,7 @@ interface EnvLayer {
 function envLayer(env: Record<string, string | undefined>): EnvLayer {
   const layer: EnvLayer = { values: {}, sources: new Map() };
   const issues: ConfigIssue[] = [];
-  const names = Object.keys(env).filter((name) => name.startsWith(envPrefix)).sort();
+  const names = Object.keys(env).filter((name) => name.startsWith(envPrefix) && !clientEnvironmentVariables.has(name)).sort();
   for (const name of names) {
     const text = env[name];
     if (text === undefined) continue;
