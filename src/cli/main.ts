@@ -1,11 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.js';
 import { packageVersion } from '../node/package-version.js';
+import { adminCommand } from './admin-command.js';
 import { describeFailure, exitCodes } from './cli-error.js';
 import { devCommand } from './dev-command.js';
 import { clusterCommand } from './cluster-command.js';
 import { healthCommand } from './health-command.js';
 import { controllerCommand, nodeCommand } from './node-command.js';
+import { statusCommand } from './status-command.js';
+import { topicCommand } from './topic-command.js';
 import { versionCommand } from './version-command.js';
 
 /** The `trib` program: one command group per file in this folder. */
@@ -19,7 +22,10 @@ export function tribProgram(): Command {
     .addCommand(controllerCommand())
     .addCommand(clusterCommand())
     .addCommand(versionCommand())
-    .addCommand(healthCommand());
+    .addCommand(healthCommand())
+    .addCommand(statusCommand())
+    .addCommand(topicCommand())
+    .addCommand(adminCommand());
 }
 
 async function main(argv: string[]): Promise<void> {
