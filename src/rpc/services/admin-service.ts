@@ -15,6 +15,7 @@ import type { RpcService } from '../server/rpc-server.js';
 import {
   brokerToProto, commandErrorToProto, controllersToProto, partitionToProto, topicConfigToProto, topicToProto,
 } from './cluster-metadata-mapping.js';
+import { requireLeader } from './require-leader.js';
 import { serveUnary } from './serve-unary.js';
 import { createTopicCommandOf, updateTopicConfigCommandOf } from './topic-config-request.js';
 
@@ -62,14 +63,6 @@ export function createAdminService(options: AdminServiceOptions): RpcService {
       decommissionBroker: refuseMove,
     },
   };
-}
-
-/** Writes are checked on the leader before anything is read, so a follower never validates against its lagging state. */
-function requireLeader(controller: AdminController, operation: string): void {
-  if (controller.raftStatus().role === 'leader') return;
-  const hint = controller.leaderHint();
-  const where = hint.nodeId === 0 ? 'no leader is known (an election is in progress)' : `controller ${hint.nodeId} at ${hint.address || 'an unknown address'} leads`;
-  throw new TributaryError('NOT_LEADER', `${operation} must go to the controller leader; controller ${controller.nodeId} is not it, ${where}`, { leaderHint: hint });
 }
 
 async function createTopic(controller: AdminController, request: CreateTopicRequest): Promise<CreateTopicResponse> {
