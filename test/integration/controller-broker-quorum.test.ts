@@ -28,6 +28,8 @@ describe('ControllerBrokerService and GroupCoordinatorService on a three-control
     quorum = await startTestQuorum(3);
     leader = quorum.leader;
     follower = quorum.nodes.find((node) => node !== leader) as TestNode;
+    // The hint names the leader only once the follower has heard from it.
+    await waitFor(() => controllerOf(follower).leaderHint().nodeId === leader.identity.nodeId || undefined, 5_000, 'the follower to know the leader');
   });
   afterAll(async () => {
     await quorum?.stop();
