@@ -23,6 +23,8 @@ export const groupRebalanceTimeoutMsDefault = 300_000;
  * that did not rejoin at its next liveness check after the deadline, which completes the barrier.
  */
 export const groupWaitSlackMs = 2_000;
+/** A long poll answers this long before the caller's deadline, so the caller gets the answer rather than its own timeout. */
+export const groupAnswerMarginMs = 200;
 /** JoinGroup proposals per call: a rebalance that restarts before this member saw its generation is joined again. */
 export const joinAttemptsMax = 3;
 
@@ -38,7 +40,7 @@ export async function joinGroup(call: GroupCall<JoinGroupRequest>, context: Grou
   const { request } = call;
   requireLeader(context.controller, 'JoinGroup');
   const rebalanceTimeoutMs = request.rebalanceTimeoutMs || groupRebalanceTimeoutMsDefault;
-  const waitMs = Math.min(rebalanceTimeoutMs + groupWaitSlackMs, call.remainingMs);
+  const waitMs = longPollMs(rebalanceTimeoutMs, call.remainingMs);
   const waitUntilMs = context.clock.nowMs() + waitMs;
   let memberId = request.memberId;
   for (let attempt = 1; attempt <= joinAttemptsMax; attempt++) {
@@ -59,6 +61,11 @@ export async function joinGroup(call: GroupCall<JoinGroupRequest>, context: Grou
     if (outcome.kind === 'completed') return joinResponse(context.controller.state, outcome.group, memberId);
   }
   throw new TributaryError('REBALANCE_IN_PROGRESS', `group "${request.groupId}" restarted its rebalance ${joinAttemptsMax} times while member "${memberId}" was joining; join again with that member id`);
+}
+
+/** How long a long poll may wait: the member's rebalance timeout and slack, within the caller's deadline. */
+function longPollMs(rebalanceTimeoutMs: number, remainingMs: number): number {
+  return Math.max(0, Math.min(rebalanceTimeoutMs + groupWaitSlackMs, remainingMs - groupAnswerMarginMs));
 }
 
 /** The member's protocol metadata in the state: its subscription, rack and assignor data, for the leader. */
@@ -149,7 +156,7 @@ function checkProtocol(state: MetadataState, request: SyncGroupRequest): void {
 function waitForAssignment(call: GroupCall<SyncGroupRequest>, context: GroupServiceContext): Promise<MemberAssignment> {
   const { groupId, memberId, generationId } = call.request;
   const member = context.controller.state.groups.get(groupId)?.members.get(memberId);
-  const timeoutMs = Math.min((member?.rebalanceTimeoutMs ?? groupRebalanceTimeoutMsDefault) + groupWaitSlackMs, call.remainingMs);
+  const timeoutMs = longPollMs(member?.rebalanceTimeoutMs ?? groupRebalanceTimeoutMsDefault, call.remainingMs);
   const timeoutError = () => new TributaryError('REBALANCE_IN_PROGRESS', `the leader of group "${groupId}" did not assign generation ${generationId} within ${timeoutMs} ms; join again`);
   return context.waiters.wait({ groupId, timeoutMs, signals: call.signals, timeoutError }, (state) => {
     const group = describeGroup(state, groupId);
