@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createAllCheckers } from './checkers/all-checkers.js';
 import type { Checker, CheckerName } from './checkers/checker.js';
 import { unknownOutput } from './linearizability/history.js';
-import type { LogView, Observation } from './observation.js';
+import type { LogView, Observation, PartitionLeadership } from './observation.js';
 
 /** Feeds a hand-built trace to every checker; returns the first violation per checker name. */
 function verdicts(trace: readonly Observation[]): Partial<Record<CheckerName, string>> {
@@ -24,6 +24,12 @@ const commit = (atMs: number, nodeId: number, value: number, isLeader = true): O
   ({ kind: 'commit', atMs, nodeId, commit: value, leader: isLeader });
 const apply = (atMs: number, nodeId: number, index: number, term: number, digest = index * 100 + term): Observation =>
   ({ kind: 'apply', atMs, nodeId, index, term, digest });
+const metadataApplied = (nodeId: number, index: number, leaderships: PartitionLeadership[], violations: string[] = []): Observation =>
+  ({ kind: 'metadataApplied', atMs: index, nodeId, index, violations, leaderships });
+const leadership = (leaderEpoch: number, leader: number, partition = 0): PartitionLeadership => ({ topicId: '000000000000000a', partition, leaderEpoch, leader });
+const metadataDigest = (nodeId: number, index: number, digest: number): Observation => ({ kind: 'metadataDigest', atMs: index, nodeId, index, digest });
+const alterPartitionApplied = (staleness: string | undefined, accepted: boolean, code?: string, proposerLeads = true): Observation =>
+  ({ kind: 'alterPartitionApplied', atMs: 1, nodeId: 2, index: 12, where: 't/0 by broker 1', staleness, proposerLeads, accepted, code });
 
 /** A healthy three-node run: one leader, two entries replicated, committed and applied everywhere. */
 const healthyTrace: Observation[] = [
@@ -52,6 +58,16 @@ const healthyTrace: Observation[] = [
     ],
   },
   { kind: 'final', atMs: 10, leaderId: 2, log: log([1, 1, 2]) },
+  // Two nodes agree on the metadata: the same leaders per epoch, the same digests, stale ISR changes rejected.
+  metadataApplied(1, 10, [leadership(1, 1), leadership(1, 2, 1)]),
+  metadataApplied(2, 10, [leadership(1, 1), leadership(1, 2, 1)]),
+  metadataApplied(1, 11, [leadership(2, 3), leadership(3, 0, 1)]),
+  metadataDigest(1, 16, 77),
+  metadataDigest(2, 16, 77),
+  alterPartitionApplied('partition epoch 1 (current 2)', false, 'STALE_EPOCH'),
+  alterPartitionApplied('broker epoch 3 (current 9)', false, 'FENCED'),
+  alterPartitionApplied('partition epoch 1 (current 2)', false, 'NOT_LEADER', false),
+  alterPartitionApplied(undefined, true),
 ];
 
 describe('checkers', () => {
@@ -125,5 +141,34 @@ describe('checkers', () => {
       },
     ];
     expect(verdicts(trace).linearizability).toMatch(/get\("x"\) → undefined/);
+  });
+
+  it('metadataInvariants flags a node whose metadata breaks an invariant after an apply', () => {
+    const trace = [metadataApplied(3, 40, [], ['t/0 leader 4 is outside its ISR [2]', 'broker 1 epoch went back from 9 to 5'])];
+    expect(verdicts(trace).metadataInvariants).toBe('node 3 at entry 40: t/0 leader 4 is outside its ISR [2]; broker 1 epoch went back from 9 to 5');
+  });
+
+  it('oneLeaderPerEpoch flags two leaders of one partition in one leader epoch, on one node or across nodes', () => {
+    const acrossNodes = [metadataApplied(1, 10, [leadership(2, 1)]), metadataApplied(2, 10, [leadership(2, 3)])];
+    expect(verdicts(acrossNodes).oneLeaderPerEpoch).toBe(
+      'topic 000000000000000a partition 0 leader epoch 2 has two leaders: broker 1 (node 1) and broker 3 (node 2 at entry 10)',
+    );
+    const overTime = [metadataApplied(1, 10, [leadership(2, 1)]), metadataApplied(1, 14, [leadership(2, 0)])];
+    expect(verdicts(overTime).oneLeaderPerEpoch).toMatch(/leader epoch 2 has two leaders: broker 1 \(node 1\) and broker 0/);
+  });
+
+  it('metadataAgreement flags two nodes with different metadata at the same applied index', () => {
+    expect(verdicts([metadataDigest(1, 24, 5), metadataDigest(3, 24, 6)]).metadataAgreement).toBe(
+      'metadata at entry 24 differs: node 1 has snapshot digest 5, node 3 has 6',
+    );
+  });
+
+  it('staleAlterPartitionRejected flags a stale ISR change accepted, or rejected for another reason', () => {
+    expect(verdicts([alterPartitionApplied('leader epoch 2 (current 3)', true)]).staleAlterPartitionRejected).toBe(
+      'node 2 accepted the alterPartition of t/0 by broker 1 at entry 12 with leader epoch 2 (current 3)',
+    );
+    expect(verdicts([alterPartitionApplied('partition epoch 1 (current 2)', false, 'NOT_LEADER')]).staleAlterPartitionRejected).toBe(
+      'node 2 rejected the stale alterPartition of t/0 by broker 1 at entry 12 (partition epoch 1 (current 2)) with NOT_LEADER, not STALE_EPOCH or FENCED',
+    );
   });
 });

@@ -1,5 +1,6 @@
-import { dueExpiries, type MetadataCommand } from '../../src/controller/index.js';
-import type { ActorContext, MetadataActor } from './metadata-actor.js';
+import { dueExpiries, type FenceExpiredBrokersOutput, type MetadataCommand } from '../../src/controller/index.js';
+import type { ActorContext, MetadataActor, MetadataCounters } from './metadata-actor.js';
+import type { ProposalOutcome } from './metadata-proposer.js';
 
 /**
  * What only the controller leader does, from its clock (actors/metadata-controller's leader
@@ -11,7 +12,10 @@ import type { ActorContext, MetadataActor } from './metadata-actor.js';
 export class ControllerDuty implements MetadataActor {
   readonly name = 'controller duty';
 
-  constructor(private readonly intervalMs: number) {}
+  constructor(
+    private readonly intervalMs: number,
+    private readonly counters: MetadataCounters,
+  ) {}
 
   next(context: ActorContext): MetadataCommand | undefined {
     const view = context.leaderView();
@@ -21,8 +25,10 @@ export class ControllerDuty implements MetadataActor {
     return due.groupMembers ? { type: 'expireGroupMembers', nowMs: context.nowMs } : undefined;
   }
 
-  settle(): void {
-    // A duty that did not get through is proposed again by the next check if still due.
+  /** A duty that did not get through is proposed again by the next check, if still due. */
+  settle(command: MetadataCommand, outcome: ProposalOutcome): void {
+    if (command.type !== 'fenceExpiredBrokers' || outcome.kind !== 'applied' || !outcome.result.ok) return;
+    this.counters.brokersFenced += (outcome.result.value as FenceExpiredBrokersOutput).fencedBrokerIds.length;
   }
 
   delayMs(): number {

@@ -36,6 +36,8 @@ export interface MetadataCounters {
   /** Commands whose entry was applied (accepted or rejected by the state machine). */
   commands: number;
   rejected: number;
+  /** Brokers fenced by the leader's duty for missed heartbeats. */
+  brokersFenced: number;
   staleAlterPartitionsProposed: number;
   staleAlterPartitionsRejected: number;
 }

@@ -15,8 +15,10 @@ import type {
  *   unsortedPlacement          createTopic places replicas in the brokers' map order, which differs
  *                              between a replica that applied the registrations and one that
  *                              restored a snapshot (sorted): replicas diverge
+ *   lossySnapshot              restoring a snapshot loses the brokers' racks: the restored replica
+ *                              differs from the one that took the snapshot
  */
-export const metadataBugs = ['acceptStaleAlterPartition', 'electOutsideIsr', 'reuseLeaderEpoch', 'unsortedPlacement'] as const;
+export const metadataBugs = ['acceptStaleAlterPartition', 'electOutsideIsr', 'reuseLeaderEpoch', 'unsortedPlacement', 'lossySnapshot'] as const;
 export type MetadataBug = (typeof metadataBugs)[number];
 
 export function isMetadataBug(bug: string | undefined): bug is MetadataBug {
@@ -62,4 +64,10 @@ function electPreferredAnyway(state: MetadataState, partition: PartitionRecord):
   partition.leader = broker.brokerId;
   partition.leaderEpoch += 1;
   partition.partitionEpoch += 1;
+}
+
+/** What a broken controller does to a state it has just restored from a snapshot. */
+export function restoredUnderBug(bug: MetadataBug | undefined, state: MetadataState): void {
+  if (bug !== 'lossySnapshot') return;
+  for (const broker of state.brokers.values()) broker.rack = '';
 }

@@ -3,7 +3,7 @@ import {
   metadataWatermarks, type AlterPartitionCommand, type MetadataCommandResult, type MetadataState, type MetadataWatermarks,
 } from '../../src/controller/index.js';
 import { crc32 } from './crc32.js';
-import { commandUnderBug, stateUnderBug, type MetadataBug } from './metadata-bugs.js';
+import { commandUnderBug, restoredUnderBug, stateUnderBug, type MetadataBug } from './metadata-bugs.js';
 import type { Observation, PartitionLeadership } from './observation.js';
 
 /**
@@ -71,6 +71,7 @@ export class MetadataReplica {
   /** Replaces the state with a snapshot taken at `index`; empty bytes are the empty state. */
   restore(index: number, bytes: Uint8Array): void {
     this.state = bytes.length === 0 ? createMetadataState() : decodeMetadataSnapshot(bytes);
+    restoredUnderBug(this.bug, this.state);
     this.check(index);
     // Re-encoded rather than hashed as received: decode then encode must give the same bytes.
     this.reportDigest(index, encodeMetadataSnapshot(this.state));

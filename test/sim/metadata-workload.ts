@@ -38,7 +38,7 @@ export interface MetadataWorkloadContext extends ProposerContext {
  * clients' writes (metadata-proposer.ts). After healing, every broker must reach standing 'active'.
  */
 export class MetadataWorkload {
-  readonly counters: MetadataCounters = { commands: 0, rejected: 0, staleAlterPartitionsProposed: 0, staleAlterPartitionsRejected: 0 };
+  readonly counters: MetadataCounters = { commands: 0, rejected: 0, brokersFenced: 0, staleAlterPartitionsProposed: 0, staleAlterPartitionsRejected: 0 };
   private readonly proposer: MetadataProposer;
   private readonly actors: MetadataActor[];
   private liveness = false;
@@ -88,7 +88,7 @@ export class MetadataWorkload {
     const brokers = Array.from({ length: this.options.metadataBrokerCount }, (_, offset) => new SimBroker(offset + 1, this.options, this.counters));
     const consumers = Array.from({ length: this.options.consumerCount }, (_, slot) => new SimConsumer(slot, `group-${slot % groupCount}`, random.chance(0.3)));
     const operator = new SimOperator(this.options.metadataBrokerCount, this.options.operatorIntervalMsMax);
-    return [...brokers, operator, ...consumers, new ControllerDuty(this.options.controllerDutyIntervalMs)];
+    return [...brokers, operator, ...consumers, new ControllerDuty(this.options.controllerDutyIntervalMs, this.counters)];
   }
 
   private wake(slot: number): void {

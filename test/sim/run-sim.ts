@@ -3,14 +3,17 @@
  *   npm run sim -- --seeds N [--from S] [--bug NAME] [--jobs J]   run N seeds on J worker threads, a
  *                                                                  report per failure, then a JSON summary
  *   npm run sim -- --seed S [--trace] [--bug NAME]                replay one seed, with a readable event trace
+ * Either takes --swarm NAME=VALUE[,NAME=VALUE], which pins swarm knobs (the rest are still drawn),
+ * e.g. --swarm metadataBrokerCount=4 runs every seed with the metadata workload.
  * Exits 1 when any run fails, 2 on bad arguments.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { formatFailure } from './sim-failure.js';
 import type { WorkerResult, WorkerTask } from './sim-worker.js';
+import { Prng } from './prng.js';
 import { runSimulation } from './simulation.js';
-import { simBugs, type SimBug } from './swarm-options.js';
+import { drawSwarmOptions, simBugs, type SimBug, type SwarmOverrides } from './swarm-options.js';
 
 /** Seeds run by a bare `npm run sim`. */
 const defaultSeedCount = 2000;
@@ -19,13 +22,14 @@ interface Arguments {
   seeds: number;
   from: number;
   bug: SimBug | undefined;
+  overrides: SwarmOverrides;
   trace: boolean;
   single: boolean;
   jobs: number;
 }
 
 function parseArguments(argv: readonly string[]): Arguments {
-  const parsed: Arguments = { seeds: defaultSeedCount, from: 1, bug: undefined, trace: false, single: false, jobs: availableParallelism() };
+  const parsed: Arguments = { seeds: defaultSeedCount, from: 1, bug: undefined, overrides: {}, trace: false, single: false, jobs: availableParallelism() };
   for (let position = 0; position < argv.length; position++) {
     const flag = argv[position];
     const value = (): string => {
@@ -38,8 +42,9 @@ function parseArguments(argv: readonly string[]): Arguments {
     else if (flag === '--seed') [parsed.from, parsed.seeds, parsed.single] = [integer(flag, value()), 1, true];
     else if (flag === '--trace') [parsed.trace, parsed.single] = [true, true];
     else if (flag === '--bug') parsed.bug = bugName(value());
+    else if (flag === '--swarm') parsed.overrides = { ...parsed.overrides, ...swarmOverrides(value()) };
     else if (flag === '--jobs') parsed.jobs = Math.max(1, integer(flag, value()));
-    else throw new Error(`unknown argument ${flag}; use --seeds N [--from S] [--bug NAME] or --seed S --trace`);
+    else throw new Error(`unknown argument ${flag}; use --seeds N [--from S] [--bug NAME] [--swarm NAME=VALUE,...] or --seed S --trace`);
   }
   return parsed;
 }
@@ -56,12 +61,27 @@ function bugName(text: string): SimBug {
   return bug;
 }
 
+/** `name=value,...` over the swarm knobs; a value takes the type of the knob (number or boolean). */
+function swarmOverrides(text: string): SwarmOverrides {
+  const knobs: Record<string, unknown> = { ...drawSwarmOptions(new Prng(0)) };
+  const overrides: Record<string, number | boolean> = {};
+  for (const pair of text.split(',')) {
+    const [name = '', value = ''] = pair.split('=');
+    const drawn = knobs[name];
+    if (drawn === undefined) throw new Error(`unknown swarm knob "${name}"; choose among ${Object.keys(knobs).join(', ')}`);
+    if (typeof drawn === 'boolean' && (value === 'true' || value === 'false')) overrides[name] = value === 'true';
+    else if (typeof drawn === 'number' && value !== '' && Number.isFinite(Number(value))) overrides[name] = Number(value);
+    else throw new Error(`swarm knob ${name} needs a ${typeof drawn}, got "${value}"`);
+  }
+  return overrides;
+}
+
 /** Replays one seed in this thread, printing its trace when asked. */
 function replay(options: Arguments): number {
   const traceSink = options.trace ? (line: string) => console.log(line) : undefined;
-  const result = runSimulation(options.from, { bug: options.bug, traceSink });
+  const result = runSimulation(options.from, { bug: options.bug, overrides: options.overrides, traceSink });
   console.log(`stats ${JSON.stringify(result.stats)} trace ${result.traceDigest}`);
-  if (result.failure !== undefined) console.log(formatFailure(result.seed, result.bug, result.options, result.failure));
+  if (result.failure !== undefined) console.log(formatFailure(result.seed, result.bug, result.options, result.failure, options.overrides));
   return result.failure === undefined ? 0 : 1;
 }
 
@@ -76,20 +96,28 @@ interface Totals {
   unknownOperations: number;
   linearizabilityUnknown: number;
   virtualSeconds: number;
+  metadataSeeds: number;
+  metadataCommands: number;
+  staleAlterPartitionsRejected: number;
 }
 
 /** Runs the seeds on worker threads (seed s on worker s mod jobs) and totals what they report. */
 async function runSeeds(options: Arguments): Promise<Totals> {
   const jobs = Math.min(options.jobs, options.seeds);
-  const totals: Totals = { failures: 0, operations: 0, unknownOperations: 0, linearizabilityUnknown: 0, virtualSeconds: 0 };
+  const totals: Totals = {
+    failures: 0, operations: 0, unknownOperations: 0, linearizabilityUnknown: 0, virtualSeconds: 0, metadataSeeds: 0, metadataCommands: 0, staleAlterPartitionsRejected: 0,
+  };
   const workers = Array.from({ length: jobs }, (_, offset) => {
-    const task: WorkerTask = { from: options.from, count: options.seeds, offset, stride: jobs, bug: options.bug };
+    const task: WorkerTask = { from: options.from, count: options.seeds, offset, stride: jobs, bug: options.bug, overrides: options.overrides };
     const worker = new Worker(workerBootstrap, { eval: true, workerData: task });
     worker.on('message', (result: WorkerResult) => {
       totals.operations += result.stats.operations;
       totals.unknownOperations += result.stats.unknownOperations;
       totals.linearizabilityUnknown += result.stats.linearizabilityUnknown;
       totals.virtualSeconds += result.stats.virtualMs / 1000;
+      if (result.stats.metadataCommands > 0) totals.metadataSeeds++;
+      totals.metadataCommands += result.stats.metadataCommands;
+      totals.staleAlterPartitionsRejected += result.stats.staleAlterPartitionsRejected;
       if (result.report === undefined) return;
       totals.failures++;
       console.log(result.report);
@@ -118,7 +146,8 @@ async function main(): Promise<number> {
   console.log(
     `client operations ${totals.operations} (outcome unknown: ${totals.unknownOperations}); ` +
       `linearizability verdicts 'unknown' (budget spent, counted as passes): ${totals.linearizabilityUnknown}; ` +
-      `virtual time ${Math.round(totals.virtualSeconds)}s`,
+      `virtual time ${Math.round(totals.virtualSeconds)}s; ` +
+      `metadata: ${totals.metadataSeeds} seeds, ${totals.metadataCommands} commands applied, ${totals.staleAlterPartitionsRejected} stale ISR changes rejected`,
   );
   console.log(JSON.stringify({ seeds: options.seeds, failures: totals.failures, seconds }));
   return totals.failures > 0 ? 1 : 0;

@@ -1,5 +1,5 @@
 import type { CheckerName } from './checkers/checker.js';
-import { describeSwarmOptions, type SimBug, type SwarmOptions } from './swarm-options.js';
+import { describeSwarmOptions, type SimBug, type SwarmOptions, type SwarmOverrides } from './swarm-options.js';
 
 export type FailureClass = 'safety' | 'liveness' | 'crash';
 
@@ -24,15 +24,17 @@ export class CheckerViolation extends Error {
   }
 }
 
-export function reproduceCommand(seed: number, bug: SimBug | undefined): string {
-  return `npm run sim -- --seed ${seed} --trace${bug === undefined ? '' : ` --bug ${bug}`}`;
+/** The command that replays a run: the seed, the bug, and the knobs a test pinned (`--swarm`). */
+export function reproduceCommand(seed: number, bug: SimBug | undefined, overrides: SwarmOverrides = {}): string {
+  const pinned = Object.entries(overrides).map(([name, value]) => `${name}=${String(value)}`).join(',');
+  return `npm run sim -- --seed ${seed} --trace${bug === undefined ? '' : ` --bug ${bug}`}${pinned === '' ? '' : ` --swarm ${pinned}`}`;
 }
 
 /** The report of a failed run: class, checker, seed and bug on the first line, then how to replay. */
-export function formatFailure(seed: number, bug: SimBug | undefined, options: SwarmOptions, failure: SimFailure): string {
+export function formatFailure(seed: number, bug: SimBug | undefined, options: SwarmOptions, failure: SimFailure, overrides: SwarmOverrides = {}): string {
   return [
     `FAIL ${failure.failureClass} ${failure.checker} seed=${seed} bug=${bug ?? 'none'} at ${failure.atMs}ms: ${failure.message}`,
     `  swarm: ${describeSwarmOptions(options)}`,
-    `  reproduce with: ${reproduceCommand(seed, bug)}`,
+    `  reproduce with: ${reproduceCommand(seed, bug, overrides)}`,
   ].join('\n');
 }

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { formatFailure } from './sim-failure.js';
 import { runSimulation, type SimulationStats } from './simulation.js';
-import type { SimBug } from './swarm-options.js';
+import type { SimBug, SwarmOverrides } from './swarm-options.js';
 
 export interface WorkerTask {
   readonly from: number;
@@ -13,6 +13,7 @@ export interface WorkerTask {
   readonly offset: number;
   readonly stride: number;
   readonly bug: SimBug | undefined;
+  readonly overrides: SwarmOverrides;
 }
 
 export interface WorkerResult {
@@ -23,7 +24,7 @@ export interface WorkerResult {
 
 const task = workerData as WorkerTask;
 for (let seed = task.from + task.offset; seed < task.from + task.count; seed += task.stride) {
-  const result = runSimulation(seed, { bug: task.bug });
-  const report = result.failure === undefined ? undefined : formatFailure(seed, task.bug, result.options, result.failure);
+  const result = runSimulation(seed, { bug: task.bug, overrides: task.overrides });
+  const report = result.failure === undefined ? undefined : formatFailure(seed, task.bug, result.options, result.failure, task.overrides);
   parentPort?.postMessage({ seed, report, stats: result.stats } satisfies WorkerResult);
 }

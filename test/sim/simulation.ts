@@ -52,6 +52,7 @@ export interface SimulationStats {
   /** Metadata commands whose entries were applied, and of those the ones the state machine rejected. */
   metadataCommands: number;
   metadataRejected: number;
+  brokersFenced: number;
   /** ISR changes proposed with a stale epoch on purpose, and the ones seen rejected (the rest had unknown outcomes). */
   staleAlterPartitionsProposed: number;
   staleAlterPartitionsRejected: number;
@@ -91,7 +92,7 @@ class Simulation implements HostListener {
   private livenessDeadlineMs = Infinity;
   private readonly stats: SimulationStats = {
     events: 0, virtualMs: 0, elections: 0, crashes: 0, partitions: 0, commitIndexMax: 0, operations: 0, unknownOperations: 0, linearizabilityUnknown: 0,
-    metadataCommands: 0, metadataRejected: 0, staleAlterPartitionsProposed: 0, staleAlterPartitionsRejected: 0,
+    metadataCommands: 0, metadataRejected: 0, brokersFenced: 0, staleAlterPartitionsProposed: 0, staleAlterPartitionsRejected: 0,
   };
 
   constructor(
@@ -146,8 +147,8 @@ class Simulation implements HostListener {
     this.stats.operations = this.history.history().length;
     this.stats.unknownOperations = this.history.unknownOperations;
     this.stats.linearizabilityUnknown = this.linearizability.unknown;
-    const { commands, rejected, staleAlterPartitionsProposed, staleAlterPartitionsRejected } = this.metadata.counters;
-    Object.assign(this.stats, { metadataCommands: commands, metadataRejected: rejected, staleAlterPartitionsProposed, staleAlterPartitionsRejected });
+    const { commands, rejected, brokersFenced, staleAlterPartitionsProposed, staleAlterPartitionsRejected } = this.metadata.counters;
+    Object.assign(this.stats, { metadataCommands: commands, metadataRejected: rejected, brokersFenced, staleAlterPartitionsProposed, staleAlterPartitionsRejected });
     if (failure !== undefined) this.trace.log(this.queue.nowMs, () => `FAILURE ${failure.failureClass} ${failure.checker}: ${failure.message}`);
     return { seed: this.seed, bug: this.settings.bug, options: this.options, failure, stats: this.stats, traceDigest: this.trace.digest() };
   }

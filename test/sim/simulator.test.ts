@@ -1,22 +1,29 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatFailure } from './sim-failure.js';
-import { runSimulation } from './simulation.js';
+import { runSimulation, type SimulationResult } from './simulation.js';
 
 /** Seeds run by `npm test`; `npm run sim` runs many more. Chosen to keep this file well under a minute. */
 const seedCount = 500;
 
-function failuresOf(seeds: readonly number[]): string[] {
-  return seeds.flatMap((seed) => {
-    const result = runSimulation(seed);
-    return result.failure === undefined ? [] : [formatFailure(seed, undefined, result.options, result.failure)];
-  });
+function failuresOf(results: readonly SimulationResult[]): string[] {
+  return results.flatMap((result) => (result.failure === undefined ? [] : [formatFailure(result.seed, undefined, result.options, result.failure)]));
+}
+
+function total(results: readonly SimulationResult[], stat: 'metadataCommands' | 'brokersFenced' | 'staleAlterPartitionsRejected'): number {
+  return results.reduce((sum, result) => sum + result.stats[stat], 0);
 }
 
 describe('the simulated cluster', () => {
   it(`survives ${seedCount} seeds of faults with every checker passing and recovers after healing`, () => {
-    const seeds = Array.from({ length: seedCount }, (_, offset) => offset + 1);
-    expect(failuresOf(seeds)).toEqual([]);
+    const results = Array.from({ length: seedCount }, (_, offset) => runSimulation(offset + 1));
+    expect(failuresOf(results)).toEqual([]);
+    // About half of the seeds run the metadata workload, and it does what the checkers are about.
+    const metadataSeeds = results.filter((result) => result.stats.metadataCommands > 0).length;
+    expect(metadataSeeds).toBeGreaterThan(seedCount / 3);
+    expect(total(results, 'metadataCommands')).toBeGreaterThan(metadataSeeds * 20);
+    expect(total(results, 'brokersFenced')).toBeGreaterThan(0);
+    expect(total(results, 'staleAlterPartitionsRejected')).toBeGreaterThan(0);
   }, 240_000);
 
   it('survives any seed (fast-check over seeds)', () => {
@@ -38,6 +45,15 @@ describe('the simulated cluster', () => {
     expect(untraced.stats).toEqual(first.stats);
     expect(lines.length).toBeGreaterThan(100);
     expect(runSimulation(8, { traceSink: () => undefined }).traceDigest).not.toBe(first.traceDigest);
+  });
+
+  it('replays a seed with the metadata workload identically', () => {
+    const first = runSimulation(1, { traceSink: () => undefined });
+    const second = runSimulation(1, { traceSink: () => undefined });
+    expect(first.options.metadataBrokerCount).toBeGreaterThan(0);
+    expect(first.stats.metadataCommands).toBeGreaterThan(0);
+    expect(second.traceDigest).toBe(first.traceDigest);
+    expect(second.stats).toEqual(first.stats);
   });
 
   it('draws a different swarm per seed, and says how to replay a failure', () => {
