@@ -96,7 +96,9 @@ export function topicFromProto(topic: WireTopicInfo | undefined): TopicInfo {
 
 export function brokerFromProto(broker: WireBrokerInfo): BrokerInfo {
   const { nodeId, address, rack, incarnationEpoch } = broker;
-  return { nodeId, address, rack, incarnationEpoch, state: standingOf[broker.state] ?? 'fenced' };
+  const state = standingOf[broker.state];
+  if (state === undefined) throw new TributaryError('UNKNOWN', `the server sent broker state ${broker.state} for broker ${nodeId}, which this client does not know; upgrade the client`);
+  return { nodeId, address, rack, incarnationEpoch, state };
 }
 
 export function controllerFromProto(controller: WireControllerInfo): ControllerInfo {
