@@ -123,6 +123,8 @@ export class MetadataWatchStream {
       this.settings.shutdownSignal?.addEventListener('abort', this.onShutdown, { once: true });
       if (this.settings.shutdownSignal?.aborted === true) throw this.shutdownError();
       this.unsubscribe = this.settings.source.feed.watch(this.fromVersion, (update) => this.pushed(update));
+      // The catch-up is pushed inside watch(): if it ended the stream, close() ran before there was anything to unsubscribe.
+      if (this.ended) this.unsubscribe();
       this.caughtUp ||= this.fromVersion <= this.settings.source.state.version;
       // The first message tells the watcher the stream is live even when it is already current.
       if (this.caughtUp && !this.written) this.heartbeat();
