@@ -35,10 +35,10 @@ describe('GroupCoordinatorService on a single controller', () => {
   });
 
   /** Heartbeats for a member until the test ends; `rebalancing` turns true when it must rejoin. */
-  function keepAlive(member: { memberId: string; generation: number }): { rebalancing: boolean; generation: number } {
+  function keepAlive(member: { memberId: string; generation: number; groupId?: string }): { rebalancing: boolean; generation: number } {
     const status = { rebalancing: false, generation: member.generation };
     timers.push(setInterval(() => {
-      groups.heartbeat({ groupId: 'readers', generation: status.generation, memberId: member.memberId }).then(
+      groups.heartbeat({ groupId: member.groupId ?? 'readers', generation: status.generation, memberId: member.memberId }).then(
         (answer) => { status.rebalancing = answer.rebalanceInProgress; },
         () => undefined,
       );
@@ -99,6 +99,24 @@ describe('GroupCoordinatorService on a single controller', () => {
     expect(alone).toMatchObject({ generation: 3, leaderMemberId: first.memberId });
     expect(alone.members.map((member) => member.memberId)).toEqual([first.memberId]);
     await expect(groups.heartbeat({ groupId: 'readers', generation: 2, memberId: second.memberId })).rejects.toMatchObject({ code: 'UNKNOWN_MEMBER' });
+  });
+
+  it('completes the barrier without a member that does not rejoin by the rebalance deadline', async () => {
+    const request = { ...joinRequest, groupId: 'laggards', rebalanceTimeoutMs: 1_500 };
+    const first = await groups.joinGroup(request);
+    keepAlive({ ...first, groupId: 'laggards' });
+    const second = await groups.joinGroup(request);
+    expect(second).toMatchObject({ generation: 2, leaderMemberId: second.memberId });
+    expect(second.members.map((member) => member.memberId)).toEqual([second.memberId]);
+  });
+
+  it('answers a join whose own rebalance timeout passes with REBALANCE_IN_PROGRESS', async () => {
+    const first = await groups.joinGroup({ ...joinRequest, groupId: 'patient', rebalanceTimeoutMs: 60_000 });
+    keepAlive({ ...first, groupId: 'patient' });
+    await expect(groups.joinGroup({ ...joinRequest, groupId: 'patient', rebalanceTimeoutMs: 500 })).rejects.toMatchObject({
+      code: 'REBALANCE_IN_PROGRESS',
+      message: expect.stringMatching(/^group "patient" did not complete its rebalance within \d+ ms; member ".+" must join again$/) as unknown,
+    });
   });
 
   it('pages through every committed offset of a group', async () => {
