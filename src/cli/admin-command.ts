@@ -18,8 +18,9 @@ export function adminCommand(): Command {
   admin.addCommand(withControllerFlags(new Command('add-controller').description('add a controller as a learner and promote it to voter once it caught up'))
     .requiredOption('--id <id>', 'node id of the new controller')
     .requiredOption('--address <host:port>', 'gRPC address of the new controller')
-    .action((flags: ControllerFlags & { id: string; address: string }) => withAdmin(flags, async (client) => {
-      const result = await client.addController(integerFlag('--id', flags.id, 1, nodeIdMax), flags.address);
+    .option('--learner', 'keep it a learner: it receives the log but does not vote')
+    .action((flags: ControllerFlags & { id: string; address: string; learner?: boolean }) => withAdmin(flags, async (client) => {
+      const result = await client.addController(integerFlag('--id', flags.id, 1, nodeIdMax), flags.address, { role: flags.learner ? 'learner' : 'voter' });
       printOutput(flags.json, result, () => [`controller ${flags.id} at ${flags.address} is a ${result.controller?.role ?? 'member'} (metadata version ${result.metadataVersion})`]);
     })));
   admin.addCommand(withControllerFlags(new Command('remove-controller').description('remove a voter or learner from the quorum'))

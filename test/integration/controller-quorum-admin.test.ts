@@ -69,7 +69,7 @@ describe('admin and metadata calls on a three-controller quorum', () => {
     await waitFor(() => (quorum.nodes.every((node) => controllerOf(node).raftStatus().leader === target) ? true : undefined), 5_000, 'every controller to follow the new leader');
   });
 
-  it('adds a fourth controller that joins empty, then removes it, while topics keep being created', async () => {
+  it('adds a fourth controller that joins empty as a learner, promotes it, then removes it, while topics keep being created', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'trib-joiner-'));
     const [port] = await freePorts(1);
     const address = `127.0.0.1:${port}`;
@@ -80,6 +80,8 @@ describe('admin and metadata calls on a three-controller quorum', () => {
     });
     try {
       const writes = Promise.all([1, 2, 3].map((index) => admin.createTopic(`during-add-${index}`)));
+      expect((await admin.addController(4, address, { role: 'learner' })).controller).toMatchObject({ nodeId: 4, address, role: 'learner' });
+      expect((await admin.describeCluster()).controllers.map((info) => [info.nodeId, info.role])).toEqual([[1, 'voter'], [2, 'voter'], [3, 'voter'], [4, 'learner']]);
       const { controller } = await admin.addController(4, address);
       expect(controller).toMatchObject({ nodeId: 4, address, role: 'voter' });
       await writes;

@@ -39,6 +39,13 @@ export interface MetadataControllerOptions {
   readonly onFailure?: (error: Error) => void;
 }
 
+export interface AddControllerOptions {
+  /** Promote the learner to voter once it has caught up; false leaves it a learner. */
+  readonly promote: boolean;
+  /** Resolve only after the promotion (when promoting). */
+  readonly waitForPromotion: boolean;
+}
+
 /**
  * One controller of the quorum (docs/CONTROLLER.md): the Raft host over the metadata state
  * machine, the delta feed for WatchMetadata, and the leader's duties. Services call it with
@@ -116,6 +123,11 @@ export class MetadataController {
     return { state: await this.linearizableState(), stalenessMs: 0, linearizable: true };
   }
 
+  /** How long since this controller last heard from a leader: 0 on the leader, Infinity before any contact. */
+  stalenessMs(): number {
+    return this.host.stalenessMs();
+  }
+
   raftStatus(): RaftStatus {
     return this.host.status();
   }
@@ -136,15 +148,26 @@ export class MetadataController {
   }
 
   /**
-   * Adds a controller: registers its address, adds it as a learner, waits until it has caught up
-   * with the log (bounded by `duties.catchUpTimeoutMs`), then promotes it to voter.
+   * Adds a controller: registers its address and adds it as a learner; with `promote` (the
+   * default) it then waits until the learner has caught up with the log (bounded by
+   * `duties.catchUpTimeoutMs`) and promotes it to voter. With `waitForPromotion: false` the
+   * promotion runs after this resolves, and a failed one is logged: the node stays a learner.
    */
-  async addController(nodeId: NodeId, address: string): Promise<Membership> {
+  async addController(nodeId: NodeId, address: string, options: AddControllerOptions = { promote: true, waitForPromotion: true }): Promise<Membership> {
     this.assertLeader('AddController');
     const membership = this.host.currentMembership();
     if (membership.voters.includes(nodeId)) throw new TributaryError('INVALID_REQUEST', `controller ${nodeId} is already a voter of the quorum (${membership.voters.join(', ')})`);
     await this.submit({ type: 'registerController', nodeId, address, role: 'learner' });
-    if (!membership.learners.includes(nodeId)) await this.withLeaderAddress(() => this.host.proposeConfChange({ type: 'addLearner', nodeId }));
+    const added = membership.learners.includes(nodeId) ? membership : await this.withLeaderAddress(() => this.host.proposeConfChange({ type: 'addLearner', nodeId }));
+    if (!options.promote) return added;
+    if (options.waitForPromotion) return this.promoteWhenCaughtUp(nodeId, address);
+    this.promoteWhenCaughtUp(nodeId, address).catch((error: unknown) => {
+      this.options.logger.warn({ err: error, nodeId }, 'controller was not promoted to voter; it stays a learner');
+    });
+    return added;
+  }
+
+  private async promoteWhenCaughtUp(nodeId: NodeId, address: string): Promise<Membership> {
     await this.duties.waitUntilCaughtUp(nodeId);
     const promoted = await this.withLeaderAddress(() => this.host.proposeConfChange({ type: 'promoteLearner', nodeId }));
     await this.submit({ type: 'registerController', nodeId, address, role: 'voter' });

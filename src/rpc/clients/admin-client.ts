@@ -140,9 +140,15 @@ export class AdminClient {
     return { leaderId, term };
   }
 
-  /** Adds a controller as a learner and resolves once it caught up and was promoted to voter. */
-  async addController(nodeId: number, address: string): Promise<{ controller: ControllerInfo | undefined; metadataVersion: number }> {
-    const request = { header: this.header(), nodeId, address, targetRole: ControllerRole.VOTER, waitForPromotion: true };
+  /**
+   * Adds a controller as a learner; as a voter (the default) it is promoted once it caught up, and
+   * the call resolves after the promotion unless `waitForPromotion` is false.
+   */
+  async addController(
+    nodeId: number, address: string, options: { role?: 'voter' | 'learner'; waitForPromotion?: boolean } = {},
+  ): Promise<{ controller: ControllerInfo | undefined; metadataVersion: number }> {
+    const targetRole = options.role === 'learner' ? ControllerRole.LEARNER : ControllerRole.VOTER;
+    const request = { header: this.header(), nodeId, address, targetRole, waitForPromotion: options.waitForPromotion ?? true };
     // Idempotent on the server for the same id and address, so a timed-out call may be repeated.
     const response = await this.channels.routed<AddControllerResponse>((stub, ...rest) => stub.addController(request, ...rest), { idempotent: true });
     return { controller: response.controller === undefined ? undefined : controllerFromProto(response.controller), metadataVersion: response.metadataVersion };

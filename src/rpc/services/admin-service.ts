@@ -152,23 +152,24 @@ function mostCaughtUpVoter(status: RaftStatus): number {
   return best;
 }
 
+/**
+ * Adds a learner, promoted to voter when the target role is voter (or unspecified). Idempotent
+ * for the same id and address: a repeat for a member answers with its current role.
+ */
 async function addController(controller: AdminController, request: AddControllerRequest): Promise<AddControllerResponse> {
   requireLeader(controller, 'AddController');
   const { nodeId, address } = request;
   if (!Number.isSafeInteger(nodeId) || nodeId < 1) throw new TributaryError('INVALID_REQUEST', `node_id ${nodeId} is not a node id (an integer ≥ 1)`);
   requireHostPort(address);
-  if (request.targetRole === ControllerRole.LEARNER) {
-    throw new TributaryError('NOT_AVAILABLE', `controller ${nodeId}: a controller that stays a learner is not supported yet; add it as a voter`, { retriable: false });
-  }
   const known = controller.state.controllers.get(nodeId);
-  const isVoter = controller.raftStatus().membership.voters.includes(nodeId);
-  if (isVoter && known !== undefined && known.address !== address) {
-    throw new TributaryError('INVALID_REQUEST', `controller ${nodeId} is already a voter at ${known.address}, not ${address}; remove it first`);
+  const { voters, learners } = controller.raftStatus().membership;
+  if ((voters.includes(nodeId) || learners.includes(nodeId)) && known !== undefined && known.address !== address) {
+    throw new TributaryError('INVALID_REQUEST', `controller ${nodeId} is already in the quorum at ${known.address}, not ${address}; remove it first`);
   }
-  // Idempotent: a retry for a voter already added at this address answers as the first call did.
-  if (!isVoter) await controller.addController(nodeId, address);
-  const status = controller.raftStatus();
-  const added = controllersToProto(status, (id) => controller.addressOf(id)).find((info) => info.nodeId === nodeId);
+  const promote = request.targetRole !== ControllerRole.LEARNER;
+  const done = voters.includes(nodeId) || (!promote && learners.includes(nodeId));
+  if (!done) await controller.addController(nodeId, address, { promote, waitForPromotion: request.waitForPromotion });
+  const added = controllersToProto(controller.raftStatus(), (id) => controller.addressOf(id)).find((info) => info.nodeId === nodeId);
   return { controller: added, metadataVersion: controller.state.version };
 }
 
