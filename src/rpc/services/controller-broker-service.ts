@@ -29,7 +29,7 @@ export const brokerHeartbeatsPerSession = 4;
 export const alterPartitionChangesMax = 10_000;
 
 /** What the service needs of the controller: the MetadataController in production. */
-export type BrokerServiceController = Pick<MetadataController, 'nodeId' | 'state' | 'feed' | 'submit' | 'leaderHint'>;
+export type BrokerServiceController = Pick<MetadataController, 'nodeId' | 'state' | 'feed' | 'submit' | 'leaderHint' | 'stalenessMs'>;
 
 export interface ControllerBrokerServiceOptions {
   readonly controller: BrokerServiceController;

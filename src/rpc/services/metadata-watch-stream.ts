@@ -29,6 +29,11 @@ export const watchBacklogMessagesMax = 256;
 export const watchBacklogBytesMax = 64 * 1024 * 1024;
 /** How long a stream waits for this controller to reach a `from_version` it has not applied yet. */
 export const watchCatchUpTimeoutMs = 10_000;
+/**
+ * A controller that has not heard from a leader for this long (partitioned, or no leader) ends its
+ * streams, so watchers move to a controller that is current instead of waiting on this one.
+ */
+export const watchStalenessMsMax = 10_000;
 /** Bytes a record adds to a message beyond its own encoding: field tag and length prefix. */
 const recordFramingBytes = 6;
 
@@ -39,6 +44,8 @@ export interface WatchSource {
   /** The applied state: every delta up to its version has been pushed through the feed. */
   readonly state: MetadataState;
   leaderHint(): LeaderHint;
+  /** Milliseconds since this controller last heard from a leader; 0 on the leader. */
+  stalenessMs(): number;
 }
 
 export interface WatchStreamSettings {
@@ -238,6 +245,10 @@ export class MetadataWatchStream {
     if (!this.caughtUp) {
       if (nowMs - this.startedMs < watchCatchUpTimeoutMs) return;
       throw new TributaryError('NOT_AVAILABLE', `controller ${this.settings.source.nodeId} has not reached metadata version ${this.fromVersion} within ${watchCatchUpTimeoutMs} ms; watch from another controller`);
+    }
+    const stalenessMs = this.settings.source.stalenessMs();
+    if (stalenessMs > watchStalenessMsMax) {
+      throw new TributaryError('NOT_AVAILABLE', `controller ${this.settings.source.nodeId} has not heard from a controller leader for over ${watchStalenessMsMax} ms; resume the watch from version ${this.sentVersion} on another controller`);
     }
     const leaderChanged = this.settings.source.leaderHint().nodeId !== this.lastLeader;
     if (leaderChanged || nowMs - this.lastWriteMs >= this.heartbeatIntervalMs) this.heartbeat();

@@ -7,7 +7,7 @@ import { applyMetadataCommand, createMetadataState, type MetadataState } from '.
 import { fromGrpcError } from '../../../src/rpc/error-status.js';
 import type { WatchMetadataRequest, WatchMetadataResponse } from '../../../src/rpc/generated/tributary/controller/v1/controller_broker_service.js';
 import {
-  createWireRecordCache, MetadataWatchStream, watchBacklogMessagesMax, watchCatchUpTimeoutMs, watchMessageBytesMin,
+  createWireRecordCache, MetadataWatchStream, watchBacklogMessagesMax, watchCatchUpTimeoutMs, watchMessageBytesMin, watchStalenessMsMax,
 } from '../../../src/rpc/services/metadata-watch-stream.js';
 
 /** A clock the test moves by hand. */
@@ -72,14 +72,15 @@ function harness(options: { addressBytes?: number } = {}) {
     const { deltas } = applyMetadataCommand(state, command, index);
     feed.applied(deltas, index);
   };
-  const source = { nodeId: 1, feed, get state() { return state; }, leaderHint: () => ({ nodeId: 1, address: '127.0.0.1:1', epoch: 3 }) };
+  const staleness = { ms: 0 };
+  const source = { nodeId: 1, feed, get state() { return state; }, leaderHint: () => ({ nodeId: 1, address: '127.0.0.1:1', epoch: 3 }), stalenessMs: () => staleness.ms };
   const open = (request: Partial<WatchMetadataRequest>): FakeCall => {
     const call = new FakeCall({ header: undefined, nodeId: 0, incarnationEpoch: 0, fromVersion: 0, maxMessageBytes: 0, heartbeatIntervalMs: 100, clusterId: '', ...request });
     const settings = { source, clock, clusterId: 'test', serverMessageBytesMax: 16 * 1024 * 1024, shutdownSignal: undefined, encode: createWireRecordCache() };
     new MetadataWatchStream(call as unknown as ServerWritableStream<WatchMetadataRequest, WatchMetadataResponse>, settings).start();
     return call;
   };
-  return { state, clock, register, open };
+  return { state, clock, register, open, staleness };
 }
 
 function failureOf(call: FakeCall) {
@@ -128,6 +129,17 @@ describe('MetadataWatchStream', () => {
     const call = open({ fromVersion: 50 });
     clock.advance(watchCatchUpTimeoutMs + 500);
     expect(failureOf(call)).toMatchObject({ code: 'NOT_AVAILABLE', message: `controller 1 has not reached metadata version 50 within ${watchCatchUpTimeoutMs} ms; watch from another controller` });
+  });
+
+  it('ends its streams once this controller has lost touch with the leader', () => {
+    const { open, clock, staleness } = harness();
+    const call = open({ fromVersion: 0 });
+    clock.advance(1_000);
+    expect(call.failure).toBeUndefined();
+    staleness.ms = watchStalenessMsMax + 1;
+    clock.advance(250);
+    expect(failureOf(call)).toMatchObject({ code: 'NOT_AVAILABLE', retriable: true });
+    expect(failureOf(call)?.message).toContain(`has not heard from a controller leader for over ${watchStalenessMsMax} ms`);
   });
 
   it('splits an image into chunks of at most max_message_bytes, the last one marked', () => {
