@@ -132,9 +132,9 @@ describe('ControllerBrokerService on a single controller', () => {
       for (const watch of watches) watch.close();
     });
 
-    function watch(fromVersion: number): ReturnType<typeof recorder> & { watch: MetadataWatch } {
+    function watch(fromVersion: number, maxMessageBytes = 0): ReturnType<typeof recorder> & { watch: MetadataWatch } {
       const recorded = recorder();
-      const opened = client.watchMetadata(fromVersion, recorded.onUpdate, { heartbeatIntervalMs: 100 });
+      const opened = client.watchMetadata(fromVersion, recorded.onUpdate, { heartbeatIntervalMs: 100, maxMessageBytes });
       watches.push(opened);
       return { ...recorded, watch: opened };
     }
@@ -165,12 +165,13 @@ describe('ControllerBrokerService on a single controller', () => {
       expect(watcher.updates.every((update) => update.kind !== 'image')).toBe(true);
     });
 
-    it('sends an image to a watcher further behind than the history it keeps', async () => {
+    it('sends an image to a watcher further behind than the history it keeps, in chunks the client reassembles', async () => {
       const oldVersion = controllerOf(node).state.version;
       // One topic of 10 000 partitions is more deltas than the controller keeps (metadataHistoryDeltasMax).
       await admin.createTopic('wide', { config: { partitions: 10_000, replicationFactor: 1 } });
       const { metadataVersion } = await admin.createTopic('after-wide', { config: { partitions: 1, replicationFactor: 1 } });
-      const watcher = watch(oldVersion);
+      // The smallest message the server allows cuts the image of 10 000 partitions into several chunks.
+      const watcher = watch(oldVersion, 1);
       const image = await waitFor(() => watcher.updates.find((update) => update.kind === 'image'), 10_000, 'the image');
       expect(image.version).toBeGreaterThanOrEqual(metadataVersion);
       const partitions = watcher.records().filter((record) => record.kind === 'partitionChanged' && record.topic === 'wide');

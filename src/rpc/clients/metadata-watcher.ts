@@ -30,6 +30,8 @@ export interface MetadataWatchOptions {
   clusterId?: string;
   /** How often an idle stream should show it is alive; the server clamps it. */
   heartbeatIntervalMs?: number;
+  /** Largest stream message; larger images and runs are split (and reassembled here). The server clamps it. */
+  maxMessageBytes?: number;
   /** Told once when the watch stops for good: FENCED, a wrong cluster, or reconnectsMax failures in a row. */
   onError?: (error: TributaryError) => void;
 }
@@ -108,7 +110,7 @@ export class MetadataWatcher implements MetadataWatch {
       nodeId: this.options.nodeId ?? 0,
       incarnationEpoch: this.options.brokerEpoch ?? 0,
       fromVersion: this.current,
-      maxMessageBytes: 0,
+      maxMessageBytes: this.options.maxMessageBytes ?? 0,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? 0,
       clusterId: this.options.clusterId ?? '',
     };
