@@ -55,6 +55,26 @@ describe('ControllerBrokerService and GroupCoordinatorService on a three-control
     client.close();
   });
 
+  it('serves WatchMetadata from a follower, whose heartbeats name the leader', async () => {
+    const updates: MetadataWatchUpdate[] = [];
+    const client = new ControllerBrokerClient({ ...options, bootstrap: [follower.grpcAddress] });
+    client.watchMetadata(0, (update) => updates.push(update), { heartbeatIntervalMs: 100 });
+    try {
+      await waitFor(() => updates.find((update) => update.kind === 'image'), 5_000, 'the image from the follower');
+      const { brokerEpoch } = await controllerOf(leader).submit({ type: 'registerBroker', brokerId: 7, address: '127.0.0.1:30007', rack: '', incarnationId: 'follower-watch', nowMs: Date.now(), sessionTimeoutMs: 600_000 });
+      const registered = await waitFor(
+        () => updates.find((update) => update.kind === 'deltas' && update.records.some((record) => record.kind === 'brokerRegistered' && record.broker.nodeId === 7)),
+        5_000,
+        'broker 7 through the follower',
+      );
+      expect(registered.version).toBe(brokerEpoch);
+      const heartbeat = await waitFor(() => updates.find((update) => update.kind === 'heartbeat' && update.version >= brokerEpoch), 5_000, 'a heartbeat');
+      expect(heartbeat).toMatchObject({ leaderId: leader.identity.nodeId });
+    } finally {
+      client.close();
+    }
+  });
+
   it('keeps a metadata watch going in version order across the leader stopping', async () => {
     const updates: MetadataWatchUpdate[] = [];
     const records = (): MetadataRecord[] => updates.flatMap((update) => (update.kind === 'heartbeat' ? [] : update.records));
