@@ -73,7 +73,7 @@ const bugCases: readonly BugCase[] = [
   // The metadata state machine wrapper's bugs (metadata-bugs.ts); with these knobs seed 1 catches
   // each, and reuseLeaderEpoch, the rarest, fails about one seed in six.
   { bug: 'acceptStaleAlterPartition', seedsMax: 10, overrides: metadataChurnOverrides, checkers: ['staleAlterPartitionRejected'] },
-  { bug: 'electOutsideIsr', seedsMax: 10, overrides: metadataChurnOverrides, checkers: ['metadataInvariants'] },
+  { bug: 'electOutsideIsr', seedsMax: 10, overrides: metadataChurnOverrides, checkers: ['metadataInvariants', 'leadershipWithinIsr'] },
   { bug: 'reuseLeaderEpoch', seedsMax: 30, overrides: metadataChurnOverrides, checkers: ['oneLeaderPerEpoch'] },
   { bug: 'unsortedPlacement', seedsMax: 10, overrides: metadataChurnOverrides, checkers: ['oneLeaderPerEpoch', 'metadataAgreement'] },
   { bug: 'lossySnapshot', seedsMax: 10, overrides: metadataChurnOverrides, checkers: ['metadataAgreement'] },

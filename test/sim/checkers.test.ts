@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createAllCheckers } from './checkers/all-checkers.js';
 import type { Checker, CheckerName } from './checkers/checker.js';
 import { unknownOutput } from './linearizability/history.js';
-import type { LogView, Observation, PartitionLeadership } from './observation.js';
+import type { LeadershipChange, LogView, Observation, PartitionLeadership } from './observation.js';
 
 /** Feeds a hand-built trace to every checker; returns the first violation per checker name. */
 function verdicts(trace: readonly Observation[]): Partial<Record<CheckerName, string>> {
@@ -25,7 +25,9 @@ const commit = (atMs: number, nodeId: number, value: number, isLeader = true): O
 const apply = (atMs: number, nodeId: number, index: number, term: number, digest = index * 100 + term): Observation =>
   ({ kind: 'apply', atMs, nodeId, index, term, digest });
 const metadataApplied = (nodeId: number, index: number, leaderships: PartitionLeadership[], violations: string[] = []): Observation =>
-  ({ kind: 'metadataApplied', atMs: index, nodeId, index, violations, leaderships });
+  ({ kind: 'metadataApplied', atMs: index, nodeId, index, command: 'brokerHeartbeat', violations, leaderships, changes: [] });
+const leadershipChange = (command: string, change: Omit<LeadershipChange, 'where'>): Observation =>
+  ({ kind: 'metadataApplied', atMs: 1, nodeId: 1, index: 30, command, violations: [], leaderships: [], changes: [{ where: 't/0', ...change }] });
 const leadership = (leaderEpoch: number, leader: number, partition = 0): PartitionLeadership => ({ topicId: '000000000000000a', partition, leaderEpoch, leader });
 const metadataDigest = (nodeId: number, index: number, digest: number): Observation => ({ kind: 'metadataDigest', atMs: index, nodeId, index, digest });
 const alterPartitionApplied = (staleness: string | undefined, accepted: boolean, code?: string, proposerLeads = true): Observation =>
@@ -68,6 +70,10 @@ const healthyTrace: Observation[] = [
   alterPartitionApplied('broker epoch 3 (current 9)', false, 'FENCED'),
   alterPartitionApplied('partition epoch 1 (current 2)', false, 'NOT_LEADER', false),
   alterPartitionApplied(undefined, true),
+  // A fenced leader's partition moves to an in-sync follower; an unclean election takes any live replica; an ISR grows by alterPartition.
+  leadershipChange('fenceExpiredBrokers', { previousLeader: 1, leader: 2, previousIsr: [1, 2], isr: [2], uncleanAllowed: false }),
+  leadershipChange('electLeaders', { previousLeader: 0, leader: 3, previousIsr: [1], isr: [3], uncleanAllowed: true }),
+  leadershipChange('alterPartition', { previousLeader: 2, leader: 2, previousIsr: [2], isr: [2, 3], uncleanAllowed: false }),
 ];
 
 describe('checkers', () => {
@@ -146,6 +152,15 @@ describe('checkers', () => {
   it('metadataInvariants flags a node whose metadata breaks an invariant after an apply', () => {
     const trace = [metadataApplied(3, 40, [], ['t/0 leader 4 is outside its ISR [2]', 'broker 1 epoch went back from 9 to 5'])];
     expect(verdicts(trace).metadataInvariants).toBe('node 3 at entry 40: t/0 leader 4 is outside its ISR [2]; broker 1 epoch went back from 9 to 5');
+  });
+
+  it('leadershipWithinIsr flags a clean election of an out-of-sync replica, and an ISR grown without alterPartition', () => {
+    const outside = leadershipChange('electLeaders', { previousLeader: 1, leader: 3, previousIsr: [1, 2], isr: [1, 2, 3], uncleanAllowed: false });
+    expect(verdicts([outside]).leadershipWithinIsr).toBe(
+      'node 1 at entry 30 (electLeaders): broker 3 became leader of t/0 from outside its ISR [1, 2] without an unclean election',
+    );
+    const grown = leadershipChange('brokerHeartbeat', { previousLeader: 1, leader: 1, previousIsr: [1], isr: [1, 2], uncleanAllowed: true });
+    expect(verdicts([grown]).leadershipWithinIsr).toBe('node 1 at entry 30 (brokerHeartbeat): the ISR of t/0 grew from [1] to [1, 2] without an alterPartition');
   });
 
   it('oneLeaderPerEpoch flags two leaders of one partition in one leader epoch, on one node or across nodes', () => {

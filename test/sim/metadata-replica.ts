@@ -1,10 +1,11 @@
 import {
   applyMetadataCommand, checkMetadataInvariants, createMetadataState, decodeMetadataCommand, decodeMetadataSnapshot, encodeMetadataSnapshot,
-  metadataWatermarks, type AlterPartitionCommand, type MetadataCommandResult, type MetadataState, type MetadataWatermarks,
+  metadataWatermarks, noLeader, type AlterPartitionCommand, type MetadataCommand, type MetadataCommandResult, type MetadataState,
+  type MetadataWatermarks,
 } from '../../src/controller/index.js';
 import { crc32 } from './crc32.js';
 import { commandUnderBug, restoredUnderBug, stateUnderBug, type MetadataBug } from './metadata-bugs.js';
-import type { Observation, PartitionLeadership } from './observation.js';
+import type { LeadershipChange, Observation, PartitionLeadership } from './observation.js';
 
 /**
  * Applied entries between two digests of a replica's metadata snapshot. Every replica samples the
@@ -44,6 +45,7 @@ export class MetadataReplica {
     // The simulator encoded the command itself: a decode failure is a simulator bug, so it throws.
     const command = decodeMetadataCommand(data);
     const judged = command.type === 'alterPartition' ? judgeAlterPartition(this.state, command) : undefined;
+    const before = leadershipsOf(this.state);
     const { result } = applyMetadataCommand(this.state, commandUnderBug(this.bug, this.state, command), index);
     stateUnderBug(this.bug, this.state, command, result);
     if (judged !== undefined) {
@@ -52,7 +54,7 @@ export class MetadataReplica {
         accepted: result.ok, code: result.ok ? undefined : result.code,
       });
     }
-    this.check(index);
+    this.check(index, command.type, leadershipChanges(this.state, before, command));
     return result;
   }
 
@@ -72,15 +74,16 @@ export class MetadataReplica {
   restore(index: number, bytes: Uint8Array): void {
     this.state = bytes.length === 0 ? createMetadataState() : decodeMetadataSnapshot(bytes);
     restoredUnderBug(this.bug, this.state);
-    this.check(index);
+    this.check(index, 'restore', []);
     // Re-encoded rather than hashed as received: decode then encode must give the same bytes.
     this.reportDigest(index, encodeMetadataSnapshot(this.state));
   }
 
-  private check(index: number): void {
+  private check(index: number, command: string, changes: LeadershipChange[]): void {
     const violations = checkMetadataInvariants(this.state, this.watermarks);
     this.watermarks = metadataWatermarks(this.state);
-    this.observe({ kind: 'metadataApplied', atMs: this.now(), nodeId: this.nodeId, index, violations, leaderships: this.changedLeaderships() });
+    const leaderships = this.changedLeaderships();
+    this.observe({ kind: 'metadataApplied', atMs: this.now(), nodeId: this.nodeId, index, command, violations, leaderships, changes });
   }
 
   private changedLeaderships(): PartitionLeadership[] {
@@ -121,4 +124,38 @@ function judgeAlterPartition(state: MetadataState, command: AlterPartitionComman
     staleness: stale.length === 0 ? undefined : stale.join(', '),
     proposerLeads: partition.leader === command.brokerId,
   };
+}
+
+type Leaderships = Map<string, { leader: number; isr: number[] }>;
+
+/** Every partition's leader and ISR (copied), keyed by topic id and partition. */
+function leadershipsOf(state: MetadataState): Leaderships {
+  const leaderships: Leaderships = new Map();
+  for (const topic of state.topics.values()) {
+    for (const { partition, leader, isr } of topic.partitions) leaderships.set(`${topic.topicId}/${partition}`, { leader, isr: [...isr] });
+  }
+  return leaderships;
+}
+
+/** The partitions that existed before `command` and now have another leader or a larger ISR. */
+function leadershipChanges(state: MetadataState, before: Leaderships, command: MetadataCommand): LeadershipChange[] {
+  const changes: LeadershipChange[] = [];
+  const uncleanElection = command.type === 'electLeaders' && command.election === 'unclean';
+  for (const topic of state.topics.values()) {
+    for (const { partition, leader, isr } of topic.partitions) {
+      const previous = before.get(`${topic.topicId}/${partition}`);
+      if (previous === undefined) continue;
+      const moved = leader !== noLeader && leader !== previous.leader;
+      if (!moved && isr.every((id) => previous.isr.includes(id))) continue;
+      changes.push({
+        where: `${topic.name}/${partition}`,
+        previousLeader: previous.leader,
+        leader,
+        previousIsr: previous.isr,
+        isr: [...isr],
+        uncleanAllowed: uncleanElection || topic.config.uncleanLeaderElection,
+      });
+    }
+  }
+  return changes;
 }

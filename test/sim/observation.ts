@@ -32,6 +32,20 @@ export interface PartitionLeadership {
   readonly leader: number;
 }
 
+/**
+ * A partition whose leader moved or whose ISR gained a member in one metadata apply, with what it
+ * was before. `uncleanAllowed`: the topic allows unclean election, or the command was an unclean
+ * election, so a leader from outside the ISR is legitimate.
+ */
+export interface LeadershipChange {
+  readonly where: string;
+  readonly previousLeader: number;
+  readonly leader: number;
+  readonly previousIsr: readonly number[];
+  readonly isr: readonly number[];
+  readonly uncleanAllowed: boolean;
+}
+
 export type Observation =
   /** A node's role or term changed; a new leader's `log` is its log right then (undefined for other roles). */
   | {
@@ -75,16 +89,19 @@ export type Observation =
   | { readonly kind: 'history'; readonly atMs: number; readonly history: History<KvInput, KvOutput> }
   /**
    * A node's metadata changed: it applied the metadata command at `index`, or restored a snapshot
-   * taken there. `violations` is checkMetadataInvariants against the node's state before;
-   * `leaderships` the partitions whose leader or leader epoch the node had not reported yet.
+   * taken there (`command` 'restore'). `violations` is checkMetadataInvariants against the node's
+   * state before; `leaderships` the partitions whose leader or leader epoch the node had not
+   * reported yet; `changes` the leader moves and ISR growths of this command.
    */
   | {
       readonly kind: 'metadataApplied';
       readonly atMs: number;
       readonly nodeId: number;
       readonly index: number;
+      readonly command: string;
       readonly violations: readonly string[];
       readonly leaderships: readonly PartitionLeadership[];
+      readonly changes: readonly LeadershipChange[];
     }
   /** A checksum of a node's metadata snapshot bytes with entries up to `index` applied. */
   | { readonly kind: 'metadataDigest'; readonly atMs: number; readonly nodeId: number; readonly index: number; readonly digest: number }

@@ -27,7 +27,8 @@ const replacedCodes: ReadonlySet<string> = new Set(['FENCED', 'STALE_EPOCH', 'NO
  * from the metadata it reads, which may be behind. In the safety phase it also stops heartbeating
  * for longer than its session (the controller's duty fences it), restarts, abruptly or through
  * controlled shutdown, and proposes ISR changes with an epoch it knows to be stale, which the
- * controller must reject. After healing it only heartbeats, until the controller calls it active.
+ * controller must reject. After healing it only heartbeats, until the controller calls it active,
+ * and then rests.
  */
 export class SimBroker implements MetadataActor {
   readonly name: string;
@@ -55,6 +56,9 @@ export class SimBroker implements MetadataActor {
   }
 
   next(context: ActorContext): MetadataCommand | undefined {
+    // Done after healing, like the key-value clients: a log that keeps growing could keep a
+    // lagging node installing snapshots for ever, which is not what the liveness phase is about.
+    if (context.liveness && this.livenessStanding === 'active') return undefined;
     if (context.liveness) this.pausedUntilMs = 0;
     if (context.nowMs < this.pausedUntilMs) return undefined;
     if (this.exiting) this.restart();

@@ -104,7 +104,8 @@ export class SimConsumer implements MetadataActor {
 
   /** Every partition of every topic in view, dealt round robin to the group's members in id order. */
   private assign(view: MetadataState | undefined): AssignmentForMember[] {
-    const memberIds = [...(view?.groups.get(this.groupId)?.members.keys() ?? [this.memberId])].sort();
+    const known = [...(view?.groups.get(this.groupId)?.members.keys() ?? [])];
+    const memberIds = (known.length === 0 ? [this.memberId] : known).sort();
     const assignments = memberIds.map((memberId): AssignmentForMember => ({ memberId, partitions: [], userData: noBytes }));
     let dealt = 0;
     for (const topic of view?.topics.values() ?? []) {

@@ -81,6 +81,13 @@ export interface SwarmOptions {
   readonly controllerDutyIntervalMs: number;
 }
 
+/**
+ * A metadata snapshot is kilobytes where the key-value store's is a hundred bytes: runs with the
+ * metadata workload scale the drawn chunk size by this, so a snapshot still takes several chunks
+ * but a lagging node can catch up within the liveness bound (at 8 bytes a chunk it could not).
+ */
+export const metadataSnapshotChunkScale = 32;
+
 /** Knobs a test pins, e.g. more crashes to catch skipFsync sooner; the rest are still drawn. */
 export type SwarmOverrides = Partial<SwarmOptions>;
 
@@ -151,7 +158,9 @@ export function drawSwarmOptions(random: Prng, overrides: SwarmOverrides = {}): 
   const merged = { ...drawn, ...overrides };
   // A pinned election timeout keeps the drawn heartbeat below it, as the core requires.
   const heartbeatTimeoutTicks = overrides.heartbeatTimeoutTicks ?? Math.min(merged.heartbeatTimeoutTicks, Math.max(1, merged.electionTimeoutTicks - 1));
-  return { ...merged, heartbeatTimeoutTicks };
+  const chunkScale = merged.metadataBrokerCount > 0 ? metadataSnapshotChunkScale : 1;
+  const snapshotChunkBytesMax = overrides.snapshotChunkBytesMax ?? merged.snapshotChunkBytesMax * chunkScale;
+  return { ...merged, heartbeatTimeoutTicks, snapshotChunkBytesMax };
 }
 
 /** One line per knob, for failure reports. */

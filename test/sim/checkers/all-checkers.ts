@@ -1,6 +1,7 @@
 import type { Checker } from './checker.js';
 import { createElectionSafety } from './election-safety.js';
 import { createLeaderCompleteness } from './leader-completeness.js';
+import { createLeadershipWithinIsr } from './leadership-within-isr.js';
 import { createLinearizability, type LinearizabilityCounters } from './linearizability-checker.js';
 import { createLogMatching } from './log-matching.js';
 import { createMetadataAgreement } from './metadata-agreement.js';
@@ -22,6 +23,7 @@ export function createAllCheckers(linearizability: LinearizabilityCounters): Che
     createMonotonicCommit(),
     createLinearizability(linearizability),
     createMetadataInvariants(),
+    createLeadershipWithinIsr(),
     createOneLeaderPerEpoch(),
     createMetadataAgreement(),
     createStaleAlterPartitionRejected(),

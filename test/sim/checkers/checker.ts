@@ -9,6 +9,7 @@ export type CheckerName =
   | 'monotonicCommit'
   | 'linearizability'
   | 'metadataInvariants'
+  | 'leadershipWithinIsr'
   | 'oneLeaderPerEpoch'
   | 'metadataAgreement'
   | 'staleAlterPartitionRejected';
