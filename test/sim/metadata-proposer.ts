@@ -127,6 +127,7 @@ export class MetadataProposer {
     }
     const host = this.target();
     if (host?.running !== true) {
+      this.leaderHint = 0; // a node that is down leads nothing: ask another next time
       this.retryLater(actor, pending);
       return;
     }
