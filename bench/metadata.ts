@@ -12,9 +12,11 @@ import { parseArgs } from 'node:util';
 import { median, summary } from './bench-statistics.js';
 import { type MetadataBenchTarget, type MetadataWorkloadOptions, type MetadataWorkloadResult, runMetadataWorkload, valueBytes } from './metadata-workload.js';
 import { EtcdTarget } from './peers/etcd-target.js';
+import { TributaryTarget } from './peers/tributary-target.js';
 
 /** Every target the benchmark knows; adding one is an import and an entry here. */
 const targetFactories: Readonly<Record<string, () => MetadataBenchTarget>> = {
+  tributary: () => new TributaryTarget(),
   etcd: () => new EtcdTarget(),
 };
 /** The peer every other target is divided by in `ratios`. */

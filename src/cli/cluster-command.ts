@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { type ClusterConfig, type ClusterNode, clusterNodeConfig, loadClusterConfig, nodeDataDir } from '../config/cluster-config.js';
 import { loadConfig } from '../config/index.js';
-import { runningPid } from '../node/pid-file.js';
+import { isProcessRunning, runningPid } from '../node/pid-file.js';
 import { storageDirectoryName } from '../storage/open-node-storage.js';
 import { checkHealth, defaultClientOptions } from '../rpc/clients/index.js';
 import { exitCodes } from './cli-error.js';
@@ -111,7 +111,7 @@ async function waitUntilServing(cluster: ClusterConfig, node: ClusterNode, pid: 
   const deadline = Date.now() + nodeStartTimeoutMs;
   const options = { ...defaultClientOptions('trib-cluster'), deadlineMs: 1_000 };
   while (Date.now() < deadline) {
-    if (!isAlive(pid)) throw new Error(`node ${node.id} exited during start-up; the end of its log:\n${logTail(cluster, node)}`);
+    if (!isProcessRunning(pid)) throw new Error(`node ${node.id} exited during start-up; the end of its log:\n${logTail(cluster, node)}`);
     const status = await checkHealth(node.grpc, '', options).catch(() => 'UNREACHABLE');
     if (status === 'SERVING') return;
     await sleep(pollIntervalMs);
@@ -159,19 +159,10 @@ function logTail(cluster: ClusterConfig, node: ClusterNode): string {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
+    if (!isProcessRunning(pid)) return true;
     await sleep(pollIntervalMs);
   }
   return false;

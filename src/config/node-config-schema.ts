@@ -167,6 +167,14 @@ const baseSchema = z.strictObject({
   log: logSchema,
   metrics: metricsSchema,
   durability: z.enum(['fsync', 'none']).default('fsync'),
+  // Which thread runs RocksDB writes and their fsync (docs/STORAGE.md): `auto` is the JS thread on
+  // a controller-only node, whose small latency-bound Raft writes lose more to the hop than the
+  // loop gains, and the worker thread on a node with the broker role.
+  storage: z
+    .strictObject({
+      writeThread: z.enum(['auto', 'main', 'worker']).default('auto'),
+    })
+    .prefault({}),
 });
 
 type BaseConfig = z.output<typeof baseSchema>;

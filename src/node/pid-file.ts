@@ -19,7 +19,7 @@ export function runningPid(dataDir: string): number | undefined {
   }
   const [pidText = '', startText = ''] = text.trim().split(/\s+/);
   const pid = Number(pidText);
-  if (!Number.isSafeInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  if (!Number.isSafeInteger(pid) || pid <= 0 || !isProcessRunning(pid)) return undefined;
   const started = processStartTicks(pid);
   return started === undefined || started === startText ? pid : undefined;
 }
@@ -42,22 +42,36 @@ export function writePidFile(dataDir: string): () => void {
   };
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * True while `pid` runs. A killed process is a zombie until its parent reaps it, and a node that
+ * `trib cluster up` detached is reaped by init, which can take a second: a zombie has stopped,
+ * so it counts as gone. Another user's process (EPERM) is not a node this user started.
+ */
+export function isProcessRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
-    // ESRCH: gone. EPERM: alive but another user's, so not a node this user started.
     return false;
   }
+  return processState(pid) !== 'Z';
+}
+
+/** Field 3 of /proc/PID/stat (R, S, D, Z...); undefined without /proc or once the process is gone. */
+function processState(pid: number): string | undefined {
+  return procStatFields(pid)?.[0];
 }
 
 /** Field 22 of /proc/PID/stat (start time in clock ticks since boot); undefined without /proc. */
 function processStartTicks(pid: number): string | undefined {
+  return procStatFields(pid)?.[19];
+}
+
+/** The fields of /proc/PID/stat after the command name, from field 3 on. */
+function procStatFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }

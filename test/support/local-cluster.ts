@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { runningPid } from '../../src/node/pid-file.js';
+import { isProcessRunning, runningPid } from '../../src/node/pid-file.js';
 import { runTrib, type TribResult } from './trib-process.js';
 
 /** How long a killed process may take to disappear before the fixture complains. */
@@ -91,7 +91,7 @@ export class LocalCluster {
     if (pid === undefined) throw new Error(`node ${id} is not running`);
     process.kill(pid, 'SIGKILL');
     const deadline = Date.now() + exitTimeoutMs;
-    while (isAlive(pid)) {
+    while (isProcessRunning(pid)) {
       if (Date.now() > deadline) throw new Error(`node ${id} (pid ${pid}) did not exit within ${exitTimeoutMs} ms of SIGKILL`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -109,15 +109,6 @@ export class LocalCluster {
   private writeConfig(): void {
     const cluster = { dataDir: join(this.directory, 'data'), nodes: this.members, settings: { log: { level: 'info' }, ...this.settings } };
     writeFileSync(this.configPath, toYaml(cluster));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

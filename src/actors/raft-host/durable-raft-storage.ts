@@ -48,15 +48,21 @@ export class DurableRaftStorage {
    * Persists a Ready's snapshot, entries and hard state, durably, then updates the mirror. The
    * snapshot goes first: the log is compacted behind it, so a crash in between leaves either the
    * old log or the new snapshot, never neither.
+   *
+   * A hard state whose only change is the commit index (`mustSync` false) is not written: Raft
+   * needs term and vote durable, not commit, which a restarted node learns again from its leader
+   * (etcd does not sync it either). Such a Ready costs no fsync, which keeps one off the path of
+   * every acknowledged write; the commit rides along with the next write that must be synced.
    */
   async persist(ready: Ready): Promise<void> {
+    if (ready.hardState !== undefined) this.mirror.setHardState(ready.hardState);
+    if (!ready.mustSync && ready.entries.length === 0 && ready.snapshot === undefined) return;
     if (ready.snapshot !== undefined) await this.saveSnapshot(ready.snapshot);
     const writes: Promise<void>[] = [];
     if (ready.entries.length > 0) writes.push(this.stores.log.append(ready.entries));
-    if (ready.hardState !== undefined) writes.push(this.stores.hardState.save(ready.hardState));
+    writes.push(this.stores.hardState.save(this.mirror.initialState().hardState));
     await Promise.all(writes);
     this.mirror.append(ready.entries);
-    if (ready.hardState !== undefined) this.mirror.setHardState(ready.hardState);
   }
 
   /**

@@ -238,7 +238,7 @@ export class RaftHost<Result> {
 
   /** The Ready contract, in its order (raft-types.ts): persist, send, apply, advance. */
   private async handleReady(ready: Ready): Promise<void> {
-    if (ready.snapshot !== undefined || ready.entries.length > 0 || ready.hardState !== undefined) await this.storage.persist(ready);
+    await this.storage.persist(ready);
     if (ready.messages.length > 0) this.options.transport.send(ready.messages);
     if (ready.snapshot !== undefined) this.restore(ready);
     for (const entry of ready.committedEntries) this.apply(entry);

@@ -58,6 +58,7 @@ const defaults = {
   log: { level: 'info', pretty: false },
   metrics: { enabled: true },
   durability: 'fsync',
+  storage: { writeThread: 'auto' },
 };
 
 describe('loadConfig from a file', () => {
@@ -111,6 +112,7 @@ describe('loadConfig from a file', () => {
       log: { level: 'debug', pretty: true },
       metrics: { enabled: false },
       durability: 'none',
+      storage: { writeThread: 'auto' },
     });
   });
 
@@ -151,7 +153,7 @@ describe('loadConfig validation', () => {
     const file = writeFile('node.yaml', 'nodeId: 1\nnode_id: 1\n');
     expect(loadError({ file }).message).toBe(
       'config key "node_id" is not a known key; allowed top-level keys: nodeId, clusterId, roles, listen, ' +
-        'advertisedAddress, dataDir, controller, limits, tls, auth, log, metrics, durability',
+        'advertisedAddress, dataDir, controller, limits, tls, auth, log, metrics, durability, storage',
     );
   });
 
