@@ -1,5 +1,5 @@
-import { createServer, type Server } from 'node:net';
 import type { MetadataController } from '../../src/actors/metadata-controller/metadata-controller.js';
+import { freePorts } from './free-ports.js';
 import { waitFor } from './in-process-raft-cluster.js';
 import { startTestNode } from './test-node.js';
 
@@ -9,20 +9,6 @@ export type TestNode = Awaited<ReturnType<typeof startTestNode>>;
 const testBrokerSessionTimeoutMs = 600_000;
 /** Fast elections for in-process quorums: 20 ms ticks, elections after 200–400 ms of silence. */
 const testRaft = { tickIntervalMs: 20, electionTimeoutTicks: 10 };
-
-/** `count` loopback ports that were free a moment ago: bound on port 0, then released. */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<Server>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
 
 /** The controller of a node started by startTestNode (every test node has the controller role). */
 export function controllerOf(node: TestNode): MetadataController {

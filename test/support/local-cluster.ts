@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { isProcessRunning, runningPid } from '../../src/node/pid-file.js';
+import { freePorts } from './free-ports.js';
 import { runTrib, type TribResult } from './trib-process.js';
 
 /** How long a killed process may take to disappear before the fixture complains. */
@@ -40,8 +40,9 @@ export class LocalCluster {
   static async create(options: LocalClusterOptions): Promise<LocalCluster> {
     const directory = mkdtempSync(join(tmpdir(), 'trib-local-cluster-'));
     const members: ClusterMember[] = [];
+    const ports = await freePorts(2 * options.controllers);
     for (let id = 1; id <= options.controllers; id++) {
-      members.push({ id, roles: ['controller'], grpc: `127.0.0.1:${await freePort()}`, metrics: `127.0.0.1:${await freePort()}` });
+      members.push({ id, roles: ['controller'], grpc: `127.0.0.1:${ports[2 * id - 2]}`, metrics: `127.0.0.1:${ports[2 * id - 1]}` });
     }
     const cluster = new LocalCluster(directory, join(directory, 'cluster.yaml'), members, options.settings ?? {});
     cluster.writeConfig();
@@ -50,7 +51,8 @@ export class LocalCluster {
 
   /** Adds a member to the cluster file (for AddController); `cluster up` then starts it. */
   async addMember(id: number): Promise<string> {
-    const member = { id, roles: ['controller'], grpc: `127.0.0.1:${await freePort()}`, metrics: `127.0.0.1:${await freePort()}` };
+    const [grpcPort, metricsPort] = await freePorts(2);
+    const member = { id, roles: ['controller'], grpc: `127.0.0.1:${grpcPort}`, metrics: `127.0.0.1:${metricsPort}` };
     this.members.push(member);
     this.writeConfig();
     return member.grpc;
@@ -110,16 +112,4 @@ export class LocalCluster {
     const cluster = { dataDir: join(this.directory, 'data'), nodes: this.members, settings: { log: { level: 'info' }, ...this.settings } };
     writeFileSync(this.configPath, toYaml(cluster));
   }
-}
-
-/** A port the kernel had free a moment ago: bind port 0, read it, release it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
