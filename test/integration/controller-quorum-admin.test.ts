@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient, defaultClientOptions, MetadataClient } from '../../src/rpc/clients/index.js';
 import { waitFor } from '../support/in-process-raft-cluster.js';
 import { startTestNode } from '../support/test-node.js';
-import { controllerOf, freePorts, registerLiveBrokers, startTestQuorum, type TestNode, waitForLeader } from '../support/controller-quorum.js';
+import { controllerOf, registerLiveBrokers, startTestQuorum, type TestNode, waitForLeader } from '../support/controller-quorum.js';
+import { freePorts } from '../support/free-ports.js';
 
 const clientOptions = defaultClientOptions('controller-quorum-admin-test');
 
