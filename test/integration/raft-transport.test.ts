@@ -315,12 +315,8 @@ describe('a controller node', () => {
   it('serves ControllerRaftService, lists it through reflection, and takes a peer stream', async () => {
     const node = await startTestNode();
     try {
-      expect(await listServices(node.grpcAddress, defaultClientOptions('raft-transport-test'))).toEqual([
-        'grpc.health.v1.Health',
-        'grpc.reflection.v1.ServerReflection',
-        'tributary.controller.v1.ControllerRaftService',
-        'tributary.pipeline.v1.PipelineService',
-      ]);
+      // The exact list a node serves is node-services.test.ts's business; here, that the Raft service is in it.
+      expect(await listServices(node.grpcAddress, defaultClientOptions('raft-transport-test'))).toContain('tributary.controller.v1.ControllerRaftService');
       // Peers name the cluster id every node of the cluster is configured with: the stream is accepted.
       const unreachable: NodeId[] = [];
       const transport = createGrpcRaftTransport({ nodeId: 2, clusterId: node.identity.clusterId, client: { clientId: 'raft-2' }, limits: transportLimits, onPeerUnreachable: (peer) => unreachable.push(peer) });
