@@ -125,6 +125,9 @@ const authSchema = z
       .max(tokensMax)
       .describe(`a list of at most ${tokensMax} SHA-256 token hashes`)
       .default([]),
+    // The bearer token this node presents to the other controllers (their Raft streams pass the
+    // same auth check as every call); the file holds the token itself, one line.
+    peerTokenFile: filePathSchema.describe('a path to a file holding the bearer token this node presents to its peers').optional(),
   })
   .prefault({});
 
@@ -216,6 +219,11 @@ function checkCrossKeyRules(config: BaseConfig, context: z.RefinementCtx): void 
   if (config.auth.enabled && config.auth.tokenFiles.length === 0 && config.auth.tokens.length === 0) {
     const allowed = 'at least one token file (or an auth.tokens entry) when auth.enabled is true';
     report(['auth', 'tokenFiles'], config.auth.tokenFiles, allowed);
+  }
+  const hasPeers = config.roles.includes('controller') && config.controller.quorum.some((voter) => voter.id !== config.nodeId);
+  if (config.auth.enabled && hasPeers && config.auth.peerTokenFile === undefined) {
+    const allowed = 'a path to the token this controller presents to its peers, required when auth.enabled is true and the quorum has other controllers';
+    report(['auth', 'peerTokenFile'], undefined, allowed);
   }
 }
 

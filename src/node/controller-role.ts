@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { systemClock } from '../actors/clock.js';
 import { leaderDutyDefaults } from '../actors/metadata-controller/controller-leader-duties.js';
 import { MetadataController } from '../actors/metadata-controller/metadata-controller.js';
@@ -47,7 +48,7 @@ export async function startControllerRole(
   const transport = createGrpcRaftTransport({
     nodeId: config.nodeId,
     clusterId: config.clusterId,
-    client: { clientId: `controller-${config.nodeId}`, tls: peerTls(config) },
+    client: { clientId: `controller-${config.nodeId}`, tls: peerTls(config), token: peerToken(config) },
     logger: componentLogger(logger, 'raft-transport'),
   });
   const quorum = new Map(config.controller.quorum.map((voter) => [voter.id, voter.address]));
@@ -97,6 +98,17 @@ export async function startControllerRole(
       await storage.close();
     },
   };
+}
+
+/** The token a controller presents to its peers when they check bearer tokens (auth.peerTokenFile). */
+function peerToken(config: NodeConfig): string | undefined {
+  const path = config.auth.peerTokenFile;
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new Error(`auth.peerTokenFile: "${path}" could not be read: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** Controllers dial each other with the node's own certificate: mTLS between peers when TLS is on. */

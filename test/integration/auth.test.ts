@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningNode } from '../../src/node/start-node.js';
-import { checkHealth, defaultClientOptions, getVersion, listServices } from '../../src/rpc/clients/index.js';
+import { AdminClient, checkHealth, defaultClientOptions, getVersion, listServices } from '../../src/rpc/clients/index.js';
 import { loadTokenHashes } from '../../src/node/load-token-hashes.js';
+import { freePorts } from '../support/free-ports.js';
 import { startTestNode } from '../support/test-node.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -56,3 +57,40 @@ describe('bearer-token authentication', () => {
     );
   });
 });
+
+describe('a controller quorum with authentication on', () => {
+  it('forms a quorum with each controller presenting its peer token, and refuses clients without a token', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'trib-auth-quorum-'));
+    const peerTokenFile = join(directory, 'peer-token');
+    writeFileSync(peerTokenFile, 'peer-secret\n');
+    const auth = { enabled: true, tokens: [sha256('peer-secret'), sha256('operator')], peerTokenFile };
+    const ports = await freePorts(3);
+    const quorum = ports.map((port, index) => ({ id: index + 1, address: `127.0.0.1:${port}` }));
+    const nodes = await Promise.all(
+      quorum.map(({ id, address }) => startTestNode({ nodeId: id, listen: { grpc: address, metrics: '127.0.0.1:0' }, auth, controller: { quorum, raft: { tickIntervalMs: 20 } } })),
+    );
+    const bootstrap = quorum.map((voter) => voter.address);
+    const admin = new AdminClient({ ...options, token: 'operator', bootstrap });
+    const anonymous = new AdminClient({ ...options, bootstrap });
+    try {
+      const leaderId = await waitFor(async () => ((await admin.describeCluster().catch(() => undefined))?.leaderId || undefined), 10_000);
+      expect(quorum.map((voter) => voter.id)).toContain(leaderId);
+      await expect(anonymous.describeCluster()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    } finally {
+      admin.close();
+      anonymous.close();
+      await Promise.all(nodes.map((node) => node.stop()));
+      rmSync(directory, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`nothing within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -83,7 +83,7 @@ describe('loadConfig from a file', () => {
         '    - { id: 3, address: "[::1]:7403" }',
         'limits: { requestTimeoutMs: 5000 }',
         'tls: { certFile: /etc/trib/cert.pem, keyFile: /etc/trib/key.pem }',
-        'auth: { enabled: true, tokenFiles: [/etc/trib/tokens] }',
+        'auth: { enabled: true, tokenFiles: [/etc/trib/tokens], peerTokenFile: /etc/trib/peer-token }',
         'log: { level: debug, pretty: true }',
         'metrics: { enabled: false }',
         'durability: none',
@@ -108,7 +108,7 @@ describe('loadConfig from a file', () => {
       },
       limits: { ...defaults.limits, requestTimeoutMs: 5000 },
       tls: { certFile: '/etc/trib/cert.pem', keyFile: '/etc/trib/key.pem', requireClientCert: false },
-      auth: { enabled: true, tokenFiles: ['/etc/trib/tokens'], tokens: [] },
+      auth: { enabled: true, tokenFiles: ['/etc/trib/tokens'], tokens: [], peerTokenFile: '/etc/trib/peer-token' },
       log: { level: 'debug', pretty: true },
       metrics: { enabled: false },
       durability: 'none',
@@ -226,6 +226,16 @@ describe('loadConfig validation', () => {
     expect(loadError({ file }).message).toBe(
       'config key "controller.raft.heartbeatTimeoutTicks" has value 4; allowed: fewer ticks than ' +
         'controller.raft.electionTimeoutTicks (4), or followers campaign between heartbeats',
+    );
+  });
+
+  it('requires a peer token for a controller with peers when auth is on', () => {
+    const quorum = 'quorum: [{ id: 1, address: "node-1:7401" }, { id: 2, address: "node-2:7401" }]';
+    const tokens = `tokens: ["${'a'.repeat(64)}"]`;
+    const file = writeFile('node.yaml', `nodeId: 1\nauth: { enabled: true, ${tokens} }\ncontroller:\n  ${quorum}\n`);
+    expect(loadError({ file }).message).toBe(
+      'config key "auth.peerTokenFile" is missing; allowed: a path to the token this controller presents to its peers, ' +
+        'required when auth.enabled is true and the quorum has other controllers',
     );
   });
 
