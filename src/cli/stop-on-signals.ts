@@ -1,9 +1,20 @@
 import type { RunningNode } from '../node/start-node.js';
 import type { Logger } from '../observability/index.js';
 
-/** SIGINT or SIGTERM stops `node` gracefully and exits 0 (1 if the shutdown itself failed). */
+/**
+ * SIGINT or SIGTERM stops `node` gracefully and exits 0 (1 if the shutdown itself failed). Later
+ * signals while it stops are logged and ignored: Ctrl-C under `npm start` reaches the node twice
+ * (from the terminal and relayed by npm and tsx), and the default action of the second would
+ * cut the graceful shutdown short. The shutdown is bounded by limits.shutdownGraceMs anyway.
+ */
 export function stopOnSignals(node: RunningNode, logger: Logger): void {
+  let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.info({ signal }, 'already shutting down');
+      return;
+    }
+    stopping = true;
     logger.info({ signal }, 'shutting down');
     node.stop().then(
       () => process.exit(0),
@@ -13,8 +24,8 @@ export function stopOnSignals(node: RunningNode, logger: Logger): void {
       },
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 /** A node that stopped itself after a fatal failure: exit non-zero so a supervisor restarts it. */

@@ -26,11 +26,14 @@ describe('trib, as a separate process', () => {
 
 describe('trib dev serves health and version until SIGTERM', () => {
   let node: RunningTrib;
+  let dataDir: string;
   beforeAll(async () => {
-    node = await startTrib(['dev', '--grpc', '127.0.0.1:0', '--metrics', '127.0.0.1:0']);
+    dataDir = mkdtempSync(join(tmpdir(), 'trib-cli-dev-'));
+    node = await startTrib(['dev', '--grpc', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--data-dir', dataDir]);
   });
   afterAll(async () => {
     await node?.stop('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('answers trib health', async () => {
@@ -55,9 +58,11 @@ describe('trib dev serves health and version until SIGTERM', () => {
     expect(response.status).toBe(200);
   });
 
-  it('shuts down gracefully on SIGTERM and exits 0', async () => {
-    const result = await node.stop('SIGTERM');
+  it('shuts down gracefully on SIGTERM and exits 0, even when a second signal follows (npm relays Ctrl-C)', async () => {
+    void node.stop('SIGTERM');
+    const result = await node.stop('SIGINT');
     expect(result.code).toBe(0);
+    expect(result.stdout).toContain('"msg":"already shutting down"');
     expect(result.stdout).toContain('"msg":"node stopped"');
   });
 });
