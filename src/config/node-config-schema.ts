@@ -68,6 +68,7 @@ const raftSchema = z
     electionTimeoutTicks: boundedInteger(2, 1_000, 'ticks').default(10),
     heartbeatTimeoutTicks: boundedInteger(1, 1_000, 'ticks').default(1),
     snapshotThresholdEntries: boundedInteger(1, 10_000_000, 'entries').default(10_000),
+    snapshotThresholdBytes: boundedInteger(1, 1024 * 1024 * 1024, 'bytes').default(64 * 1024 * 1024),
     snapshotKeepEntries: boundedInteger(0, 10_000_000, 'entries').default(1_000),
   })
   .prefault({});

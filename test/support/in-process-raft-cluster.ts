@@ -107,6 +107,10 @@ export class InProcessRaftCluster {
     return host;
   }
 
+  snapshotIndex(id: NodeId): number {
+    return this.host(id).snapshotIndex();
+  }
+
   stateMachine(id: NodeId): ListStateMachine {
     return this.node(id).stateMachine;
   }

@@ -9,6 +9,11 @@ export interface RaftHostSettings {
   readonly heartbeatTimeoutTicks: number;
   /** Applied entries since the last snapshot that trigger a new one. */
   readonly snapshotThresholdEntries: number;
+  /**
+   * Bytes of entries applied since the last snapshot that trigger a new one, whichever threshold
+   * comes first: a few large commands must not grow the log (and a restart's replay) unbounded.
+   */
+  readonly snapshotThresholdBytes: number;
   /** Entries kept behind a snapshot, so a slightly lagging follower catches up from the log. */
   readonly snapshotKeepEntries: number;
   readonly proposalTimeoutMs: number;
@@ -22,6 +27,7 @@ export const raftHostDefaults: RaftHostSettings = {
   electionTimeoutTicks: 10,
   heartbeatTimeoutTicks: 1,
   snapshotThresholdEntries: 10_000,
+  snapshotThresholdBytes: 64 * 1024 * 1024,
   snapshotKeepEntries: 1_000,
   proposalTimeoutMs: 10_000,
   pendingProposalsMax: 4_096,

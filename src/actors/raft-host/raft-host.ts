@@ -57,6 +57,8 @@ export class RaftHost<Result> {
   private cancelTick: () => void = () => undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private leaderContactMs: number | undefined;
+  /** Bytes of entries applied since the last snapshot, for snapshotThresholdBytes. */
+  private appliedBytesSinceSnapshot = 0;
 
   private constructor(
     private readonly options: RaftHostOptions<Result>,
@@ -184,6 +186,11 @@ export class RaftHost<Result> {
     return this.leaderContactMs === undefined ? Number.POSITIVE_INFINITY : this.options.clock.nowMs() - this.leaderContactMs;
   }
 
+  /** Index of the newest snapshot this node holds: the log before it is compacted away. */
+  snapshotIndex(): number {
+    return this.storage.snapshot().metadata.index;
+  }
+
   /** The membership as of the last applied entry. */
   currentMembership(): Membership {
     return this.membership;
@@ -255,6 +262,7 @@ export class RaftHost<Result> {
     assert.ok(snapshot !== undefined);
     this.options.stateMachine.restore(snapshot.metadata.index, snapshot.data);
     this.appliedIndex = snapshot.metadata.index;
+    this.appliedBytesSinceSnapshot = 0;
     this.membership = snapshot.metadata.membership;
     this.options.logger.info({ index: snapshot.metadata.index, term: snapshot.metadata.term }, 'restored a snapshot from the leader');
   }
@@ -262,6 +270,7 @@ export class RaftHost<Result> {
   private apply(entry: Entry): void {
     assert.equal(entry.index, this.appliedIndex + 1, `entries must be applied in order: expected ${this.appliedIndex + 1}, got ${entry.index}`);
     this.appliedIndex = entry.index;
+    this.appliedBytesSinceSnapshot += entry.data.length;
     if (entry.type === 'confChange') {
       this.membership = this.core.applyConfChange(decodeConfChange(entry.data));
       this.options.logger.info({ index: entry.index, membership: this.membership }, 'membership changed');
@@ -284,9 +293,11 @@ export class RaftHost<Result> {
   }
 
   private async maybeSnapshot(): Promise<void> {
-    const { snapshotThresholdEntries, snapshotKeepEntries } = this.options.settings;
+    const { snapshotThresholdEntries, snapshotThresholdBytes, snapshotKeepEntries } = this.options.settings;
     const snapshotIndex = this.storage.snapshot().metadata.index;
-    if (this.appliedIndex - snapshotIndex < snapshotThresholdEntries) return;
+    if (this.appliedIndex === snapshotIndex) return;
+    if (this.appliedIndex - snapshotIndex < snapshotThresholdEntries && this.appliedBytesSinceSnapshot < snapshotThresholdBytes) return;
+    this.appliedBytesSinceSnapshot = 0;
     const data = this.options.stateMachine.snapshot();
     await this.storage.snapshotAt(this.appliedIndex, this.membership, data, snapshotKeepEntries);
     this.options.logger.info({ index: this.appliedIndex, bytes: data.length }, 'took a snapshot and compacted the log');

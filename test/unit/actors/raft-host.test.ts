@@ -74,6 +74,17 @@ describe('raft host', () => {
     expect(cluster.stateMachine(lagging).items).toEqual(cluster.stateMachine(leader).items);
   });
 
+  it('snapshots after snapshotThresholdBytes of applied entries even below the entry threshold', async () => {
+    cluster = new InProcessRaftCluster(threeVoters, { snapshotThresholdEntries: 10_000, snapshotThresholdBytes: 4_096, snapshotKeepEntries: 0 });
+    await cluster.startAll();
+    const leader = await cluster.waitForLeader();
+    for (let i = 0; i < 5; i++) await cluster.host(leader).propose(encoder.encode(`${i}`.padEnd(1_024, '.')));
+    // Five 1 KiB entries pass 4 KiB: the log is compacted behind a snapshot.
+    expect(cluster.host(leader).status().lastIndex).toBeGreaterThan(5);
+    await waitFor(() => (cluster.stateMachine(leader).items.length === 5 ? true : undefined), 5_000, 'the leader to apply');
+    expect(cluster.snapshotIndex(leader)).toBeGreaterThan(1);
+  });
+
   it('linearizable barrier on a follower waits until it applied every write committed before', async () => {
     cluster = new InProcessRaftCluster(threeVoters);
     await cluster.startAll();

@@ -40,7 +40,7 @@ function loadError(options: LoadConfigOptions): ConfigError {
   throw new Error('expected loadConfig to throw a ConfigError');
 }
 
-const raftDefaults = { tickIntervalMs: 50, electionTimeoutTicks: 10, heartbeatTimeoutTicks: 1, snapshotThresholdEntries: 10_000, snapshotKeepEntries: 1_000 };
+const raftDefaults = { tickIntervalMs: 50, electionTimeoutTicks: 10, heartbeatTimeoutTicks: 1, snapshotThresholdEntries: 10_000, snapshotThresholdBytes: 64 * 1024 * 1024, snapshotKeepEntries: 1_000 };
 
 const defaults = {
   clusterId: 'tributary',
