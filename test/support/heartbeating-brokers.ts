@@ -15,8 +15,6 @@ export class HeartbeatingBrokers {
   private readonly timers = new Set<NodeJS.Timeout>();
   private failures = 0;
   private stopped = false;
-  /** The last heartbeat error, kept for a test that wants to know why brokers were fenced. */
-  lastError: unknown;
 
   constructor(bootstrap: readonly string[]) {
     this.client = new ControllerBrokerClient({ ...defaultClientOptions('test-brokers'), deadlineMs: 2_000, bootstrap });
@@ -50,8 +48,7 @@ export class HeartbeatingBrokers {
           this.failures = 0;
           this.schedule(beat, nextIntervalMs);
         },
-        (error: unknown) => {
-          this.lastError = error;
+        () => {
           this.failures++;
           if (this.failures <= consecutiveFailuresMax) this.schedule(beat, intervalMs);
         },

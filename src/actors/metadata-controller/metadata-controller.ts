@@ -118,7 +118,7 @@ export class MetadataController {
 
   /** The local state if it is at most `maxStalenessMs` old, else a linearizable read. */
   async boundedStaleState(maxStalenessMs: number): Promise<{ state: MetadataState; stalenessMs: number; linearizable: boolean }> {
-    const stalenessMs = this.host.stalenessMs();
+    const stalenessMs = this.stalenessMs();
     if (stalenessMs <= maxStalenessMs) return { state: this.stateMachine.state, stalenessMs, linearizable: false };
     return { state: await this.linearizableState(), stalenessMs: 0, linearizable: true };
   }
