@@ -161,7 +161,10 @@ export interface SoftState {
 /**
  * The core's output. The host MUST, in this order:
  *   1. persist `snapshot` (if any), `entries` and `hardState` (if any) to stable storage, and
- *      fsync when `mustSync` — BEFORE sending any of `messages`;
+ *      fsync when `mustSync` — BEFORE sending any of `messages`. One exception: `append` and
+ *      `heartbeat` messages (only a leader sends them) may go first when `hardState` keeps the
+ *      persisted term and vote, PROVIDED the host surfaces no commit before this persist
+ *      completes: the core counts the leader's own entries as soon as they are proposed;
  *   2. send `messages`;
  *   3. apply `committedEntries` (and restore `snapshot`) to the state machine, calling
  *      `applyConfChange` for each confChange entry, and serve `readStates` once applied;

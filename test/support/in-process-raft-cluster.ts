@@ -101,6 +101,27 @@ export class InProcessRaftCluster {
     this.nodes.set(id, { engine: new MemoryKeyValueStore(), host: undefined, stateMachine: new ListStateMachine() });
   }
 
+  /**
+   * Holds node `id`'s storage writes (they wait, unfinished) until the returned function is
+   * called: a slow disk on one node.
+   */
+  holdWrites(id: NodeId): () => void {
+    const engine = this.node(id).engine;
+    const write = engine.write.bind(engine);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    engine.write = async (operations, options) => {
+      await gate;
+      return write(operations, options);
+    };
+    return () => {
+      engine.write = write;
+      release();
+    };
+  }
+
   host(id: NodeId): RaftHost<number> {
     const host = this.node(id).host;
     if (host === undefined) throw new Error(`node ${id} is not running`);

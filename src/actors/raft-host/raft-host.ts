@@ -3,7 +3,7 @@ import { TributaryError } from '../../errors/index.js';
 import { type Logger, runOutsideRequestContext } from '../../observability/index.js';
 import { createRaftNode } from '../../raft/create-raft-node.js';
 import { decodeConfChange } from '../../raft/entry-codec.js';
-import type { ConfChange, Entry, Membership, Message, NodeId, ProposalTicket, Random, RaftNode, RaftStatus, Ready, SoftState } from '../../raft/raft-types.js';
+import type { ConfChange, Entry, HardState, Membership, Message, NodeId, ProposalTicket, Random, RaftNode, RaftStatus, Ready, SoftState } from '../../raft/raft-types.js';
 import type { Clock } from '../clock.js';
 import { DurableRaftStorage } from './durable-raft-storage.js';
 import { PendingProposals } from './pending-proposals.js';
@@ -243,10 +243,16 @@ export class RaftHost<Result> {
     }
   }
 
-  /** The Ready contract, in its order (raft-types.ts): persist, send, apply, advance. */
+  /**
+   * The Ready contract, in its order (raft-types.ts): persist, send, apply, advance. A leader's
+   * appends and heartbeats go out before its own write, so the followers' fsyncs overlap it
+   * (sendableBeforePersist).
+   */
   private async handleReady(ready: Ready): Promise<void> {
+    const { early, late } = sendableBeforePersist(ready, this.storage.mirror.initialState().hardState);
+    if (early.length > 0) this.options.transport.send(early);
     await this.storage.persist(ready);
-    if (ready.messages.length > 0) this.options.transport.send(ready.messages);
+    if (late.length > 0) this.options.transport.send(late);
     if (ready.snapshot !== undefined) this.restore(ready);
     for (const entry of ready.committedEntries) this.apply(entry);
     this.reads.confirmed(ready.readStates);
@@ -315,4 +321,24 @@ export class RaftHost<Result> {
     this.reads.failAll(unavailable);
     this.options.onFailure?.(error);
   }
+}
+
+/**
+ * Splits a Ready's messages into those a leader may send before persisting the Ready and the rest.
+ * Raft lets a leader write its log in parallel with replicating it (Ongaro's thesis, 10.2.1; etcd
+ * does the same) provided its own entries count towards commit only once durable. The core counts
+ * them at once, but this host makes that harmless: it handles Readies one at a time, so a commit
+ * reached during this write surfaces in a later Ready, after the write, and only then is anything
+ * applied, acknowledged or sent with the new commit index. Appends and heartbeats carry nothing the
+ * write could lose that the followers rely on; votes and responses promise durability and wait.
+ * If the Ready changes term or vote the node is leaving leadership: everything waits.
+ */
+export function sendableBeforePersist(ready: Ready, persisted: HardState): { early: readonly Message[]; late: readonly Message[] } {
+  const { hardState } = ready;
+  const termOrVoteChanges = hardState !== undefined && (hardState.term !== persisted.term || hardState.vote !== persisted.vote);
+  if (ready.messages.length === 0 || termOrVoteChanges) return { early: [], late: ready.messages };
+  const early: Message[] = [];
+  const late: Message[] = [];
+  for (const message of ready.messages) (message.type === 'append' || message.type === 'heartbeat' ? early : late).push(message);
+  return { early, late };
 }

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../../src/errors/index.js';
+import { sendableBeforePersist } from '../../../src/actors/raft-host/raft-host.js';
+import type { HardState, Message, Ready } from '../../../src/raft/raft-types.js';
 import { InProcessRaftCluster, waitFor } from '../../support/in-process-raft-cluster.js';
 
 const encoder = new TextEncoder();
@@ -154,5 +156,50 @@ describe('raft host membership', () => {
     await cluster.host(leader).proposeConfChange({ type: 'removeNode', nodeId: wiped });
     await cluster.host(leader).proposeConfChange({ type: 'addLearner', nodeId: wiped });
     await waitFor(() => (cluster.stateMachine(wiped).items.length === 7 ? true : undefined), 5_000, 'the re-added node to catch up');
+  });
+});
+
+describe('raft host leader writes in parallel with replication', () => {
+  it('sends appends while its own write is in flight, and answers only once that write is durable', async () => {
+    cluster = new InProcessRaftCluster(threeVoters);
+    await cluster.startAll();
+    const leader = await cluster.waitForLeader();
+    await proposeAll(1, 'warm');
+    const release = cluster.holdWrites(leader);
+    const host = cluster.host(leader);
+    let answered = false;
+    const proposal = host.propose(encoder.encode('held')).then((result) => {
+      answered = true;
+      return result;
+    });
+    const index = host.status().lastIndex;
+    // The followers got the entry and acknowledged it: the core counts a quorum, though the
+    // leader's own copy is not written yet.
+    await waitFor(() => (host.status().commitIndex >= index ? true : undefined), 5_000, 'a quorum to acknowledge the held entry');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toBe(false);
+    expect(cluster.stateMachine(leader).items).toEqual(['warm-0']);
+    release();
+    await expect(proposal).resolves.toBe(2);
+    expect(cluster.stateMachine(leader).items).toEqual(['warm-0', 'held']);
+  });
+});
+
+describe('sendableBeforePersist', () => {
+  const persisted = { term: 3, vote: 1, commit: 7 };
+  const append = { type: 'append', from: 1, to: 2, term: 3, index: 7, logTerm: 3, entries: [], commit: 7 } as unknown as Message;
+  const heartbeat = { type: 'heartbeat', from: 1, to: 3, term: 3, commit: 7, context: new Uint8Array() } as unknown as Message;
+  const voteResponse = { type: 'voteResponse', from: 1, to: 2, term: 3, reject: false } as unknown as Message;
+  const readyWith = (messages: Message[], hardState?: HardState) => ({ softState: undefined, hardState, entries: [], snapshot: undefined, committedEntries: [], messages, readStates: [], mustSync: false }) as Ready;
+
+  it('lets appends and heartbeats go first and keeps every other message for after the write', () => {
+    const { early, late } = sendableBeforePersist(readyWith([append, voteResponse, heartbeat], { ...persisted, commit: 9 }), persisted);
+    expect(early).toEqual([append, heartbeat]);
+    expect(late).toEqual([voteResponse]);
+  });
+
+  it('keeps everything for after the write when the Ready changes term or vote', () => {
+    expect(sendableBeforePersist(readyWith([append], { term: 4, vote: 0, commit: 7 }), persisted).early).toEqual([]);
+    expect(sendableBeforePersist(readyWith([append], { term: 3, vote: 2, commit: 7 }), persisted).late).toEqual([append]);
   });
 });
