@@ -85,28 +85,39 @@ function percentile(values: readonly number[], rank: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((rank / 100) * sorted.length))) - 1] ?? 0;
 }
 
+/** The figures of the sequential and concurrent phases. */
+export type WritePhasesResult = Omit<MetadataWorkloadResult, 'failoverMsMedian' | 'failoverMsTrials'>;
+
+/** Something that takes writes: a quorum's client, or the transport-ceiling server's. */
+export type WriteFunction = (key: string, value: Uint8Array, timeoutMs: number) => Promise<void>;
+
 /** Runs the three phases on `target`, from start() to stop(), and returns its figures. */
 export async function runMetadataWorkload(target: MetadataBenchTarget, options: MetadataWorkloadOptions): Promise<MetadataWorkloadResult> {
   assertOptions(options);
   try {
     await target.start();
-    await writeSequentially(target, warmupWrites);
-    const sequential = await writeSequentially(target, options.sequentialWrites);
-    const concurrent = await writeConcurrently(target, options.concurrentClients, options.concurrentWrites);
+    const phases = await runWritePhases((key, value, timeoutMs) => target.write(key, value, timeoutMs), options);
     const failoverMsTrials = await measureFailovers(target, options.failoverTrials);
-    return {
-      sequentialLatencyMsP50: percentile(sequential, 50),
-      sequentialLatencyMsP99: percentile(sequential, 99),
-      sequentialLatencyMsMax: Math.max(...sequential),
-      concurrentWritesPerSecond: concurrent.writesPerSecond,
-      concurrentLatencyMsP50: percentile(concurrent.latenciesMs, 50),
-      concurrentLatencyMsP99: percentile(concurrent.latenciesMs, 99),
-      failoverMsMedian: median(failoverMsTrials),
-      failoverMsTrials,
-    };
+    return { ...phases, failoverMsMedian: median(failoverMsTrials), failoverMsTrials };
   } finally {
     await target.stop();
   }
+}
+
+/** Warm-up, then the sequential and the concurrent phase through `write`. */
+export async function runWritePhases(write: WriteFunction, options: MetadataWorkloadOptions): Promise<WritePhasesResult> {
+  assertOptions(options);
+  await writeSequentially(write, warmupWrites);
+  const sequential = await writeSequentially(write, options.sequentialWrites);
+  const concurrent = await writeConcurrently(write, options.concurrentClients, options.concurrentWrites);
+  return {
+    sequentialLatencyMsP50: percentile(sequential, 50),
+    sequentialLatencyMsP99: percentile(sequential, 99),
+    sequentialLatencyMsMax: Math.max(...sequential),
+    concurrentWritesPerSecond: concurrent.writesPerSecond,
+    concurrentLatencyMsP50: percentile(concurrent.latenciesMs, 50),
+    concurrentLatencyMsP99: percentile(concurrent.latenciesMs, 99),
+  };
 }
 
 function assertOptions(options: MetadataWorkloadOptions): void {
@@ -117,25 +128,25 @@ function assertOptions(options: MetadataWorkloadOptions): void {
 }
 
 /** `writes` writes, one at a time; returns each write's latency in ms. */
-async function writeSequentially(target: MetadataBenchTarget, writes: number): Promise<number[]> {
+async function writeSequentially(write: WriteFunction, writes: number): Promise<number[]> {
   const latenciesMs: number[] = [];
   for (let sequence = 0; sequence < writes; sequence++) {
     const started = performance.now();
-    await target.write(topicConfigKey(sequence), valueFor(sequence), writeTimeoutMs);
+    await write(topicConfigKey(sequence), valueFor(sequence), writeTimeoutMs);
     latenciesMs.push(performance.now() - started);
   }
   return latenciesMs;
 }
 
 /** `clients` writers take writes from one shared count until `writes` are done. */
-async function writeConcurrently(target: MetadataBenchTarget, clients: number, writes: number): Promise<{ writesPerSecond: number; latenciesMs: number[] }> {
+async function writeConcurrently(write: WriteFunction, clients: number, writes: number): Promise<{ writesPerSecond: number; latenciesMs: number[] }> {
   const latenciesMs: number[] = [];
   let nextSequence = 0;
   const writer = async (): Promise<void> => {
     while (nextSequence < writes) {
       const sequence = nextSequence++;
       const started = performance.now();
-      await target.write(topicConfigKey(sequence), valueFor(sequence), writeTimeoutMs);
+      await write(topicConfigKey(sequence), valueFor(sequence), writeTimeoutMs);
       latenciesMs.push(performance.now() - started);
     }
   };

@@ -4,14 +4,24 @@
 // bench/metadata-workload.ts run on each target selected by --targets. Runs alternate between the
 // targets so machine noise falls on all alike. Prints one JSON line: per target, the median over
 // runs with min and max, and when the baseline (etcd) ran beside another target, the ratios
-// other/etcd of the medians. Progress goes to stderr.
+// other/etcd of the medians. Each run also measures the transport ceiling (the same client against
+// a server that answers at once, bench/peers/transport-ceiling.ts) and prints target/ceiling
+// ratios. Progress goes to stderr.
 // Needs the etcd binary: sudo bash scripts/install-bench-peers.sh (docs/BENCHMARKS.md).
 // Run: npm run bench:metadata -- [--targets etcd] [--runs 3] [--sequential 5000]
 //      [--concurrent-clients 32] [--concurrent-writes 20000] [--failover-trials 3] [--quick]
 import { parseArgs } from 'node:util';
 import { median, summary } from './bench-statistics.js';
-import { type MetadataBenchTarget, type MetadataWorkloadOptions, type MetadataWorkloadResult, runMetadataWorkload, valueBytes } from './metadata-workload.js';
+import {
+  type MetadataBenchTarget,
+  type MetadataWorkloadOptions,
+  type MetadataWorkloadResult,
+  runMetadataWorkload,
+  valueBytes,
+  type WritePhasesResult,
+} from './metadata-workload.js';
 import { EtcdTarget } from './peers/etcd-target.js';
+import { measureTransportCeiling, transportCeilingSettings } from './peers/transport-ceiling.js';
 import { TributaryTarget } from './peers/tributary-target.js';
 
 /** Every target the benchmark knows; adding one is an import and an entry here. */
@@ -99,9 +109,10 @@ function createTarget(name: string): MetadataBenchTarget {
   return factory();
 }
 
-/** Runs every target once per run, alternating; returns each target's results and settings. */
-async function runAll(options: BenchOptions): Promise<Map<string, TargetRecord>> {
+/** Runs every target, then the transport ceiling, once per run, alternating. */
+async function runAll(options: BenchOptions): Promise<{ byTarget: Map<string, TargetRecord>; ceiling: WritePhasesResult[] }> {
   const byTarget = new Map(options.targetNames.map((name): [string, TargetRecord] => [name, { results: [], settings: {} }]));
+  const ceiling: WritePhasesResult[] = [];
   for (let run = 1; run <= options.runs; run++) {
     for (const [name, record] of byTarget) {
       console.error(`bench/metadata: run ${run}/${options.runs}, target ${name}`);
@@ -109,12 +120,14 @@ async function runAll(options: BenchOptions): Promise<Map<string, TargetRecord>>
       record.results.push(await runMetadataWorkload(target, options));
       record.settings = target.settings();
     }
+    console.error(`bench/metadata: run ${run}/${options.runs}, transport ceiling`);
+    ceiling.push(await measureTransportCeiling(options));
   }
-  return byTarget;
+  return { byTarget, ceiling };
 }
 
-function summarize(results: readonly MetadataWorkloadResult[], settings: Record<string, unknown>): Record<string, unknown> {
-  const figure = (pick: (result: MetadataWorkloadResult) => number, digits: number) => summary(results.map(pick), digits);
+function summarizePhases(results: readonly WritePhasesResult[], settings: Record<string, unknown>): Record<string, unknown> {
+  const figure = (pick: (result: WritePhasesResult) => number, digits: number) => summary(results.map(pick), digits);
   return {
     settings,
     sequentialLatencyMsP50: figure((result) => result.sequentialLatencyMsP50, 3),
@@ -123,23 +136,37 @@ function summarize(results: readonly MetadataWorkloadResult[], settings: Record<
     concurrentWritesPerSecond: figure((result) => result.concurrentWritesPerSecond, 0),
     concurrentLatencyMsP50: figure((result) => result.concurrentLatencyMsP50, 3),
     concurrentLatencyMsP99: figure((result) => result.concurrentLatencyMsP99, 3),
-    failoverMs: figure((result) => result.failoverMsMedian, 1),
+  };
+}
+
+function summarize(results: readonly MetadataWorkloadResult[], settings: Record<string, unknown>): Record<string, unknown> {
+  return {
+    ...summarizePhases(results, settings),
+    failoverMs: summary(results.map((result) => result.failoverMsMedian), 1),
     failoverMsTrials: results.flatMap((result) => result.failoverMsTrials.map((value) => Number(value.toFixed(1)))),
   };
 }
 
+const ratioOf = <R>(candidate: readonly R[], baseline: readonly R[], pick: (result: R) => number): number =>
+  Number((median(candidate.map(pick)) / median(baseline.map(pick))).toFixed(3));
+
 /** other/baseline for the medians over runs: below 1 is better for latency and failover, above 1 for throughput. */
 function ratios(candidate: readonly MetadataWorkloadResult[], baseline: readonly MetadataWorkloadResult[]): Record<string, number> {
-  const ratio = (pick: (result: MetadataWorkloadResult) => number) => Number((median(candidate.map(pick)) / median(baseline.map(pick))).toFixed(3));
   return {
-    sequentialLatencyMsP50: ratio((result) => result.sequentialLatencyMsP50),
-    sequentialLatencyMsP99: ratio((result) => result.sequentialLatencyMsP99),
-    concurrentWritesPerSecond: ratio((result) => result.concurrentWritesPerSecond),
-    failoverMs: ratio((result) => result.failoverMsMedian),
+    ...phaseRatios(candidate, baseline),
+    failoverMs: ratioOf(candidate, baseline, (result) => result.failoverMsMedian),
   };
 }
 
-function report(options: BenchOptions, byTarget: ReadonlyMap<string, TargetRecord>): Record<string, unknown> {
+function phaseRatios(candidate: readonly WritePhasesResult[], baseline: readonly WritePhasesResult[]): Record<string, number> {
+  return {
+    sequentialLatencyMsP50: ratioOf(candidate, baseline, (result) => result.sequentialLatencyMsP50),
+    sequentialLatencyMsP99: ratioOf(candidate, baseline, (result) => result.sequentialLatencyMsP99),
+    concurrentWritesPerSecond: ratioOf(candidate, baseline, (result) => result.concurrentWritesPerSecond),
+  };
+}
+
+function report(options: BenchOptions, byTarget: ReadonlyMap<string, TargetRecord>, ceiling: readonly WritePhasesResult[]): Record<string, unknown> {
   const baseline = byTarget.get(baselineTargetName);
   const targets = Object.fromEntries([...byTarget].map(([name, record]) => [name, summarize(record.results, record.settings)]));
   const compared = [...byTarget].filter(([name]) => name !== baselineTargetName && baseline !== undefined);
@@ -153,6 +180,8 @@ function report(options: BenchOptions, byTarget: ReadonlyMap<string, TargetRecor
     failoverTrials: options.failoverTrials,
     targets,
     ratios: Object.fromEntries(compared.map(([name, record]) => [`${name}/${baselineTargetName}`, ratios(record.results, baseline?.results ?? [])])),
+    transportCeiling: summarizePhases(ceiling, transportCeilingSettings()),
+    ceilingRatios: Object.fromEntries([...byTarget].map(([name, record]) => [`${name}/ceiling`, phaseRatios(record.results, ceiling)])),
     node: process.version,
   };
 }
@@ -160,8 +189,8 @@ function report(options: BenchOptions, byTarget: ReadonlyMap<string, TargetRecor
 async function main(): Promise<void> {
   for (const [signal, code] of Object.entries(signalExitCodes)) process.once(signal, () => process.exit(code));
   const options = parseOptions(process.argv.slice(2));
-  const byTarget = await runAll(options);
-  console.log(JSON.stringify(report(options, byTarget)));
+  const { byTarget, ceiling } = await runAll(options);
+  console.log(JSON.stringify(report(options, byTarget, ceiling)));
 }
 
 main().catch((error: unknown) => {

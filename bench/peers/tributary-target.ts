@@ -85,7 +85,7 @@ export class TributaryTarget implements MetadataBenchTarget {
     return {
       processes: '3 controller processes (trib node, roles [controller]) on 127.0.0.1, started by trib cluster up',
       raft: 'tick 50 ms, election timeout 10-20 ticks (500-1000 ms), heartbeat every tick, PreVote and CheckQuorum on',
-      durability: 'fsync: the leader and a majority fsync each entry (group commit, RocksDB worker write thread) before the ack',
+      durability: 'fsync: the leader and a majority fsync each entry (group commit; controller-only nodes write RocksDB from the JS thread, storage.writeThread auto); the leader sends appends while its own write runs before the ack',
       client: 'AdminClient over @grpc/grpc-js: AlterTopicConfig with a 256-byte label, routed to the leader, one redirect, no retry',
     };
   }
