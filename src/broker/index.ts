@@ -1,0 +1,13 @@
+// The broker's pure replication core (docs/REPLICATION.md, "Replication core"): offsets, ISR and
+// high watermark decisions; the actors do the I/O and pass the time in.
+export { divergingEpoch, noEpoch, truncationOffset, validateLeaderEpoch, type EpochEndOffset, type FetchPosition } from './fetch-divergence.js';
+export { FollowerHighWatermark } from './follower-high-watermark.js';
+export type { FollowerProgress } from './follower-replica.js';
+export {
+  LeaderPartitionState,
+  type FollowerFetch,
+  type HighWatermarkChange,
+  type IsrChangeProposal,
+  type LeaderPartitionStateOptions,
+} from './leader-partition-state.js';
+export { PendingAcks, type PendingAcksOptions } from './pending-acks.js';
