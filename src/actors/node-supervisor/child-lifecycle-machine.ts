@@ -62,7 +62,6 @@ function requireHandle(context: ChildLifecycleContext): SupervisedChild {
   return context.handle;
 }
 
-
 /**
  * Context after a crash (or a permanent child's exit): the next backoff grows, unless the child
  * had run for restartWindowMs, which proves the last restart worked and starts the doubling over.
