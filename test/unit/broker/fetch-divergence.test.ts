@@ -86,7 +86,9 @@ describe('fetch divergence', () => {
   });
 
   it('refuses malformed fetch positions with INVALID_REQUEST', () => {
-    expect(() => divergingEpoch({ fetchOffset: -2, lastFetchedEpoch: 1 }, undefined, 0)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringContaining('fetch offset -2') }));
+    expect(() => divergingEpoch({ fetchOffset: -2, lastFetchedEpoch: 1 }, undefined, 0)).toThrow(
+      expect.objectContaining({ code: 'INVALID_REQUEST', message: 'fetch offset -2 is not an offset (a safe integer from 0)' }),
+    );
     expect(() => divergingEpoch({ fetchOffset: 2, lastFetchedEpoch: -5 }, undefined, 0)).toThrow('last fetched epoch -5 is not an epoch');
   });
 });
