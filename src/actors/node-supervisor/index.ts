@@ -3,4 +3,3 @@ export { NodeSupervisor, type ChildStatus } from './node-supervisor.js';
 export type { SupervisedChild } from './supervised-child.js';
 export { supervisorChildSpec } from './supervisor-child-spec.js';
 export { supervisorDefaults, type SupervisorOptions } from './supervisor-options.js';
-export { xstateClock } from './xstate-clock.js';

@@ -8,7 +8,7 @@ import { RestartIntensity } from './restart-intensity.js';
 import type { SupervisedChild } from './supervised-child.js';
 import { toError } from './to-error.js';
 import type { SupervisorOptions } from './supervisor-options.js';
-import { xstateClock } from './xstate-clock.js';
+import { xstateClockOf } from '../xstate-clock.js';
 
 type ChildActor = Actor<typeof childLifecycleMachine>;
 type ChildSnapshot = SnapshotFrom<typeof childLifecycleMachine>;
@@ -41,7 +41,7 @@ export class NodeSupervisor {
   private readonly entries = new Map<string, ChildEntry>();
   private readonly intensity: RestartIntensity;
   private readonly logger: Logger;
-  private readonly clockForMachines: ReturnType<typeof xstateClock>;
+  private readonly clockForMachines: ReturnType<typeof xstateClockOf>;
   private shutdown: Promise<void> | undefined;
   private escalation: Error | undefined;
   private readonly done: Promise<void>;
@@ -50,7 +50,7 @@ export class NodeSupervisor {
   private constructor(private readonly options: SupervisorOptions) {
     this.intensity = new RestartIntensity(options.restartsMax, options.restartWindowMs);
     this.logger = options.logger.child({ supervisor: options.name });
-    this.clockForMachines = xstateClock(options.clock);
+    this.clockForMachines = xstateClockOf(options.clock);
     this.done = new Promise<void>((resolve, reject) => {
       this.settleDone = (error) => (error === undefined ? resolve() : reject(error));
     });
