@@ -4,7 +4,7 @@ import type { BrokerHeartbeatCommand, FenceExpiredBrokersCommand, RegisterBroker
 import { brokerRegisteredDelta, brokerStanding, brokerStateChangedDelta, type BrokerStanding } from './metadata-delta.js';
 import { metadataLimits } from './metadata-limits.js';
 import { sortedValues, type BrokerRecord, type MetadataState } from './metadata-state.js';
-import { countLeaderships, reassessPartitionsOf } from './partition-leadership.js';
+import { countLeaderships, countMovableLeaderships, reassessPartitionsOf } from './partition-leadership.js';
 
 export interface RegisterBrokerOutput {
   /** The broker's epoch: the Raft index of the registration that created this incarnation. */
@@ -88,7 +88,8 @@ export function requireCurrentBroker(state: MetadataState, brokerId: number, bro
 /**
  * Extends a broker's session. Unfences it when it asks to be unfenced and has applied metadata up
  * to its own registration (so it knows its partitions); starts controlled shutdown on request,
- * which moves its leaderships to other in-sync replicas. Shutdown is one-way until re-registration.
+ * which moves its leaderships to other in-sync replicas; it is ready once none is left that another
+ * in-sync replica could take. Shutdown is one-way until re-registration.
  */
 export function brokerHeartbeat(context: ApplyContext, command: BrokerHeartbeatCommand): BrokerHeartbeatOutput {
   const { state } = context;
@@ -104,7 +105,8 @@ export function brokerHeartbeat(context: ApplyContext, command: BrokerHeartbeatC
     reassessPartitionsOf(context, new Set([broker.brokerId]));
   }
   const remainingLeaderships = countLeaderships(state, broker.brokerId);
-  return { standing: brokerStanding(broker), shutdownReady: broker.shuttingDown && remainingLeaderships === 0, remainingLeaderships };
+  const shutdownReady = broker.shuttingDown && countMovableLeaderships(state, broker.brokerId) === 0;
+  return { standing: brokerStanding(broker), shutdownReady, remainingLeaderships };
 }
 
 /** Fences every live broker whose heartbeat deadline is at or before `nowMs`, then moves their leaderships. */

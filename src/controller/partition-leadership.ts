@@ -99,3 +99,18 @@ export function countLeaderships(state: MetadataState, brokerId: number): number
   }
   return count;
 }
+
+/**
+ * How many of the broker's leaderships another in-sync replica could take: what a controlled
+ * shutdown still waits for. A leadership no other live, eligible ISR member can take stays until
+ * the broker is gone (fencing then takes the partition offline); waiting would not move it.
+ */
+export function countMovableLeaderships(state: MetadataState, brokerId: number): number {
+  let count = 0;
+  for (const topic of state.topics.values()) {
+    for (const partition of topic.partitions) {
+      if (partition.leader === brokerId && partition.isr.some((id) => id !== brokerId && isEligibleLeader(state, id))) count += 1;
+    }
+  }
+  return count;
+}

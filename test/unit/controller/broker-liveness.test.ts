@@ -153,10 +153,11 @@ describe('controlled shutdown', () => {
     for (const partition of topic.partitions) expect(partition.replicas).not.toContain(2);
   });
 
-  it('keeps a leadership no other in-sync replica can take', () => {
+  it('keeps a leadership no other in-sync replica can take, and is ready at once: waiting would not move it', () => {
     const harness = new MetadataHarness();
     harness.liveBrokers(1);
     harness.createTopic('solo', { partitions: 1, replicationFactor: 1, minInSyncReplicas: 1 });
-    expect(harness.heartbeat(1, { wantsShutdown: true })).toEqual({ standing: 'shuttingDown', shutdownReady: false, remainingLeaderships: 1 });
+    expect(harness.heartbeat(1, { wantsShutdown: true })).toEqual({ standing: 'shuttingDown', shutdownReady: true, remainingLeaderships: 1 });
+    expect(harness.partition('solo', 0)).toMatchObject({ leader: 1 });
   });
 });
