@@ -6,7 +6,7 @@ import { describeFailure, exitCodes } from './cli-error.js';
 import { devCommand } from './dev-command.js';
 import { clusterCommand } from './cluster-command.js';
 import { healthCommand } from './health-command.js';
-import { controllerCommand, nodeCommand } from './node-command.js';
+import { brokerCommand, controllerCommand, nodeCommand } from './node-command.js';
 import { statusCommand } from './status-command.js';
 import { topicCommand } from './topic-command.js';
 import { versionCommand } from './version-command.js';
@@ -20,6 +20,7 @@ export function tribProgram(): Command {
     .addCommand(devCommand())
     .addCommand(nodeCommand())
     .addCommand(controllerCommand())
+    .addCommand(brokerCommand())
     .addCommand(clusterCommand())
     .addCommand(versionCommand())
     .addCommand(healthCommand())

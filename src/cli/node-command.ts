@@ -19,6 +19,11 @@ export function controllerCommand(): Command {
   return roleCommand('controller', 'run one controller of the quorum', ['controller']);
 }
 
+/** `trib broker --config F`: one broker process; its config lists the controllers to register with. */
+export function brokerCommand(): Command {
+  return roleCommand('broker', 'run one broker', ['broker']);
+}
+
 function roleCommand(name: string, description: string, roles: NodeConfig['roles'] | undefined): Command {
   return new Command(name)
     .description(description)

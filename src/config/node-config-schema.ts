@@ -90,6 +90,20 @@ const controllerSchema = z
   })
   .prefault({});
 
+// Defaults are brokerLifecycleDefaults (src/actors/broker-lifecycle/broker-lifecycle.ts).
+const brokerSchema = z
+  .strictObject({
+    // The failure domain rack-aware placement spreads replicas over; empty when not configured.
+    rack: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{0,64}$/)
+      .describe('0 to 64 letters, digits, dots, colons, dashes or underscores')
+      .default(''),
+    // How long a SIGTERM waits for the controller to move this broker's leaderships away.
+    controlledShutdownTimeoutMs: boundedInteger(0, 600_000, 'milliseconds').default(30_000),
+  })
+  .prefault({});
+
 const limitsSchema = z
   .strictObject({
     maxMessageBytes: boundedInteger(1, 1024 * 1024 * 1024, 'bytes').default(16 * 1024 * 1024),
@@ -165,6 +179,7 @@ const baseSchema = z.strictObject({
   // One default for every node: processes sharing a working directory must set dataDir each.
   dataDir: filePathSchema.describe('a non-empty directory path').default('./.tributary'),
   controller: controllerSchema,
+  broker: brokerSchema,
   limits: limitsSchema,
   tls: tlsSchema.optional(),
   auth: authSchema,
@@ -221,9 +236,10 @@ function checkCrossKeyRules(config: BaseConfig, context: z.RefinementCtx): void 
     const allowed = 'at least one token file (or an auth.tokens entry) when auth.enabled is true';
     report(['auth', 'tokenFiles'], config.auth.tokenFiles, allowed);
   }
-  const hasPeers = config.roles.includes('controller') && config.controller.quorum.some((voter) => voter.id !== config.nodeId);
-  if (config.auth.enabled && hasPeers && config.auth.peerTokenFile === undefined) {
-    const allowed = 'a path to the token this controller presents to its peers, required when auth.enabled is true and the quorum has other controllers';
+  // A broker dials the controllers (its own node's too), a controller its peers: both present auth.peerTokenFile.
+  const dialsControllers = config.roles.includes('broker') || config.controller.quorum.some((voter) => voter.id !== config.nodeId);
+  if (config.auth.enabled && dialsControllers && config.auth.peerTokenFile === undefined) {
+    const allowed = 'a path to the token this node presents to the controllers, required when auth.enabled is true and the node is a broker or the quorum has other controllers';
     report(['auth', 'peerTokenFile'], undefined, allowed);
   }
 }

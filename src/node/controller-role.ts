@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { systemClock } from '../actors/clock.js';
 import { leaderDutyDefaults } from '../actors/metadata-controller/controller-leader-duties.js';
 import { MetadataController } from '../actors/metadata-controller/metadata-controller.js';
@@ -16,6 +15,7 @@ import { createMetadataService } from '../rpc/services/metadata-service.js';
 import { openNodeStorage } from '../storage/open-node-storage.js';
 import type { WriteThread } from '../storage/rocksdb/rocksdb-key-value-store.js';
 import type { NodeIdentity } from './node-identity.js';
+import { peerTls, peerToken } from './peer-credentials.js';
 
 /** Recent metadata deltas a controller keeps so watchers resume without a full image. */
 const metadataHistoryDeltasMax = 10_000;
@@ -98,24 +98,6 @@ export async function startControllerRole(
       await storage.close();
     },
   };
-}
-
-/** The token a controller presents to its peers when they check bearer tokens (auth.peerTokenFile). */
-function peerToken(config: NodeConfig): string | undefined {
-  const path = config.auth.peerTokenFile;
-  if (path === undefined) return undefined;
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch (error) {
-    throw new Error(`auth.peerTokenFile: "${path}" could not be read: ${(error as Error).message}`, { cause: error });
-  }
-}
-
-/** Controllers dial each other with the node's own certificate: mTLS between peers when TLS is on. */
-function peerTls(config: NodeConfig): { caFile?: string; certFile: string; keyFile: string } | undefined {
-  if (config.tls === undefined) return undefined;
-  const { caFile, certFile, keyFile } = config.tls;
-  return caFile === undefined ? { certFile, keyFile } : { caFile, certFile, keyFile };
 }
 
 /**

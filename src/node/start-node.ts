@@ -10,6 +10,7 @@ import {
 import { serverCredentialsFor } from '../rpc/server/server-credentials.js';
 import { type RpcServer, type RpcService, serviceNameOf, startRpcServer } from '../rpc/server/rpc-server.js';
 import { createPipelineService } from '../rpc/services/pipeline-service.js';
+import { type BrokerRole, startBrokerRole } from './broker-role.js';
 import { type ControllerRole, startControllerRole } from './controller-role.js';
 import { loadTokenHashes } from './load-token-hashes.js';
 import { type NodeIdentity, nodeIdentityOf } from './node-identity.js';
@@ -24,6 +25,8 @@ export interface RunningNode {
   readonly metricsAddress: string | undefined;
   /** The controller role's metadata controller; undefined on a node without that role. */
   readonly controller: MetadataController | undefined;
+  /** The broker role; undefined on a node without that role. */
+  readonly broker: BrokerRole | undefined;
   /** Graceful shutdown: not ready, drain gRPC within the grace period, close HTTP. Idempotent. */
   stop(): Promise<void>;
 }
@@ -83,7 +86,9 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
     releasePidFile();
     throw error;
   }
-  controllerRole?.bound(config.advertisedAddress ?? rpc.address);
+  const advertisedAddress = config.advertisedAddress ?? rpc.address;
+  controllerRole?.bound(advertisedAddress);
+  const brokerRole = config.roles.includes('broker') ? startBrokerRole(config, logger, { address: advertisedAddress, onFailure: fatal }) : undefined;
   rpc.shutdownSignal.addEventListener('abort', () => serverShutdown.abort(), { once: true });
   let stopping = false;
   const http = config.metrics.enabled ? await startMetricsEndpoint(config, logger, metrics, rpc, () => stopping) : undefined;
@@ -92,6 +97,8 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
   stopNode = () => {
     stopping = true;
     stopPromise ??= (async () => {
+      // Controlled shutdown first: the controllers (this node's own, when combined) still serve.
+      await brokerRole?.stop();
       await rpc.shutdown();
       await controllerRole?.stop();
       await http?.close();
@@ -105,6 +112,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
     grpcAddress: rpc.address,
     metricsAddress: http?.address,
     controller: controllerRole?.controller,
+    broker: brokerRole,
     stop: stopNode,
   };
 }

@@ -19,7 +19,10 @@ describe('bearer-token authentication', () => {
     directory = mkdtempSync(join(tmpdir(), 'trib-auth-'));
     const tokenFile = join(directory, 'tokens');
     writeFileSync(tokenFile, `# operators\n${sha256('file-token')}\n\n`);
-    node = await startTestNode({ auth: { enabled: true, tokenFiles: [tokenFile], tokens: [sha256('inline-token')] } });
+    // The node is combined: its broker presents this token to its own controller.
+    const peerTokenFile = join(directory, 'peer-token');
+    writeFileSync(peerTokenFile, 'inline-token\n');
+    node = await startTestNode({ auth: { enabled: true, tokenFiles: [tokenFile], tokens: [sha256('inline-token')], peerTokenFile } });
   });
   afterAll(async () => {
     await node.stop();

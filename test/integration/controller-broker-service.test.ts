@@ -39,7 +39,7 @@ describe('ControllerBrokerService on a single controller', () => {
   const epochs = new Map<number, number>();
 
   beforeAll(async () => {
-    node = await startTestNode({ controller: { brokerSessionTimeoutMs: sessionTimeoutMs, raft: { tickIntervalMs: 20, electionTimeoutTicks: 10 } } });
+    node = await startTestNode({ roles: ['controller'], controller: { brokerSessionTimeoutMs: sessionTimeoutMs, raft: { tickIntervalMs: 20, electionTimeoutTicks: 10 } } });
     await waitForLeader([node]);
     const options = { ...defaultClientOptions('controller-broker-test'), bootstrap: [node.grpcAddress] };
     client = new ControllerBrokerClient(options);

@@ -76,7 +76,7 @@ describe('admin and metadata calls on a three-controller quorum', () => {
     const address = `127.0.0.1:${port}`;
     const peers = quorum.nodes.map((node) => ({ id: node.identity.nodeId, address: node.grpcAddress }));
     const joiner = await startTestNode({
-      nodeId: 4, dataDir, listen: { grpc: address, metrics: '127.0.0.1:0' },
+      nodeId: 4, roles: ['controller'], dataDir, listen: { grpc: address, metrics: '127.0.0.1:0' },
       controller: { quorum: [...peers, { id: 4, address }], join: true, raft: { tickIntervalMs: 20, electionTimeoutTicks: 10 } },
     });
     try {

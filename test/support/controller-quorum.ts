@@ -10,7 +10,7 @@ const testBrokerSessionTimeoutMs = 600_000;
 /** Fast elections for in-process quorums: 20 ms ticks, elections after 200–400 ms of silence. */
 const testRaft = { tickIntervalMs: 20, electionTimeoutTicks: 10 };
 
-/** The controller of a node started by startTestNode (every test node has the controller role). */
+/** The controller of a node started by startTestNode (the nodes these helpers start have the controller role). */
 export function controllerOf(node: TestNode): MetadataController {
   if (node.controller === undefined) throw new Error(`node at ${node.grpcAddress} has no controller role`);
   return node.controller;
@@ -29,9 +29,9 @@ export async function registerLiveBrokers(controller: MetadataController, ids: r
   }
 }
 
-/** A single combined node that leads its own quorum, with `brokerIds` registered and live. */
+/** A single controller-only node that leads its own quorum, with `brokerIds` registered and live. */
 export async function startSingleControllerWithBrokers(brokerIds: readonly number[]): Promise<TestNode> {
-  const node = await startTestNode({ controller: { raft: testRaft } });
+  const node = await startTestNode({ roles: ['controller'], controller: { raft: testRaft } });
   try {
     await waitForLeader([node]);
     await registerLiveBrokers(controllerOf(node), brokerIds);
@@ -43,14 +43,14 @@ export async function startSingleControllerWithBrokers(brokerIds: readonly numbe
 }
 
 /**
- * `size` combined nodes in this process forming one quorum on fixed loopback ports, each with
+ * `size` controller-only nodes in this process forming one quorum on fixed loopback ports, each with
  * its own temporary data directory; resolves once one of them leads.
  */
 export async function startTestQuorum(size: number): Promise<{ nodes: TestNode[]; leader: TestNode; stop: () => Promise<void> }> {
   const ports = await freePorts(size);
   const quorum = ports.map((port, index) => ({ id: index + 1, address: `127.0.0.1:${port}` }));
   const started = await Promise.allSettled(
-    quorum.map(({ id, address }) => startTestNode({ nodeId: id, listen: { grpc: address, metrics: '127.0.0.1:0' }, controller: { quorum, raft: testRaft } })),
+    quorum.map(({ id, address }) => startTestNode({ nodeId: id, roles: ['controller'], listen: { grpc: address, metrics: '127.0.0.1:0' }, controller: { quorum, raft: testRaft } })),
   );
   const nodes = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const stop = async (): Promise<void> => {

@@ -13,6 +13,8 @@ const clusterUpTimeoutMs = 90_000;
 
 export interface LocalClusterOptions {
   readonly controllers: number;
+  /** Broker-only nodes, numbered after the controllers; none by default. */
+  readonly brokers?: number;
   /** Node config keys for every node (the cluster file's `settings`). */
   readonly settings?: Record<string, unknown>;
 }
@@ -40,9 +42,11 @@ export class LocalCluster {
   static async create(options: LocalClusterOptions): Promise<LocalCluster> {
     const directory = mkdtempSync(join(tmpdir(), 'trib-local-cluster-'));
     const members: ClusterMember[] = [];
-    const ports = await freePorts(2 * options.controllers);
-    for (let id = 1; id <= options.controllers; id++) {
-      members.push({ id, roles: ['controller'], grpc: `127.0.0.1:${ports[2 * id - 2]}`, metrics: `127.0.0.1:${ports[2 * id - 1]}` });
+    const nodes = options.controllers + (options.brokers ?? 0);
+    const ports = await freePorts(2 * nodes);
+    for (let id = 1; id <= nodes; id++) {
+      const roles = id <= options.controllers ? ['controller'] : ['broker'];
+      members.push({ id, roles, grpc: `127.0.0.1:${ports[2 * id - 2]}`, metrics: `127.0.0.1:${ports[2 * id - 1]}` });
     }
     const cluster = new LocalCluster(directory, join(directory, 'cluster.yaml'), members, options.settings ?? {});
     cluster.writeConfig();
@@ -62,9 +66,9 @@ export class LocalCluster {
     return this.members.map((member) => member.id);
   }
 
-  /** The comma-separated gRPC addresses, for `--bootstrap`. */
+  /** The comma-separated gRPC addresses of the controllers, for `--bootstrap`. */
   get bootstrap(): string {
-    return this.members.map((member) => member.grpc).join(',');
+    return this.members.filter((member) => member.roles.includes('controller')).map((member) => member.grpc).join(',');
   }
 
   address(id: number): string {
@@ -89,12 +93,17 @@ export class LocalCluster {
 
   /** SIGKILLs node `id` and waits until it is gone. */
   async kill(id: number): Promise<void> {
+    await this.signal(id, 'SIGKILL');
+  }
+
+  /** Sends `signal` to node `id` and waits until its process is gone. */
+  async signal(id: number, signal: NodeJS.Signals): Promise<void> {
     const pid = this.pid(id);
     if (pid === undefined) throw new Error(`node ${id} is not running`);
-    process.kill(pid, 'SIGKILL');
+    process.kill(pid, signal);
     const deadline = Date.now() + exitTimeoutMs;
     while (isProcessRunning(pid)) {
-      if (Date.now() > deadline) throw new Error(`node ${id} (pid ${pid}) did not exit within ${exitTimeoutMs} ms of SIGKILL`);
+      if (Date.now() > deadline) throw new Error(`node ${id} (pid ${pid}) did not exit within ${exitTimeoutMs} ms of ${signal}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }

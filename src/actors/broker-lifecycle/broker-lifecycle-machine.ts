@@ -11,6 +11,11 @@ export interface BrokerLifecycleEffects {
   readonly controlledShutdownTimeoutMs: number;
   /** How often to ask again whether the controller has moved every leadership away. */
   readonly shutdownPollMs: number;
+  /**
+   * Failed shutdown heartbeats in a row after which the broker stops without waiting out the
+   * timeout: with the controllers unreachable nobody can move its leaderships anyway.
+   */
+  readonly shutdownFailuresMax: number;
 }
 
 export interface BrokerLifecycleContext {
@@ -48,7 +53,7 @@ const needsRegistration = ({ event }: { event: { error: unknown } }) => reregist
  * A broker's standing with the controller quorum (DESIGN.md §8, Kafka's BrokerLifecycleManager):
  * register, heartbeat at the interval the controller asks for, and on `shutdown` keep
  * heartbeating with wants-shutdown until the controller says every leadership moved away (or
- * controlledShutdownTimeoutMs passes). Registration retries with backoff; a failed heartbeat is
+ * controlledShutdownTimeoutMs passes, or shutdownFailuresMax heartbeats in a row fail). Registration retries with backoff; a failed heartbeat is
  * retried at the next interval, since the controller fences a broker only after a whole session
  * timeout. Ends in `stopped`, or in `failed` when the controller refuses this process for good.
  */
@@ -142,6 +147,7 @@ export const brokerLifecycleMachine = setup({
       },
     },
     shuttingDown: {
+      entry: assign({ failures: 0 }),
       after: { controlledShutdownTimeout: 'stopped' },
       initial: 'beating',
       states: {
@@ -150,7 +156,11 @@ export const brokerLifecycleMachine = setup({
             src: 'heartbeat',
             input: ({ context }) => ({ effects: context.effects, brokerEpoch: context.brokerEpoch, wantsShutdown: true }),
             onDone: [
-              { guard: ({ event }) => event.output.shutdownReady, target: '#brokerLifecycle.stopped' },
+              {
+                guard: ({ event }) => event.output.shutdownReady,
+                target: '#brokerLifecycle.stopped',
+                actions: assign({ remainingLeaderships: ({ event }) => event.output.remainingLeaderships }),
+              },
               {
                 target: 'waiting',
                 actions: assign({
@@ -161,6 +171,7 @@ export const brokerLifecycleMachine = setup({
             ],
             onError: [
               { guard: isTerminal, target: '#brokerLifecycle.stopped', actions: 'recordFailure' },
+              { guard: ({ context }) => context.failures + 1 >= context.effects.shutdownFailuresMax, target: '#brokerLifecycle.stopped', actions: 'recordFailure' },
               { target: 'waiting', actions: 'recordFailure' },
             ],
           },

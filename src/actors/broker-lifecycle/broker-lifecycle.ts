@@ -20,6 +20,8 @@ export interface BrokerLifecycleSettings extends BackoffLimits {
   readonly controlledShutdownTimeoutMs: number;
   /** During a controlled shutdown, how often to ask whether the leaderships moved away. */
   readonly shutdownPollMs: number;
+  /** Failed shutdown heartbeats in a row after which the broker stops anyway (controllers unreachable). */
+  readonly shutdownFailuresMax: number;
 }
 
 export const brokerLifecycleDefaults: BrokerLifecycleSettings = {
@@ -27,6 +29,7 @@ export const brokerLifecycleDefaults: BrokerLifecycleSettings = {
   backoffMsMax: 5_000,
   controlledShutdownTimeoutMs: 30_000,
   shutdownPollMs: 200,
+  shutdownFailuresMax: 3,
 };
 
 export interface BrokerLifecycleOptions {
@@ -64,6 +67,7 @@ export class BrokerLifecycle {
           registerBackoffMs: (failures) => backoffDelayMs(Math.max(1, failures), settings, options.random),
           controlledShutdownTimeoutMs: settings.controlledShutdownTimeoutMs,
           shutdownPollMs: settings.shutdownPollMs,
+          shutdownFailuresMax: settings.shutdownFailuresMax,
         },
       },
     });

@@ -136,7 +136,7 @@ describe('broker lifecycle', () => {
     const clock = new ManualClock();
     const controller = new ScriptedController(clock);
     controller.shutdownReadyAfter = 3;
-    const { lifecycle } = lifecycleOn(clock, controller);
+    const { lifecycle, capture } = lifecycleOn(clock, controller);
     lifecycle.start();
     await clock.advance(0);
     const stopped = lifecycle.shutdown();
@@ -145,6 +145,8 @@ describe('broker lifecycle', () => {
     const shutdownBeats = controller.heartbeats.filter((beat) => beat.wantsShutdown === true);
     expect(shutdownBeats.map((beat) => beat.atMs)).toEqual([0, 200, 400]);
     expect(lifecycle.state()).toBe('"stopped"');
+    // Ready with leaderships left: none could move, and the log says how many stayed.
+    expect(capture.lines().find((line) => line.msg === 'controlled shutdown ended with leaderships not moved away')).toMatchObject({ remainingLeaderships: 2 });
   });
 
   it('controlled shutdown gives up after controlledShutdownTimeoutMs and says so', async () => {
@@ -158,6 +160,20 @@ describe('broker lifecycle', () => {
     await stopped;
     expect(lifecycle.state()).toBe('"stopped"');
     expect(capture.lines().some((line) => line.msg === 'controlled shutdown ended with leaderships not moved away')).toBe(true);
+  });
+
+  it('controlled shutdown stops after shutdownFailuresMax failed heartbeats in a row: nobody can move the leaderships', async () => {
+    const clock = new ManualClock();
+    const controller = new ScriptedController(clock);
+    const { lifecycle } = lifecycleOn(clock, controller);
+    lifecycle.start();
+    await clock.advance(0);
+    controller.heartbeatFailures = Array.from({ length: 10 }, () => new TributaryError('NOT_AVAILABLE', 'no controller leader'));
+    const stopped = lifecycle.shutdown();
+    await clock.advance(1_000);
+    await stopped;
+    expect(controller.heartbeats.filter((beat) => beat.wantsShutdown === true)).toHaveLength(3);
+    expect(lifecycle.state()).toBe('"stopped"');
   });
 
   it('a shutdown before registration succeeded stops at once', async () => {

@@ -48,6 +48,7 @@ const defaults = {
   listen: { grpc: '127.0.0.1:7400', metrics: '127.0.0.1:7480' },
   dataDir: './.tributary',
   controller: { quorum: [], join: false, brokerSessionTimeoutMs: 9_000, raft: raftDefaults },
+  broker: { rack: '', controlledShutdownTimeoutMs: 30_000 },
   limits: {
     maxMessageBytes: 16 * 1024 * 1024,
     maxConcurrentStreams: 1000,
@@ -106,6 +107,7 @@ describe('loadConfig from a file', () => {
         brokerSessionTimeoutMs: 9_000,
         raft: raftDefaults,
       },
+      broker: defaults.broker,
       limits: { ...defaults.limits, requestTimeoutMs: 5000 },
       tls: { certFile: '/etc/trib/cert.pem', keyFile: '/etc/trib/key.pem', requireClientCert: false },
       auth: { enabled: true, tokenFiles: ['/etc/trib/tokens'], tokens: [], peerTokenFile: '/etc/trib/peer-token' },
@@ -153,7 +155,7 @@ describe('loadConfig validation', () => {
     const file = writeFile('node.yaml', 'nodeId: 1\nnode_id: 1\n');
     expect(loadError({ file }).message).toBe(
       'config key "node_id" is not a known key; allowed top-level keys: nodeId, clusterId, roles, listen, ' +
-        'advertisedAddress, dataDir, controller, limits, tls, auth, log, metrics, durability, storage',
+        'advertisedAddress, dataDir, controller, broker, limits, tls, auth, log, metrics, durability, storage',
     );
   });
 
@@ -234,9 +236,17 @@ describe('loadConfig validation', () => {
     const tokens = `tokens: ["${'a'.repeat(64)}"]`;
     const file = writeFile('node.yaml', `nodeId: 1\nauth: { enabled: true, ${tokens} }\ncontroller:\n  ${quorum}\n`);
     expect(loadError({ file }).message).toBe(
-      'config key "auth.peerTokenFile" is missing; allowed: a path to the token this controller presents to its peers, ' +
-        'required when auth.enabled is true and the quorum has other controllers',
+      'config key "auth.peerTokenFile" is missing; allowed: a path to the token this node presents to the controllers, ' +
+        'required when auth.enabled is true and the node is a broker or the quorum has other controllers',
     );
+  });
+
+  it('requires a peer token for a broker when auth is on, since it dials the controllers (its own node\'s too)', () => {
+    const tokens = `tokens: ["${'a'.repeat(64)}"]`;
+    const file = writeFile('node.yaml', `nodeId: 1\nauth: { enabled: true, ${tokens} }\n`);
+    expect(loadError({ file }).message).toMatch(/^config key "auth.peerTokenFile" is missing; .*the node is a broker/);
+    const controllerOnly = writeFile('controller.yaml', `nodeId: 1\nroles: [controller]\nauth: { enabled: true, ${tokens} }\n`);
+    expect(load({ file: controllerOnly }).auth.enabled).toBe(true);
   });
 
   it('rejects duplicate quorum ids', () => {
@@ -264,7 +274,7 @@ describe('loadConfig validation', () => {
   });
 
   it('requires a token source when auth is enabled', () => {
-    const file = writeFile('node.yaml', 'nodeId: 1\nauth: { enabled: true }\n');
+    const file = writeFile('node.yaml', 'nodeId: 1\nroles: [controller]\nauth: { enabled: true }\n');
     expect(loadError({ file }).message).toBe(
       'config key "auth.tokenFiles" has value []; allowed: at least one token file (or an auth.tokens entry) when auth.enabled is true',
     );
@@ -337,9 +347,9 @@ describe('loadConfig environment overrides', () => {
 
   it('reads a secret from the file named by a _FILE variable', () => {
     const secretFile = writeFile('tokens', `[${tokenHash}, ${otherTokenHash}]\n`);
-    const env = { TRIB_NODE_ID: '1', TRIB_AUTH__TOKENS_FILE: secretFile, TRIB_AUTH__ENABLED: 'true' };
+    const env = { TRIB_NODE_ID: '1', TRIB_AUTH__TOKENS_FILE: secretFile, TRIB_AUTH__ENABLED: 'true', TRIB_AUTH__PEER_TOKEN_FILE: '/etc/trib/peer-token' };
     const config = load({ env });
-    expect(config.auth).toEqual({ enabled: true, tokenFiles: [], tokens: [tokenHash, otherTokenHash] });
+    expect(config.auth).toEqual({ enabled: true, tokenFiles: [], tokens: [tokenHash, otherTokenHash], peerTokenFile: '/etc/trib/peer-token' });
   });
 
   it('treats a variable that names a key ending in File as that key', () => {
@@ -361,14 +371,14 @@ describe('loadConfig environment overrides', () => {
 
 describe('redactConfig', () => {
   it('hides secret values and keeps everything else', () => {
-    const auth = `auth: { enabled: true, tokens: [${tokenHash}, ${otherTokenHash}] }`;
+    const auth = `auth: { enabled: true, tokens: [${tokenHash}, ${otherTokenHash}], peerTokenFile: /etc/trib/peer-token }`;
     const file = writeFile('node.yaml', `nodeId: 1\n${auth}\n`);
     const config = load({ file });
     const redacted = redactConfig(config);
     expect(redacted).toEqual({
       nodeId: 1,
       ...defaults,
-      auth: { enabled: true, tokenFiles: [], tokens: ['[redacted]', '[redacted]'] },
+      auth: { enabled: true, tokenFiles: [], tokens: ['[redacted]', '[redacted]'], peerTokenFile: '/etc/trib/peer-token' },
     });
     expect(JSON.stringify(redacted)).not.toContain(tokenHash);
     expect(config.auth.tokens).toEqual([tokenHash, otherTokenHash]);
