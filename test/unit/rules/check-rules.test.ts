@@ -59,9 +59,9 @@ describe('project rule checker', () => {
   it('lets only src/rpc import generated code, and sends the CLI through rpc/clients', () => {
     write('src/rpc/services/version-service.ts', "import { VersionInfo } from '../generated/tributary/pipeline/v1/pipeline.js';\n");
     write('src/cli/version.ts', "import { VersionInfo } from '../rpc/generated/tributary/pipeline/v1/pipeline.js';\nimport { connect } from '../rpc/clients/connect.js';\n");
-    write('src/broker/fetch.ts', "const m = await import('../rpc/generated/x.js');\n");
+    write('src/actors/fetch.ts', "const m = await import('../rpc/generated/x.js');\n");
     expect(found()).toEqual([
-      'src/broker/fetch.ts:1 layering imports generated protobuf code "../rpc/generated/x.js"; only src/rpc may',
+      'src/actors/fetch.ts:1 layering imports generated protobuf code "../rpc/generated/x.js"; only src/rpc may',
       'src/cli/version.ts:1 layering imports generated protobuf code "../rpc/generated/tributary/pipeline/v1/pipeline.js"; only src/rpc may; go through src/rpc/clients',
     ]);
   });
