@@ -12,8 +12,7 @@ import { createControllerBrokerService } from '../rpc/services/controller-broker
 import { createControllerRaftService } from '../rpc/services/controller-raft-service.js';
 import { createGroupCoordinatorService } from '../rpc/services/group-coordinator-service.js';
 import { createMetadataService } from '../rpc/services/metadata-service.js';
-import { openNodeStorage } from '../storage/open-node-storage.js';
-import type { WriteThread } from '../storage/rocksdb/rocksdb-key-value-store.js';
+import type { NodeStorage } from '../storage/open-node-storage.js';
 import type { NodeIdentity } from './node-identity.js';
 import { peerTls, peerToken } from './peer-credentials.js';
 
@@ -28,23 +27,24 @@ export interface ControllerRole {
   readonly services: RpcService[];
   /** Tells the role the address the node's server bound, which peers and clients dial. */
   bound(address: string): void;
-  /** Stops the Raft host, then the transport, then closes storage. Call after the server stopped. */
+  /** Stops the Raft host, then the transport. Call after the server stopped; the node closes storage. */
   stop(): Promise<void>;
 }
 
 /**
- * The controller role (docs/CONTROLLER.md): the node's storage, the gRPC Raft transport to the
- * other controllers, the metadata controller over them, and the services it answers through.
+ * The controller role (docs/CONTROLLER.md): the Raft stores in the node's storage, the gRPC Raft
+ * transport to the other controllers, the metadata controller over them, and the services it
+ * answers through.
  * `onFailure` is told when the Raft host stops for good (storage failed): the node must exit.
  */
 export async function startControllerRole(
   config: NodeConfig,
+  storage: NodeStorage,
   identity: NodeIdentity,
   logger: Logger,
   serverShutdown: AbortSignal,
   onFailure: (error: Error) => void,
 ): Promise<ControllerRole> {
-  const storage = await openNodeStorage(config, { writeThread: writeThreadFor(config) });
   const transport = createGrpcRaftTransport({
     nodeId: config.nodeId,
     clusterId: config.clusterId,
@@ -75,7 +75,6 @@ export async function startControllerRole(
     });
   } catch (error) {
     await transport.close();
-    await storage.close();
     throw error;
   }
   const services: RpcService[] = [
@@ -95,18 +94,6 @@ export async function startControllerRole(
     stop: async () => {
       await controller.stop();
       await transport.close();
-      await storage.close();
     },
   };
-}
-
-/**
- * The RocksDB write thread for this node. Measured with bench/metadata (docs/BENCHMARKS.md): on a
- * three-controller quorum the JS thread gave 6.9 ms p50 and 753 writes/s against the worker's
- * 12 ms and 530 writes/s, since every Raft write is small and waits on the hop; partition logs
- * gain from the worker (docs/STORAGE.md).
- */
-function writeThreadFor(config: NodeConfig): WriteThread {
-  if (config.storage.writeThread !== 'auto') return config.storage.writeThread;
-  return config.roles.includes('broker') ? 'worker' : 'main';
 }

@@ -10,8 +10,10 @@ import {
 import { serverCredentialsFor } from '../rpc/server/server-credentials.js';
 import { type RpcServer, type RpcService, serviceNameOf, startRpcServer } from '../rpc/server/rpc-server.js';
 import { createPipelineService } from '../rpc/services/pipeline-service.js';
+import { type NodeStorage, openNodeStorage } from '../storage/open-node-storage.js';
 import { type BrokerRole, startBrokerRole } from './broker-role.js';
 import { type ControllerRole, startControllerRole } from './controller-role.js';
+import { writeThreadFor } from './write-thread-for.js';
 import { loadTokenHashes } from './load-token-hashes.js';
 import { type NodeIdentity, nodeIdentityOf } from './node-identity.js';
 import { writePidFile } from './pid-file.js';
@@ -67,9 +69,12 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
   };
   let controllerRole: ControllerRole | undefined;
   let rpc: RpcServer;
+  // One database for every role of the node: its writes share one group commit (docs/STORAGE.md).
+  let storage: NodeStorage | undefined;
   try {
+    storage = await openNodeStorage(config, { writeThread: writeThreadFor(config) });
     if (config.roles.includes('controller')) {
-      controllerRole = await startControllerRole(config, identity, logger, serverShutdown.signal, fatal);
+      controllerRole = await startControllerRole(config, storage, identity, logger, serverShutdown.signal, fatal);
       services.push(...controllerRole.services);
     }
     rpc = await startRpcServer({
@@ -83,6 +88,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
     });
   } catch (error) {
     await controllerRole?.stop();
+    await storage?.close();
     releasePidFile();
     throw error;
   }
@@ -101,6 +107,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
       await brokerRole?.stop();
       await rpc.shutdown();
       await controllerRole?.stop();
+      await storage.close();
       await http?.close();
       releasePidFile();
       logger.info({ nodeId: identity.nodeId }, 'node stopped');
