@@ -1,10 +1,20 @@
 import assert from 'node:assert/strict';
 import { assign, emit, fromPromise, setup, stateIn } from 'xstate';
 import type { Clock } from '../clock.js';
-import { backoffDelayMs, type Backoff } from './backoff-delay-ms.js';
+import { backoffDelayMs } from '../../rpc/clients/backoff-delay-ms.js';
 import type { ChildSpec } from './child-spec.js';
 import type { SupervisedChild } from './supervised-child.js';
 import { toError } from './to-error.js';
+
+/** The restart delay's bounds and the randomness its jitter is drawn from. */
+export interface Backoff {
+  readonly backoffMsMin: number;
+  readonly backoffMsMax: number;
+  readonly random: { nextInt(maxExclusive: number): number };
+}
+
+/** Steps of the uniform [0, 1) draw made from the injected Random for the jitter. */
+const jitterDrawSteps = 2 ** 20;
 
 export interface ChildLifecycleInput {
   readonly spec: ChildSpec;
@@ -71,7 +81,8 @@ function afterCrash(context: ChildLifecycleContext, crash: Error) {
   const { runningSinceMs, restartWindowMs, clock } = context;
   const ranLongEnough = runningSinceMs !== undefined && clock.nowMs() - runningSinceMs >= restartWindowMs;
   const crashesConsecutive = (ranLongEnough ? 0 : context.crashesConsecutive) + 1;
-  const delayMs = backoffDelayMs(crashesConsecutive, context.backoff);
+  const { backoff } = context;
+  const delayMs = backoffDelayMs(crashesConsecutive, backoff, () => backoff.random.nextInt(jitterDrawSteps) / jitterDrawSteps);
   return { handle: undefined, runningSinceMs: undefined, lastCrash: crash, crashesConsecutive, backoffDelayMs: delayMs };
 }
 
