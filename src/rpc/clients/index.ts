@@ -27,3 +27,6 @@ export {
   type JoinGroupResult, type LeaveOutcome, type OffsetCommit, type PartitionOutcome, type Subscription, type SyncGroupRequest,
   type SyncGroupResult, type TopicPartition, type TopicPartitions,
 } from './group-coordinator-client.js';
+export {
+  decodeRecordBatch, encodeRecordBatch, type BatchProducerFields, type ConsumedRecord, type ProducerRecord, type RecordHeaderEntry,
+} from './record-batch-codec.js';

@@ -1,0 +1,267 @@
+import assert from 'node:assert/strict';
+import { TributaryError } from '../../errors/index.js';
+import { batchPayloadBytesMax, batchRecordCountMax, type BatchProducer, crc32c, type LogBatch, type StoredBatch } from '../../storage/index.js';
+import { Codec, type RecordBatch, RecordSet } from '../generated/tributary/common/v1/common.js';
+
+/*
+ * The one place where a wire RecordBatch becomes the StoredBatch a partition log keeps, and back
+ * (docs/PROTOCOL.md, "Record batches on the wire and on disk"). The log treats a batch's payload as
+ * opaque; the broker fills it with a small envelope of its own:
+ *
+ *   [format u8][codec u8][wire CRC-32C u32][uncompressed bytes u32][records: the wire bytes as sent]
+ *
+ * The wire CRC is kept so that Fetch and ReplicateStream serve a batch without recomputing the
+ * checksum over its records (the log's own checksum already guards the bytes on disk). The codec is
+ * kept so that compressed batches (issue #7) need no new StoredBatch field and no storage format
+ * change: the records stay exactly as the producer compressed them. Numbers are big-endian.
+ */
+
+/** Bumped when the envelope changes; a stored batch with another format is CORRUPT_RECORD. */
+const envelopeFormat = 1;
+const envelopeFormatPosition = 0;
+const envelopeCodecPosition = 1;
+const envelopeCrcPosition = 2;
+const envelopeUncompressedBytesPosition = 6;
+const envelopeRecordsPosition = 10;
+/** What the envelope adds to a batch's records. */
+export const envelopeHeaderBytes = envelopeRecordsPosition;
+
+/**
+ * Codecs as the envelope numbers them: our own numbering, so the stored bytes never depend on how
+ * generated code names the enum. They equal the wire numbers today and must never be reused.
+ */
+const envelopeCodecByWire: ReadonlyMap<Codec, number> = new Map([[Codec.NONE, 1], [Codec.LZ4, 2], [Codec.ZSTD, 3]]);
+const wireCodecByEnvelope: ReadonlyMap<number, Codec> = new Map([...envelopeCodecByWire].map(([wire, stored]) => [stored, wire]));
+const codecNames: ReadonlyMap<Codec, string> = new Map([[Codec.LZ4, 'lz4'], [Codec.ZSTD, 'zstd']]);
+
+/** The most records bytes a StoredBatch payload can hold once the envelope is added. */
+export const batchRecordsBytesMax = batchPayloadBytesMax - envelopeHeaderBytes;
+
+/**
+ * How far ahead of the broker's clock a batch's max timestamp may be. Time retention deletes the
+ * oldest batches once their max timestamp is older than retention.ms, so one batch stamped far in
+ * the future would pin itself and every later batch (Kafka bounds this with
+ * message.timestamp.after.max.ms).
+ */
+export const batchTimestampAheadMsMax = 60 * 60 * 1000;
+
+const uint32Max = 0xffff_ffff;
+
+export interface RecordBatchContext {
+  /** The partition in Kafka's form, `orders-3`: every rejection names it. */
+  readonly partition: string;
+  /**
+   * Epoch stamped on the stored batch: the leader's current epoch when a producer's batch is
+   * appended, the epoch the leader's batch carries when a follower copies it. Never the
+   * producer's, who cannot know it.
+   */
+  readonly partitionLeaderEpoch: number;
+  /** The largest `records` this broker accepts in one batch (limits.maxMessageBytes). */
+  readonly maxBatchBytes: number;
+  /** The broker's clock; when given, timestamps more than batchTimestampAheadMsMax ahead are refused. */
+  readonly nowMs?: number | undefined;
+}
+
+/**
+ * A produced batch, validated, as the StoredBatch the partition log appends. Every rejection is a
+ * TributaryError naming the partition and the bad value: INVALID_REQUEST for a malformed batch,
+ * CORRUPT_RECORD when the records fail the CRC-32C the batch carries. The wire's base_offset and
+ * partition_leader_epoch are the leader's to assign, so whatever the producer sent there is ignored.
+ */
+export function storedBatchFromWire(batch: RecordBatch, context: RecordBatchContext): StoredBatch {
+  assertContext(context);
+  const check = new BatchCheck(batch, context.partition);
+  check.codec();
+  check.recordCount();
+  check.recordsBytes(Math.min(context.maxBatchBytes, batchRecordsBytesMax));
+  check.checksum();
+  check.timestamps(context.nowMs);
+  check.uncompressedBytes();
+  const producer = check.producer();
+  check.recordSet();
+  const stored: StoredBatch = {
+    recordCount: batch.recordCount,
+    partitionLeaderEpoch: context.partitionLeaderEpoch,
+    firstTimestampMs: batch.firstTimestampMs,
+    maxTimestampMs: batch.maxTimestampMs,
+    producer,
+    payload: envelope(batch),
+  };
+  assert.equal(stored.payload.byteLength, envelopeHeaderBytes + batch.records.byteLength);
+  return stored;
+}
+
+/**
+ * A batch read back from a partition log as the RecordBatch that Fetch and ReplicateStream send,
+ * with the codec, CRC-32C and uncompressed size its envelope kept. The records are a view of the
+ * stored payload, not a copy. CORRUPT_RECORD naming `partition` and the offset when the envelope is
+ * not one this broker writes.
+ */
+export function wireBatchFromStored(batch: LogBatch, partition: string): RecordBatch {
+  assert.equal(batch.lastOffset - batch.baseOffset + 1, batch.recordCount, 'a stored batch takes one offset per record');
+  const { payload } = batch;
+  const where = `partition "${partition}" offset ${batch.baseOffset}`;
+  if (payload.byteLength < envelopeHeaderBytes) {
+    throw corruptBatch(where, `the batch payload is ${payload.byteLength} bytes, shorter than its ${envelopeHeaderBytes}-byte envelope`);
+  }
+  const view = new DataView(payload.buffer, payload.byteOffset, envelopeHeaderBytes);
+  const format = view.getUint8(envelopeFormatPosition);
+  if (format !== envelopeFormat) throw corruptBatch(where, `unknown batch envelope format ${format} (this broker writes ${envelopeFormat})`);
+  const codec = wireCodecByEnvelope.get(view.getUint8(envelopeCodecPosition));
+  if (codec === undefined) throw corruptBatch(where, `unknown codec ${view.getUint8(envelopeCodecPosition)} in the batch envelope`);
+  const producer = batch.producer;
+  return {
+    baseOffset: batch.baseOffset,
+    recordCount: batch.recordCount,
+    codec,
+    crc32c: view.getUint32(envelopeCrcPosition),
+    records: Buffer.from(payload.buffer, payload.byteOffset + envelopeRecordsPosition, payload.byteLength - envelopeRecordsPosition),
+    producerId: producer?.producerId ?? 0,
+    producerEpoch: producer?.producerEpoch ?? 0,
+    baseSequence: producer?.baseSequence ?? 0,
+    partitionLeaderEpoch: batch.partitionLeaderEpoch,
+    firstTimestampMs: batch.firstTimestampMs,
+    maxTimestampMs: batch.maxTimestampMs,
+    uncompressedBytes: view.getUint32(envelopeUncompressedBytesPosition),
+  };
+}
+
+function assertContext(context: RecordBatchContext): void {
+  const { partitionLeaderEpoch, maxBatchBytes, nowMs } = context;
+  assert.ok(Number.isSafeInteger(partitionLeaderEpoch) && partitionLeaderEpoch >= 0, `partitionLeaderEpoch must be a safe non-negative integer, got ${partitionLeaderEpoch}`);
+  assert.ok(Number.isSafeInteger(maxBatchBytes) && maxBatchBytes >= 1, `maxBatchBytes must be a positive integer, got ${maxBatchBytes}`);
+  assert.ok(nowMs === undefined || (Number.isSafeInteger(nowMs) && nowMs >= 0), `nowMs must be a safe non-negative integer, got ${nowMs}`);
+}
+
+/** The envelope around the records exactly as the producer sent them (see the top of this file). */
+function envelope(batch: RecordBatch): Uint8Array {
+  const codec = envelopeCodecByWire.get(batch.codec);
+  assert.ok(codec !== undefined, `codec ${batch.codec} passed validation but has no envelope number`);
+  const payload = new Uint8Array(envelopeHeaderBytes + batch.records.byteLength);
+  const view = new DataView(payload.buffer);
+  view.setUint8(envelopeFormatPosition, envelopeFormat);
+  view.setUint8(envelopeCodecPosition, codec);
+  view.setUint32(envelopeCrcPosition, batch.crc32c);
+  // Only CODEC_NONE is accepted (issue #7), so the uncompressed size is the records' size, also
+  // when the producer sent 0 for "unknown".
+  view.setUint32(envelopeUncompressedBytesPosition, batch.records.byteLength);
+  payload.set(batch.records, envelopeRecordsPosition);
+  return payload;
+}
+
+/**
+ * The checks of one produced batch, each throwing a TributaryError that names the batch (its
+ * record count and partition) and the bad value. Run in the order storedBatchFromWire calls them:
+ * the cheap header checks first, so an oversized or mislabelled batch costs no CRC or decode.
+ */
+class BatchCheck {
+  constructor(
+    private readonly batch: RecordBatch,
+    private readonly partition: string,
+  ) {}
+
+  codec(): void {
+    const { codec } = this.batch;
+    if (codec === Codec.NONE) return;
+    const name = codecNames.get(codec);
+    if (name !== undefined) throw this.invalid(`compression ${name} is not supported yet (issue #7); send CODEC_NONE`);
+    if (codec === Codec.UNSPECIFIED) throw this.invalid('codec CODEC_UNSPECIFIED (0) is never sent; send CODEC_NONE');
+    throw this.invalid(`codec ${codec} is not a known codec; send CODEC_NONE`);
+  }
+
+  recordCount(): void {
+    const { recordCount } = this.batch;
+    if (recordCount < 1 || recordCount > batchRecordCountMax) {
+      throw this.invalid(`record_count ${recordCount} is outside 1..${batchRecordCountMax}; send at least one record and at most ${batchRecordCountMax} per batch`);
+    }
+  }
+
+  recordsBytes(recordsBytesMax: number): void {
+    const recordsBytes = this.batch.records.byteLength;
+    if (recordsBytes > recordsBytesMax) {
+      throw this.invalid(`records are ${recordsBytes} bytes, more than the ${recordsBytesMax} this broker accepts in one batch; send smaller batches`);
+    }
+  }
+
+  checksum(): void {
+    const computed = crc32c(this.batch.records);
+    if (computed !== this.batch.crc32c) {
+      throw new TributaryError('CORRUPT_RECORD', `${this.name()}: CRC32C ${hex(computed)} does not match the ${hex(this.batch.crc32c)} it carries`);
+    }
+  }
+
+  timestamps(nowMs: number | undefined): void {
+    const { firstTimestampMs, maxTimestampMs } = this.batch;
+    if (firstTimestampMs < 0) throw this.invalid(`first_timestamp_ms ${firstTimestampMs} is negative; timestamps are milliseconds since the Unix epoch`);
+    if (maxTimestampMs < 0) throw this.invalid(`max_timestamp_ms ${maxTimestampMs} is negative; timestamps are milliseconds since the Unix epoch`);
+    if (firstTimestampMs > maxTimestampMs) throw this.invalid(`first_timestamp_ms ${firstTimestampMs} is after max_timestamp_ms ${maxTimestampMs}`);
+    if (nowMs !== undefined && maxTimestampMs > nowMs + batchTimestampAheadMsMax) {
+      throw this.invalid(`max_timestamp_ms ${maxTimestampMs} is more than ${batchTimestampAheadMsMax} ms ahead of the broker's clock (${nowMs}); check the producer's clock`);
+    }
+  }
+
+  uncompressedBytes(): void {
+    const { uncompressedBytes, records } = this.batch;
+    if (uncompressedBytes !== 0 && uncompressedBytes !== records.byteLength) {
+      throw this.invalid(`uncompressed_bytes ${uncompressedBytes} does not match the ${records.byteLength} bytes of its uncompressed records; send ${records.byteLength} or 0`);
+    }
+  }
+
+  /** producer_id 0 means a producer that is not idempotent, which sends no epoch or sequence either. */
+  producer(): BatchProducer | undefined {
+    const { producerId, producerEpoch, baseSequence } = this.batch;
+    if (producerId !== 0) return { producerId, producerEpoch, baseSequence };
+    if (producerEpoch !== 0 || baseSequence !== 0) {
+      throw this.invalid(`producer_epoch ${producerEpoch} and base_sequence ${baseSequence} come without a producer_id; send all three (from InitProducerId) or none`);
+    }
+    return undefined;
+  }
+
+  /**
+   * The records decode as a RecordSet of record_count records, offset_delta 0..n-1, whose
+   * timestamps the batch's first and max timestamps bound exactly (retention trusts them). Only
+   * CODEC_NONE reaches here, and decoding a batch of at most a few MiB once per produce is cheap
+   * next to the fsync that follows; with compression (issue #7) this check would cost a
+   * decompression and is the one to revisit.
+   */
+  recordSet(): void {
+    const records = this.decodedRecords();
+    const { recordCount, firstTimestampMs, maxTimestampMs } = this.batch;
+    if (records.length !== recordCount) throw this.invalid(`records hold ${records.length} records, not the ${recordCount} of record_count`);
+    let smallestMs = Number.POSITIVE_INFINITY;
+    let largestMs = Number.NEGATIVE_INFINITY;
+    records.forEach((record, index) => {
+      if (record.offsetDelta !== index) throw this.invalid(`record ${index} has offset_delta ${record.offsetDelta}; record i must have offset_delta i`);
+      smallestMs = Math.min(smallestMs, record.timestampMs);
+      largestMs = Math.max(largestMs, record.timestampMs);
+    });
+    if (smallestMs !== firstTimestampMs) throw this.invalid(`first_timestamp_ms ${firstTimestampMs} is not the smallest record timestamp, ${smallestMs}`);
+    if (largestMs !== maxTimestampMs) throw this.invalid(`max_timestamp_ms ${maxTimestampMs} is not the largest record timestamp, ${largestMs}`);
+  }
+
+  private decodedRecords(): RecordSet['records'] {
+    try {
+      return RecordSet.decode(this.batch.records).records;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw this.invalid(`records do not decode as a RecordSet (${reason}); send a serialized tributary.common.v1.RecordSet`);
+    }
+  }
+
+  private name(): string {
+    return `batch of ${this.batch.recordCount} records for partition "${this.partition}"`;
+  }
+
+  private invalid(detail: string): TributaryError {
+    return new TributaryError('INVALID_REQUEST', `${this.name()}: ${detail}`);
+  }
+}
+
+function corruptBatch(where: string, detail: string): TributaryError {
+  return new TributaryError('CORRUPT_RECORD', `${where}: ${detail}; the batch is not served (restore it from a replica)`);
+}
+
+function hex(value: number): string {
+  assert.ok(Number.isInteger(value) && value >= 0 && value <= uint32Max, `a CRC-32C is a uint32, got ${value}`);
+  return `0x${value.toString(16).padStart(8, '0')}`;
+}
