@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { PartitionLeader, type PartitionLeaderOptions } from '../../../src/actors/partition-replica/partition-leader.js';
+import { GroupCommitWriter, MemoryKeyValueStore, openPartitionLog, type PartitionLog, type StoredBatch } from '../../../src/storage/index.js';
+import { ManualClock } from '../../support/manual-clock.js';
+
+const batchOf = (records: number): Omit<StoredBatch, 'partitionLeaderEpoch'> => ({
+  recordCount: records, firstTimestampMs: 1_000, maxTimestampMs: 1_000, payload: new Uint8Array(records * 10),
+});
+
+async function openLog(): Promise<PartitionLog> {
+  const engine = new MemoryKeyValueStore();
+  return openPartitionLog(engine, new GroupCommitWriter(engine, { durability: 'fsync' }), { topic: 'orders', partition: 3 });
+}
+
+async function leaderOf(overrides: Partial<PartitionLeaderOptions> = {}, log?: PartitionLog) {
+  const clock = new ManualClock(10_000);
+  const options: PartitionLeaderOptions = {
+    log: log ?? (await openLog()), clock, leaderId: 1, leaderEpoch: 4, partitionEpoch: 7, replicas: [1, 2, 3], isr: [1, 2, 3],
+    minInSyncReplicas: 2, highWatermark: 0, replicaLagTimeMaxMs: 30_000, pendingAcksMax: 100, ...overrides,
+  };
+  return { leader: new PartitionLeader(options), clock, log: options.log };
+}
+
+/** Waits (on the real event loop: the log's group commit runs there) until the log is durable up to `endOffset`. */
+async function untilDurable(log: PartitionLog, endOffset: number): Promise<void> {
+  while (log.logEndOffset() < endOffset) await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe('partition leader', () => {
+  it('alone in its ISR, answers acks=all once durable here and lets readers see the batch', async () => {
+    const { leader } = await leaderOf({ replicas: [1], isr: [1], minInSyncReplicas: 1 });
+    expect(await leader.append(batchOf(3), 'all', 1_000)).toEqual({ baseOffset: 0, lastOffset: 2 });
+    expect(await leader.append(batchOf(2), 'all', 1_000)).toEqual({ baseOffset: 3, lastOffset: 4 });
+    const read = await leader.read(0, 1_000_000);
+    expect(read.batches.map((batch) => [batch.baseOffset, batch.lastOffset, batch.partitionLeaderEpoch])).toEqual([[0, 2, 4], [3, 4, 4]]);
+    expect([read.highWatermark, read.logEndOffset]).toEqual([5, 5]);
+  });
+
+  it('answers acks=leader once durable here, but readers see it only below the high watermark of the ISR', async () => {
+    const { leader } = await leaderOf();
+    expect(await leader.append(batchOf(3), 'leader', 1_000)).toEqual({ baseOffset: 0, lastOffset: 2 });
+    const read = await leader.read(0, 1_000_000);
+    expect(read.batches).toEqual([]);
+    expect([read.highWatermark, read.logEndOffset]).toEqual([0, 3]);
+    leader.followerFetched(2, { fetchOffset: 3, durableEndOffset: 3 });
+    leader.followerFetched(3, { fetchOffset: 3, durableEndOffset: 2 });
+    expect(leader.highWatermark()).toBe(2);
+    // Whole batches only: offsets 0-2 are one batch, and 2 is not yet below the high watermark.
+    expect((await leader.read(0, 1_000_000)).batches).toEqual([]);
+    leader.followerFetched(3, { fetchOffset: 3, durableEndOffset: 3 });
+    expect((await leader.read(0, 1_000_000)).batches.map((batch) => batch.baseOffset)).toEqual([0]);
+  });
+
+  it('holds acks=all until every in-sync replica has the batch durably', async () => {
+    const { leader, log } = await leaderOf();
+    let answered = false;
+    const write = leader.append(batchOf(2), 'all', 5_000).then((appended) => {
+      answered = true;
+      return appended;
+    });
+    await untilDurable(log, 2);
+    leader.followerFetched(2, { fetchOffset: 2, durableEndOffset: 2 });
+    await untilDurable(log, 2);
+    expect(answered).toBe(false);
+    leader.followerFetched(3, { fetchOffset: 2, durableEndOffset: 2 });
+    await expect(write).resolves.toEqual({ baseOffset: 0, lastOffset: 1 });
+  });
+
+  it('fails acks=all with TIMEOUT when the ISR does not catch up in time, and the batch is still stored', async () => {
+    const { leader, clock, log } = await leaderOf();
+    const write = leader.append(batchOf(1), 'all', 2_000);
+    const failure = write.catch((error: unknown) => error);
+    await untilDurable(log, 1);
+    await clock.advance(2_000);
+    expect(await failure).toMatchObject({ code: 'TIMEOUT', message: expect.stringContaining('offset 0 was not replicated to the in-sync replicas within 2000 ms') });
+    expect(log.logEndOffset()).toBe(1);
+  });
+
+  it('refuses acks=all with NOT_ENOUGH_REPLICAS when the ISR is below min in-sync replicas, storing nothing', async () => {
+    const { leader, log } = await leaderOf({ isr: [1] });
+    await expect(leader.append(batchOf(1), 'all', 1_000)).rejects.toMatchObject({ code: 'NOT_ENOUGH_REPLICAS' });
+    expect(log.logEndOffset()).toBe(0);
+    await expect(leader.append(batchOf(1), 'leader', 1_000)).resolves.toEqual({ baseOffset: 0, lastOffset: 0 });
+  });
+
+  it('on resigning, fails the waiting writes with NOT_LEADER and refuses new calls', async () => {
+    const { leader, log } = await leaderOf();
+    const write = leader.append(batchOf(1), 'all', 5_000);
+    await untilDurable(log, 1);
+    leader.resign('leader epoch 5 went to broker 2');
+    await expect(write).rejects.toMatchObject({ code: 'NOT_LEADER', message: expect.stringContaining('leader epoch 5 went to broker 2') });
+    await expect(leader.append(batchOf(1), 'leader', 1_000)).rejects.toMatchObject({ code: 'NOT_LEADER' });
+    await expect(leader.read(0, 1_000)).rejects.toMatchObject({ code: 'NOT_LEADER' });
+  });
+
+  it('a new leader publishes no high watermark until the ISR caught up to its epoch start (KIP-207)', async () => {
+    const log = await openLog();
+    await log.append({ ...batchOf(5), partitionLeaderEpoch: 3 });
+    const { leader } = await leaderOf({ leaderEpoch: 4, isr: [1, 2], highWatermark: 2 }, log);
+    expect(leader.highWatermark()).toBeUndefined();
+    await expect(leader.read(0, 1_000)).rejects.toMatchObject({ code: 'NOT_AVAILABLE', retriable: true });
+    leader.followerFetched(2, { fetchOffset: 5, durableEndOffset: 5 });
+    expect(leader.highWatermark()).toBe(5);
+    expect((await leader.read(0, 1_000)).batches.map((batch) => [batch.baseOffset, batch.partitionLeaderEpoch])).toEqual([[0, 3]]);
+  });
+
+  it('fails acks=all with NOT_LEADER when the epoch ended while the batch was being written', async () => {
+    const { leader } = await leaderOf();
+    const write = leader.append(batchOf(1), 'all', 5_000);
+    leader.resign('leader epoch 5 went to broker 2');
+    await expect(write).rejects.toMatchObject({ code: 'NOT_LEADER' });
+  });
+
+  it('reads nothing between the high watermark and the log end, and names the range beyond it', async () => {
+    const { leader } = await leaderOf({ replicas: [1], isr: [1], minInSyncReplicas: 1 });
+    await leader.append(batchOf(2), 'leader', 1_000);
+    expect((await leader.read(2, 1_000)).batches).toEqual([]);
+    await expect(leader.read(9, 1_000)).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+  });
+});
