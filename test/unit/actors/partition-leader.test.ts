@@ -73,7 +73,7 @@ describe('partition leader', () => {
     const failure = write.catch((error: unknown) => error);
     await untilDurable(log, 1);
     await clock.advance(2_000);
-    expect(await failure).toMatchObject({ code: 'TIMEOUT', message: expect.stringContaining('offset 0 was not replicated to the in-sync replicas within 2000 ms') });
+    expect(await failure).toMatchObject({ code: 'TIMEOUT', message: 'partition "orders-3": offset 0 was not replicated to the in-sync replicas within 2000 ms; it may still commit' });
     expect(log.logEndOffset()).toBe(1);
   });
 
@@ -89,7 +89,10 @@ describe('partition leader', () => {
     const write = leader.append(batchOf(1), 'all', 5_000);
     await untilDurable(log, 1);
     leader.resign('leader epoch 5 went to broker 2');
-    await expect(write).rejects.toMatchObject({ code: 'NOT_LEADER', message: expect.stringContaining('leader epoch 5 went to broker 2') });
+    await expect(write).rejects.toMatchObject({
+      code: 'NOT_LEADER',
+      message: 'partition "orders-3": this broker no longer leads it (leader epoch 5 went to broker 2); refresh metadata and retry',
+    });
     await expect(leader.append(batchOf(1), 'leader', 1_000)).rejects.toMatchObject({ code: 'NOT_LEADER' });
     await expect(leader.read(0, 1_000)).rejects.toMatchObject({ code: 'NOT_LEADER' });
   });
