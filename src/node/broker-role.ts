@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { systemClock } from '../actors/clock.js';
 import { BrokerLifecycle, brokerLifecycleDefaults } from '../actors/broker-lifecycle/broker-lifecycle.js';
 import { BrokerMetadataView } from '../actors/broker-metadata/broker-metadata-view.js';
+import { PartitionReplicas, partitionReplicasDefaults } from '../actors/partition-replica/partition-replicas.js';
 import type { NodeConfig } from '../config/index.js';
 import type { TributaryError } from '../errors/index.js';
 import { componentLogger, type Logger } from '../observability/index.js';
 import { ControllerBrokerClient, defaultClientOptions, type MetadataWatch } from '../rpc/clients/index.js';
+import type { NodeStorage } from '../storage/open-node-storage.js';
 import { peerTls, peerToken } from './peer-credentials.js';
 
 /** Deadline of one call to the controllers; the lifecycle retries on its own schedule. */
@@ -15,6 +17,8 @@ const controllerCallDeadlineMs = 5_000;
 export interface BrokerRole {
   readonly lifecycle: BrokerLifecycle;
   readonly metadata: BrokerMetadataView;
+  /** The partitions this broker hosts, each leading, following or offline as the metadata says. */
+  readonly replicas: PartitionReplicas;
   /** Controlled shutdown (leaderships moved away first), then the controller connections closed. */
   stop(): Promise<void>;
 }
@@ -22,14 +26,17 @@ export interface BrokerRole {
 export interface BrokerRoleOptions {
   /** The address the node's gRPC server bound or advertises: what the controller tells clients and peers. */
   readonly address: string;
+  /** The node's storage: partition logs share its group commit. */
+  readonly storage: NodeStorage;
   /** Told once when the controller refuses this broker for good (another process took its node id). */
   readonly onFailure: (error: Error) => void;
 }
 
 /**
  * Starts a node's broker role (DESIGN.md §8): registration and heartbeats with the controller
- * quorum (broker-lifecycle), and the metadata view that WatchMetadata keeps current, whose version
- * each heartbeat reports so the controller unfences the broker once it knows its partitions.
+ * quorum (broker-lifecycle); the metadata view that WatchMetadata keeps current, whose version
+ * each heartbeat reports so the controller unfences the broker once it knows its partitions; and
+ * the partition replicas that every metadata change assigns to this broker.
  * Starts after the gRPC server has bound, since registration tells the controller its address.
  */
 export function startBrokerRole(config: NodeConfig, logger: Logger, options: BrokerRoleOptions): BrokerRole {
@@ -42,7 +49,15 @@ export function startBrokerRole(config: NodeConfig, logger: Logger, options: Bro
     token: peerToken(config),
   });
   const metadata = new BrokerMetadataView();
-  const watch: MetadataWatch = client.watchMetadata(0, (update) => metadata.apply(update), {
+  const replicas = new PartitionReplicas({
+    brokerId: config.nodeId,
+    openLog: (partition) => options.storage.openPartitionLog(partition),
+    minInSyncReplicasOf: (topic) => metadata.topic(topic)?.config.minInSyncReplicas,
+    clock: systemClock,
+    logger: brokerLogger,
+    settings: partitionReplicasDefaults,
+  });
+  const watch: MetadataWatch = client.watchMetadata(0, (update) => replicas.apply(metadata.apply(update)), {
     clusterId: config.clusterId,
     onError: (error) => brokerLogger.error({ err: error }, 'the metadata watch stopped for good'),
   });
@@ -61,10 +76,12 @@ export function startBrokerRole(config: NodeConfig, logger: Logger, options: Bro
   return {
     lifecycle,
     metadata,
+    replicas,
     stop: () => {
       stopped ??= (async () => {
         await lifecycle.shutdown();
         watch.close();
+        replicas.stop();
         client.close();
       })();
       return stopped;

@@ -33,6 +33,12 @@ describe('the broker role of a combined node', () => {
       expect(topic.partitions.map((partition) => partition.leader)).toEqual([1, 1]);
       await waitFor(() => (broker?.metadata.topic('readings')?.partitions.size === 2 ? true : undefined), waitMs, 'the broker to see the topic');
       expect(broker?.metadata.partition('readings', 1)).toMatchObject({ leader: 1, replicas: [1] });
+      // Its partition replicas lead them, on the node's own storage.
+      await waitFor(() => (broker?.replicas.hosted('readings', 1)?.role === 'leading' ? true : undefined), waitMs, 'the broker to lead readings-1');
+      const leader = broker?.replicas.hosted('readings', 1)?.leader;
+      const record = { recordCount: 1, firstTimestampMs: 5, maxTimestampMs: 5, payload: new Uint8Array([1, 2, 3]) };
+      await expect(leader?.append(record, 'all', 5_000)).resolves.toEqual({ baseOffset: 0, lastOffset: 0 });
+      expect((await leader?.read(0, 1_000))?.batches.map((batch) => [batch.baseOffset, batch.partitionLeaderEpoch])).toEqual([[0, 1]]);
     } finally {
       admin.close();
       await node.stop();

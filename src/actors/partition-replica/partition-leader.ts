@@ -129,6 +129,12 @@ export class PartitionLeader {
     this.release(this.state.followerFetched(replicaId, fetch, this.options.clock.nowMs()));
   }
 
+  /** The controller committed an ISR for this epoch (a metadata change): it may move the high watermark. */
+  isrCommitted(isr: readonly number[], partitionEpoch: number): void {
+    this.assertLeading();
+    this.release(this.state.isrChangeCommitted(isr, partitionEpoch));
+  }
+
   /** Ends this epoch (a newer leader, or the partition left this broker): waiting writes fail with NOT_LEADER. */
   resign(reason: string): void {
     if (this.resignation !== undefined) return;

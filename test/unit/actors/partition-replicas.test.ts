@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { PartitionReplicas, partitionReplicasDefaults } from '../../../src/actors/partition-replica/partition-replicas.js';
+import type { PartitionChange } from '../../../src/actors/broker-metadata/broker-metadata-view.js';
+import type { PartitionInfo } from '../../../src/rpc/clients/index.js';
+import { GroupCommitWriter, MemoryKeyValueStore, openPartitionLog, type PartitionId, type StoredBatch } from '../../../src/storage/index.js';
+import { waitFor } from '../../support/in-process-raft-cluster.js';
+import { captureLogger } from '../../support/log-capture.js';
+import { ManualClock } from '../../support/manual-clock.js';
+
+const brokerId = 1;
+const batch: Omit<StoredBatch, 'partitionLeaderEpoch'> = { recordCount: 1, firstTimestampMs: 1, maxTimestampMs: 1, payload: new Uint8Array(8) };
+
+function change(partition: Partial<PartitionInfo> | undefined, topic = 'orders'): PartitionChange {
+  const info = partition === undefined ? undefined : { partition: 0, replicas: [1, 2, 3], leader: 1, isr: [1, 2, 3], leaderEpoch: 1, partitionEpoch: 1, ...partition };
+  return { topic, topicId: 't1', partition: info, partitionIndex: 0 };
+}
+
+function hostOn(options: { failOpens?: number } = {}) {
+  let failuresLeft = options.failOpens ?? 0;
+  const engine = new MemoryKeyValueStore();
+  const writer = new GroupCommitWriter(engine, { durability: 'fsync' });
+  const opened: PartitionId[] = [];
+  const capture = captureLogger();
+  const replicas = new PartitionReplicas({
+    brokerId,
+    openLog: (id) => {
+      opened.push(id);
+      if (failuresLeft > 0) {
+        failuresLeft -= 1;
+        return Promise.reject(new Error('disk gone'));
+      }
+      return openPartitionLog(engine, writer, id);
+    },
+    minInSyncReplicasOf: () => 2,
+    clock: new ManualClock(),
+    logger: capture.logger,
+    settings: partitionReplicasDefaults,
+  });
+  const roleOf = () => replicas.hosted('orders', 0)?.role;
+  const untilRole = (role: string) => waitFor(() => (roleOf() === role ? true : undefined), 2_000, `orders-0 to be ${role}`);
+  return { replicas, opened, capture, roleOf, untilRole };
+}
+
+describe('partition replicas', () => {
+  it('leads a partition the metadata says this broker leads, and takes writes in its epoch', async () => {
+    const { replicas, untilRole } = hostOn();
+    replicas.apply([change({ leaderEpoch: 3 })]);
+    await untilRole('leading');
+    const leader = replicas.hosted('orders', 0)?.leader;
+    expect(leader?.leaderEpoch).toBe(3);
+    await expect(leader?.append(batch, 'leader', 1_000)).resolves.toEqual({ baseOffset: 0, lastOffset: 0 });
+  });
+
+  it('follows when another broker leads, is offline when none does, and ignores partitions it does not replicate', async () => {
+    const { replicas, untilRole } = hostOn();
+    replicas.apply([change({ leader: 2 })]);
+    await untilRole('following');
+    expect(replicas.hosted('orders', 0)?.leader).toBeUndefined();
+    replicas.apply([change({ leader: 0, leaderEpoch: 2 })]);
+    await untilRole('offline');
+    replicas.apply([change({ replicas: [2, 3], leader: 2 }, 'other')]);
+    expect(replicas.hosted('other', 0)).toBeUndefined();
+  });
+
+  it('a newer leader epoch elsewhere resigns this leader: its waiting acks=all writes fail with NOT_LEADER', async () => {
+    const { replicas, untilRole } = hostOn();
+    replicas.apply([change({ leaderEpoch: 1 })]);
+    await untilRole('leading');
+    const write = replicas.hosted('orders', 0)?.leader?.append(batch, 'all', 60_000);
+    const failure = write?.catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    replicas.apply([change({ leader: 2, leaderEpoch: 2, isr: [2, 3] })]);
+    await untilRole('following');
+    expect(await failure).toMatchObject({ code: 'NOT_LEADER' });
+  });
+
+  it('ignores an assignment older than the leader epoch it has seen', async () => {
+    const { replicas, untilRole, roleOf } = hostOn();
+    replicas.apply([change({ leader: 2, leaderEpoch: 5 })]);
+    await untilRole('following');
+    replicas.apply([change({ leader: 1, leaderEpoch: 4 })]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(roleOf()).toBe('following');
+  });
+
+  it('an ISR change in the same epoch keeps the leader and moves its high watermark', async () => {
+    const { replicas, untilRole } = hostOn();
+    replicas.apply([change({ leaderEpoch: 1, partitionEpoch: 1 })]);
+    await untilRole('leading');
+    const leader = replicas.hosted('orders', 0)?.leader;
+    const write = leader?.append(batch, 'all', 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Followers 2 and 3 left the ISR; min in-sync replicas still allows the write already taken.
+    replicas.apply([change({ leaderEpoch: 1, partitionEpoch: 2, isr: [1] })]);
+    await expect(write).resolves.toEqual({ baseOffset: 0, lastOffset: 0 });
+    expect(replicas.hosted('orders', 0)?.leader).toBe(leader);
+  });
+
+  it('a partition removed and assigned again keeps its log, opened once', async () => {
+    const { replicas, untilRole, opened } = hostOn();
+    replicas.apply([change({ leaderEpoch: 1, isr: [1] })]);
+    await untilRole('leading');
+    await replicas.hosted('orders', 0)?.leader?.append(batch, 'leader', 1_000);
+    replicas.apply([change(undefined)]);
+    expect(replicas.hosted('orders', 0)).toBeUndefined();
+    replicas.apply([change({ leaderEpoch: 2, isr: [1] })]);
+    await untilRole('leading');
+    await expect(replicas.hosted('orders', 0)?.leader?.append(batch, 'leader', 1_000)).resolves.toEqual({ baseOffset: 1, lastOffset: 1 });
+    expect(opened).toHaveLength(1);
+  });
+
+  it('a log that cannot be opened leaves the partition failed and says why; the next assignment tries again', async () => {
+    const { replicas, untilRole, capture, opened } = hostOn({ failOpens: 1 });
+    replicas.apply([change({})]);
+    await untilRole('failed');
+    expect(capture.lines().find((line) => line.msg === 'partition replica could not open its log')).toMatchObject({ partition: 'orders-0', err: { message: 'disk gone' } });
+    replicas.apply([change({ leaderEpoch: 2 })]);
+    await untilRole('leading');
+    expect(opened).toHaveLength(2);
+  });
+});
