@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type FollowerFetch, type HighWatermarkChange, LeaderPartitionState, PendingAcks } from '../../broker/index.js';
+import { type FollowerFetch, type HighWatermarkChange, LeaderPartitionState, type LeaderPartitionStateOptions, PendingAcks } from '../../broker/index.js';
 import { TributaryError } from '../../errors/index.js';
 import { type AppendedBatch, formatPartition, type LogBatch, type PartitionLog, type StoredBatch } from '../../storage/index.js';
 import type { Clock } from '../clock.js';
@@ -7,19 +7,14 @@ import type { Clock } from '../clock.js';
 /** How many replicas must have a batch before its producer is answered (Kafka's acks). */
 export type Acks = 'none' | 'leader' | 'all';
 
-/** One leader epoch's start: what the metadata says and what the leader knew as a follower. */
-export interface PartitionLeaderOptions {
+/**
+ * One leader epoch's start: what the metadata says and what the leader knew as a follower (0
+ * after a restart: KIP-207 covers it). The log supplies the rest of LeaderPartitionState's start.
+ */
+export interface PartitionLeaderOptions
+  extends Pick<LeaderPartitionStateOptions, 'leaderId' | 'leaderEpoch' | 'partitionEpoch' | 'replicas' | 'isr' | 'minInSyncReplicas' | 'highWatermark' | 'replicaLagTimeMaxMs'> {
   readonly log: PartitionLog;
   readonly clock: Clock;
-  readonly leaderId: number;
-  readonly leaderEpoch: number;
-  readonly partitionEpoch: number;
-  readonly replicas: readonly number[];
-  readonly isr: readonly number[];
-  readonly minInSyncReplicas: number;
-  /** The high watermark this broker knew before it led (0 after a restart: KIP-207 covers it). */
-  readonly highWatermark: number;
-  readonly replicaLagTimeMaxMs: number;
   /** Bound on acks=all writes waiting for the high watermark at once. */
   readonly pendingAcksMax: number;
 }
@@ -55,19 +50,14 @@ export class PartitionLeader {
     const { log } = options;
     this.partition = formatPartition(log.partition);
     const endOffset = log.logEndOffset();
+    const { leaderId, leaderEpoch, partitionEpoch, replicas, isr, minInSyncReplicas, replicaLagTimeMaxMs } = options;
     this.state = new LeaderPartitionState({
       partition: this.partition,
-      leaderId: options.leaderId,
-      leaderEpoch: options.leaderEpoch,
-      partitionEpoch: options.partitionEpoch,
-      replicas: options.replicas,
-      isr: options.isr,
-      minInSyncReplicas: options.minInSyncReplicas,
+      ...{ leaderId, leaderEpoch, partitionEpoch, replicas, isr, minInSyncReplicas, replicaLagTimeMaxMs },
       epochStartOffset: endOffset,
       highWatermark: Math.min(options.highWatermark, endOffset),
       leaderLogEndOffset: endOffset,
       leaderDurableEndOffset: endOffset,
-      replicaLagTimeMaxMs: options.replicaLagTimeMaxMs,
       nowMs: options.clock.nowMs(),
     });
     this.waiting = new PendingAcks({ partition: this.partition, pendingAcksMax: options.pendingAcksMax });

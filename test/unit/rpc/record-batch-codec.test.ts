@@ -1,53 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TributaryError } from '../../../src/errors/index.js';
-import { type ConsumedRecord, decodeRecordBatch, encodeRecordBatch, type ProducerRecord } from '../../../src/rpc/clients/index.js';
-import { Codec, type Record as WireRecord, RecordBatch, RecordSet } from '../../../src/rpc/generated/tributary/common/v1/common.js';
-import { crc32c } from '../../../src/storage/crc32c.js';
+import { decodeRecordBatch, encodeRecordBatch, type ProducerRecord } from '../../../src/rpc/clients/index.js';
+import { Codec, type Record as WireRecord, type RecordBatch, RecordSet } from '../../../src/rpc/generated/tributary/common/v1/common.js';
+import { crc32c } from '../../../src/storage/index.js';
+import { batchCarrying, bytes, expected, overTheWire, plain, refusal } from '../../support/record-batches.js';
 
-const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
-
-/** Through the real protobuf codec, as a batch crosses the network. */
-function overTheWire(batch: RecordBatch): RecordBatch {
-  return RecordBatch.decode(RecordBatch.encode(batch).finish());
-}
-
-/** Plain values, so Buffer and Uint8Array views of the same bytes compare equal. */
-function plain(record: ConsumedRecord): unknown {
-  return {
-    offset: record.offset,
-    key: record.key === undefined ? undefined : [...record.key],
-    value: [...record.value],
-    timestampMs: record.timestampMs,
-    headers: record.headers.map((header) => ({ key: header.key, value: [...header.value] })),
-  };
-}
-
-function expected(records: readonly ProducerRecord[], baseOffset: number): unknown[] {
-  return records.map((record, index) => ({
-    offset: baseOffset + index,
-    key: record.key === undefined || record.key.byteLength === 0 ? undefined : [...record.key],
-    value: [...record.value],
-    timestampMs: record.timestampMs,
-    headers: (record.headers ?? []).map((header) => ({ key: header.key, value: [...header.value] })),
-  }));
-}
-
-function refusal(run: () => unknown): TributaryError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TributaryError);
-    return error as TributaryError;
-  }
-  throw new Error('expected the codec to refuse the input');
-}
-
-/** A batch whose records are `records` as given (any offset deltas), with a matching CRC. */
-function batchOf(records: WireRecord[], fields: Partial<RecordBatch> = {}): RecordBatch {
-  const encoded = Buffer.from(RecordSet.encode({ records }).finish());
-  return { ...encodeRecordBatch([{ value: bytes('x'), timestampMs: 1 }]), records: encoded, crc32c: crc32c(encoded), recordCount: records.length, ...fields };
-}
 
 const wireRecord = (offsetDelta: number): WireRecord => ({ key: Buffer.alloc(0), value: Buffer.from('v'), timestampMs: 5, offsetDelta, headers: [] });
 
@@ -56,6 +13,11 @@ const records: ProducerRecord[] = [
   { value: bytes('second'), timestampMs: 1_700_000_000_001 },
   { key: new Uint8Array(0), value: new Uint8Array([0, 255, 0]), timestampMs: 1_700_000_000_005, headers: [] },
 ];
+
+/** A batch whose records are `wireRecords` as given, with a matching CRC and size. */
+function batchOf(wireRecords: WireRecord[], fields: Partial<RecordBatch> = {}): RecordBatch {
+  return batchCarrying(encodeRecordBatch([{ value: bytes('x'), timestampMs: 1 }]), wireRecords, fields);
+}
 
 describe('encodeRecordBatch', () => {
   it('builds an uncompressed batch with the CRC-32C of its records, its timestamp bounds and its size', () => {

@@ -1,28 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TributaryError } from '../../../src/errors/index.js';
 import { type ConsumedRecord, decodeRecordBatch, encodeRecordBatch, type ProducerRecord } from '../../../src/rpc/clients/index.js';
-import { Codec, type Record as WireRecord, RecordBatch, RecordSet } from '../../../src/rpc/generated/tributary/common/v1/common.js';
+import { Codec, type Record as WireRecord, type RecordBatch } from '../../../src/rpc/generated/tributary/common/v1/common.js';
 import {
   batchRecordsBytesMax, batchTimestampAheadMsMax, envelopeHeaderBytes, type RecordBatchContext, storedBatchFromWire, wireBatchFromStored,
 } from '../../../src/rpc/services/record-batch-mapping.js';
 import { crc32c, GroupCommitWriter, type LogBatch, MemoryKeyValueStore, openPartitionLog, type StoredBatch } from '../../../src/storage/index.js';
 import { decodeStoredBatch, encodeStoredBatch } from '../../../src/storage/stored-batch.js';
+import { batchCarrying, bytes, expected, overTheWire, plain, refusal } from '../../support/record-batches.js';
 
 const partition = 'orders-3';
 const context: RecordBatchContext = { partition, partitionLeaderEpoch: 7, maxBatchBytes: 1024 * 1024 };
-const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 const records: ProducerRecord[] = [
   { key: bytes('k1'), value: bytes('first'), timestampMs: 1_700_000_000_002, headers: [{ key: 'trace', value: bytes('abc') }] },
   { value: bytes('second'), timestampMs: 1_700_000_000_001 },
   { key: bytes('k3'), value: new Uint8Array([0, 255, 0]), timestampMs: 1_700_000_000_005 },
 ];
-
-/** Through the real protobuf codec, as a batch crosses the network. */
-function overTheWire(batch: RecordBatch): RecordBatch {
-  return RecordBatch.decode(RecordBatch.encode(batch).finish());
-}
 
 /** Into the partition log's bytes at `baseOffset` and back out, as a Fetch reads it. */
 function throughStorage(stored: StoredBatch, baseOffset: number): LogBatch {
@@ -36,37 +30,12 @@ function produceAndFetch(produced: readonly ProducerRecord[], baseOffset: number
   return decodeRecordBatch(overTheWire(wireBatchFromStored(throughStorage(stored, baseOffset), partition)));
 }
 
-function plain(record: ConsumedRecord): unknown {
-  return { ...record, key: record.key && [...record.key], value: [...record.value], headers: record.headers.map((header) => ({ key: header.key, value: [...header.value] })) };
-}
-
-function expected(produced: readonly ProducerRecord[], baseOffset: number): unknown[] {
-  return produced.map((record, index) => ({
-    offset: baseOffset + index,
-    key: record.key === undefined || record.key.byteLength === 0 ? undefined : [...record.key],
-    value: [...record.value],
-    timestampMs: record.timestampMs,
-    headers: (record.headers ?? []).map((header) => ({ key: header.key, value: [...header.value] })),
-  }));
-}
-
-function refusal(run: () => unknown): TributaryError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TributaryError);
-    return error as TributaryError;
-  }
-  throw new Error('expected the mapping to refuse the batch');
-}
-
-/** A batch carrying `wireRecords` exactly (any offset deltas or timestamps), with a matching CRC and size. */
-function batchOf(wireRecords: WireRecord[], fields: Partial<RecordBatch> = {}): RecordBatch {
-  const encoded = Buffer.from(RecordSet.encode({ records: wireRecords }).finish());
-  return { ...encodeRecordBatch(records), records: encoded, crc32c: crc32c(encoded), uncompressedBytes: encoded.byteLength, recordCount: wireRecords.length, ...fields };
-}
-
 const wireRecord = (offsetDelta: number, timestampMs = 5): WireRecord => ({ key: Buffer.alloc(0), value: Buffer.from('v'), timestampMs, offsetDelta, headers: [] });
+
+/** A batch whose records are `wireRecords` as given, with a matching CRC and size. */
+function batchOf(wireRecords: WireRecord[], fields: Partial<RecordBatch> = {}): RecordBatch {
+  return batchCarrying(encodeRecordBatch(records), wireRecords, fields);
+}
 
 describe('storedBatchFromWire and wireBatchFromStored', () => {
   it('a produced batch comes back from storage as the same records at its offsets', () => {
