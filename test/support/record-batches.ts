@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { expect } from 'vitest';
 import { TributaryError } from '../../src/errors/index.js';
 import type { ConsumedRecord, ProducerRecord } from '../../src/rpc/clients/index.js';
@@ -53,3 +54,14 @@ export function batchCarrying(template: RecordBatch, wireRecords: WireRecord[], 
   const encoded = Buffer.from(RecordSet.encode({ records: wireRecords }).finish());
   return { ...template, records: encoded, crc32c: crc32c(encoded), uncompressedBytes: encoded.byteLength, recordCount: wireRecords.length, ...fields };
 }
+
+/** Any record a producer may send: empty or missing keys, binary values, a few headers. */
+export const producerRecordArbitrary: fc.Arbitrary<ProducerRecord> = fc.record(
+  {
+    key: fc.option(fc.uint8Array({ maxLength: 16 }), { nil: undefined }),
+    value: fc.uint8Array({ maxLength: 64 }),
+    timestampMs: fc.maxSafeNat(),
+    headers: fc.array(fc.record({ key: fc.string({ maxLength: 8 }), value: fc.uint8Array({ maxLength: 16 }) }), { maxLength: 3 }),
+  },
+  { requiredKeys: ['value', 'timestampMs'] },
+);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeRecordBatch, encodeRecordBatch, type ProducerRecord } from '../../../src/rpc/clients/index.js';
 import { Codec, type Record as WireRecord, type RecordBatch, RecordSet } from '../../../src/rpc/generated/tributary/common/v1/common.js';
 import { crc32c } from '../../../src/storage/index.js';
-import { batchCarrying, bytes, expected, overTheWire, plain, refusal } from '../../support/record-batches.js';
+import { batchCarrying, bytes, expected, overTheWire, plain, producerRecordArbitrary, refusal } from '../../support/record-batches.js';
 
 
 const wireRecord = (offsetDelta: number): WireRecord => ({ key: Buffer.alloc(0), value: Buffer.from('v'), timestampMs: 5, offsetDelta, headers: [] });
@@ -87,16 +87,7 @@ describe('decodeRecordBatch', () => {
 });
 
 describe('record batch codec, properties', () => {
-  const header = fc.record({ key: fc.string({ maxLength: 8 }), value: fc.uint8Array({ maxLength: 16 }) });
-  const record: fc.Arbitrary<ProducerRecord> = fc.record(
-    {
-      key: fc.option(fc.uint8Array({ maxLength: 16 }), { nil: undefined }),
-      value: fc.uint8Array({ maxLength: 64 }),
-      timestampMs: fc.maxSafeNat(),
-      headers: fc.array(header, { maxLength: 3 }),
-    },
-    { requiredKeys: ['value', 'timestampMs'] },
-  );
+  const record = producerRecordArbitrary;
   const batch = fc.array(record, { minLength: 1, maxLength: 12 });
 
   it('every batch of records decodes to the same records at their offsets', () => {

@@ -7,7 +7,7 @@ import {
 } from '../../../src/rpc/services/record-batch-mapping.js';
 import { crc32c, GroupCommitWriter, type LogBatch, MemoryKeyValueStore, openPartitionLog, type StoredBatch } from '../../../src/storage/index.js';
 import { decodeStoredBatch, encodeStoredBatch } from '../../../src/storage/stored-batch.js';
-import { batchCarrying, bytes, expected, overTheWire, plain, refusal } from '../../support/record-batches.js';
+import { batchCarrying, bytes, expected, overTheWire, plain, producerRecordArbitrary, refusal } from '../../support/record-batches.js';
 
 const partition = 'orders-3';
 const context: RecordBatchContext = { partition, partitionLeaderEpoch: 7, maxBatchBytes: 1024 * 1024 };
@@ -162,16 +162,7 @@ describe('storedBatchFromWire refuses', () => {
 });
 
 describe('record batch mapping, properties', () => {
-  const header = fc.record({ key: fc.string({ maxLength: 8 }), value: fc.uint8Array({ maxLength: 16 }) });
-  const record: fc.Arbitrary<ProducerRecord> = fc.record(
-    {
-      key: fc.option(fc.uint8Array({ maxLength: 16 }), { nil: undefined }),
-      value: fc.uint8Array({ maxLength: 64 }),
-      timestampMs: fc.maxSafeNat(),
-      headers: fc.array(header, { maxLength: 3 }),
-    },
-    { requiredKeys: ['value', 'timestampMs'] },
-  );
+  const record = producerRecordArbitrary;
 
   it('producer → broker → storage → broker → consumer gives back the records at their offsets', () => {
     fc.assert(
