@@ -83,9 +83,10 @@ export function truncationOffset(diverging: EpochEndOffset, followerEndForEpoch:
 }
 
 /**
- * KIP-320 fencing of a replication or produce request by the leader epoch it was sent for. An
- * older epoch: the sender follows a deposed leader, FENCED (refresh metadata). A newer one: this
- * broker has not yet learned of that epoch, NOT_AVAILABLE and retriable (it will shortly).
+ * KIP-320 fencing of a replication, produce or fetch request by the leader epoch it was sent for
+ * (the wire contract of PartitionFetch.current_leader_epoch). An older epoch: the sender follows a
+ * deposed leader, STALE_EPOCH (refresh metadata). A newer one: this broker has not yet learned of
+ * that epoch and may be deposed itself, NOT_LEADER and retriable.
  */
 export function validateLeaderEpoch(partition: string, leaderEpoch: number, requestEpoch: number): void {
   assert.ok(Number.isSafeInteger(leaderEpoch) && leaderEpoch >= 0, `leader epoch ${leaderEpoch} is not an epoch`);
@@ -93,12 +94,12 @@ export function validateLeaderEpoch(partition: string, leaderEpoch: number, requ
     throw new TributaryError('INVALID_REQUEST', `partition "${partition}": request leader epoch ${requestEpoch} is not an epoch (a safe integer from 0)`);
   }
   if (requestEpoch < leaderEpoch) {
-    throw new TributaryError('FENCED', `partition "${partition}": the request's leader epoch ${requestEpoch} is older than the current ${leaderEpoch}; refresh metadata`);
+    throw new TributaryError('STALE_EPOCH', `partition "${partition}": the request's leader epoch ${requestEpoch} is older than the current ${leaderEpoch}; refresh metadata`);
   }
   if (requestEpoch > leaderEpoch) {
     throw new TributaryError(
-      'NOT_AVAILABLE',
-      `partition "${partition}": the request's leader epoch ${requestEpoch} is newer than this broker's ${leaderEpoch}; it has not learned of it yet, retry shortly`,
+      'NOT_LEADER',
+      `partition "${partition}": the request's leader epoch ${requestEpoch} is newer than this broker's ${leaderEpoch}; it has not learned of it yet, refresh metadata and retry`,
       { retriable: true },
     );
   }

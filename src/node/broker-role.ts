@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock } from '../actors/clock.js';
 import { BrokerLifecycle, brokerLifecycleDefaults } from '../actors/broker-lifecycle/broker-lifecycle.js';
 import { BrokerMetadataView } from '../actors/broker-metadata/broker-metadata-view.js';
+import { PartitionLeaderLookup, type PartitionLeaderSource } from '../actors/partition-replica/partition-leader-lookup.js';
 import { PartitionReplicas, partitionReplicasDefaults } from '../actors/partition-replica/partition-replicas.js';
 import type { NodeConfig } from '../config/index.js';
 import type { TributaryError } from '../errors/index.js';
@@ -19,6 +20,8 @@ export interface BrokerRole {
   readonly metadata: BrokerMetadataView;
   /** The partitions this broker hosts, each leading, following or offline as the metadata says. */
   readonly replicas: PartitionReplicas;
+  /** Where the produce, fetch and replication services find the partitions this broker leads. */
+  readonly leaders: PartitionLeaderSource;
   /** Controlled shutdown (leaderships moved away first), then the controller connections closed. */
   stop(): Promise<void>;
 }
@@ -77,6 +80,7 @@ export function startBrokerRole(config: NodeConfig, logger: Logger, options: Bro
     lifecycle,
     metadata,
     replicas,
+    leaders: new PartitionLeaderLookup(config.nodeId, metadata, replicas),
     stop: () => {
       stopped ??= (async () => {
         await lifecycle.shutdown();

@@ -45,6 +45,8 @@ export class PartitionLeader {
   private readonly state: LeaderPartitionState;
   private readonly waiting: PendingAcks<AckWaiter>;
   private resignation: TributaryError | undefined;
+  /** Settled at the next change readers wait for; replaced after each, so waiters never pile up. */
+  private nextChange = changeSignal();
 
   constructor(private readonly options: PartitionLeaderOptions) {
     const { log } = options;
@@ -72,6 +74,24 @@ export class PartitionLeader {
   /** The published high watermark; undefined until this epoch has caught up to its start (KIP-207). */
   highWatermark(): number | undefined {
     return this.state.highWatermark();
+  }
+
+  /** The offset after the last durable record here. */
+  logEndOffset(): number {
+    return this.options.log.logEndOffset();
+  }
+
+  logStartOffset(): number {
+    return this.options.log.logStartOffset();
+  }
+
+  /**
+   * Settles at the next change a long-poll waits for: the high watermark advanced (consumers), the
+   * log end advanced (followers), or the epoch ended. Every caller shares one promise, so any
+   * number of waiting fetches costs one; a waiter re-checks its own condition after it settles.
+   */
+  changed(): Promise<void> {
+    return this.nextChange.promise;
   }
 
   /**
@@ -130,17 +150,26 @@ export class PartitionLeader {
     if (this.resignation !== undefined) return;
     this.resignation = new TributaryError('NOT_LEADER', `partition "${this.partition}": this broker no longer leads it (${reason}); refresh metadata and retry`, { retriable: true });
     for (const waiter of this.waiting.takeAll()) waiter.reject(this.resignation);
+    this.signalChange();
   }
 
   private afterDurable(): void {
     const durableEnd = this.options.log.logEndOffset();
     this.state.leaderAppended(durableEnd);
     this.release(this.state.leaderDurable(durableEnd));
+    this.signalChange();
   }
 
   private release(change: HighWatermarkChange): void {
     if (!change.advanced || change.highWatermark === undefined) return;
     for (const waiter of this.waiting.takeSatisfied(change.highWatermark)) waiter.resolve();
+    this.signalChange();
+  }
+
+  private signalChange(): void {
+    const settled = this.nextChange;
+    this.nextChange = changeSignal();
+    settled.resolve();
   }
 
   private waitForHighWatermark(lastOffset: number, timeoutMs: number): Promise<void> {
@@ -168,4 +197,13 @@ export class PartitionLeader {
   private assertLeading(): void {
     if (this.resignation !== undefined) throw this.resignation;
   }
+}
+
+/** A promise with its resolve function (Promise.withResolvers is Node 22; we run on 20). */
+function changeSignal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((settle) => {
+    resolve = settle;
+  });
+  return { promise, resolve };
 }

@@ -98,14 +98,14 @@ describe('validateLeaderEpoch (KIP-320)', () => {
     expect(() => validateLeaderEpoch('orders-3', 5, 5)).not.toThrow();
   });
 
-  it('fences an older epoch', () => {
+  it('answers an older epoch STALE_EPOCH', () => {
     expect(() => validateLeaderEpoch('orders-3', 5, 4)).toThrow(
-      expect.objectContaining({ code: 'FENCED', message: `partition "orders-3": the request's leader epoch 4 is older than the current 5; refresh metadata` }),
+      expect.objectContaining({ code: 'STALE_EPOCH', message: `partition "orders-3": the request's leader epoch 4 is older than the current 5; refresh metadata` }),
     );
   });
 
   it('asks a newer epoch to retry: this broker has not learned of it yet', () => {
-    expect(() => validateLeaderEpoch('orders-3', 5, 6)).toThrow(expect.objectContaining({ code: 'NOT_AVAILABLE', retriable: true }));
+    expect(() => validateLeaderEpoch('orders-3', 5, 6)).toThrow(expect.objectContaining({ code: 'NOT_LEADER', retriable: true }));
     expect(() => validateLeaderEpoch('orders-3', 5, Number.NaN)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
   });
 });
