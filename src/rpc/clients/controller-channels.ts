@@ -3,6 +3,7 @@ import { TributaryError } from '../../errors/index.js';
 import { callUnary } from './call-unary.js';
 import { callMetadata, channelCredentialsFor, type ClientOptions } from './client-options.js';
 import { LeaderRouter, type LeaderRoutingPolicy, leaderRoutingDefaults } from './leader-router.js';
+import { StubCache } from './stub-cache.js';
 
 /** Controllers a client keeps a channel to at once: a quorum has at most 16 members (metadataLimits.controllersMax). */
 const channelsMax = 16;
@@ -27,16 +28,15 @@ export type Invocation<Stub, Response> = (
  * picks the address of each call. Shared by the admin and metadata clients.
  */
 export class ControllerChannels<Stub extends Client> {
-  private readonly stubs = new Map<string, Stub>();
-  private readonly credentials: ChannelCredentials;
+  private readonly stubs: StubCache<Stub>;
   readonly router: LeaderRouter;
 
   constructor(
-    private readonly makeStub: (address: string, credentials: ChannelCredentials) => Stub,
+    makeStub: (address: string, credentials: ChannelCredentials) => Stub,
     readonly options: ControllerClientOptions,
   ) {
     if (options.bootstrap.length === 0) throw new TributaryError('INVALID_REQUEST', 'a controller client needs at least one bootstrap address');
-    this.credentials = channelCredentialsFor(options.tls);
+    this.stubs = new StubCache(makeStub, channelCredentialsFor(options.tls), channelsMax);
     this.router = new LeaderRouter(options.bootstrap, options.routing ?? leaderRoutingDefaults);
   }
 
@@ -47,25 +47,11 @@ export class ControllerChannels<Stub extends Client> {
 
   /** One call to one controller, no redirects. */
   direct<Response>(address: string, invoke: Invocation<Stub, Response>): Promise<Response> {
-    const stub = this.stubFor(address);
+    const stub = this.stubs.stubFor(address);
     return callUnary(this.options.deadlineMs, (callOptions, callback) => invoke(stub, callMetadata(this.options), callOptions, callback));
   }
 
   close(): void {
-    for (const stub of this.stubs.values()) stub.close();
-    this.stubs.clear();
-  }
-
-  private stubFor(address: string): Stub {
-    const existing = this.stubs.get(address);
-    if (existing !== undefined) return existing;
-    if (this.stubs.size >= channelsMax) {
-      const [oldestAddress, oldest] = this.stubs.entries().next().value as [string, Stub];
-      oldest.close();
-      this.stubs.delete(oldestAddress);
-    }
-    const stub = this.makeStub(address, this.credentials);
-    this.stubs.set(address, stub);
-    return stub;
+    this.stubs.close();
   }
 }

@@ -30,3 +30,10 @@ export {
 export {
   decodeRecordBatch, encodeRecordBatch, type BatchProducerFields, type ConsumedRecord, type ProducerRecord, type RecordHeaderEntry,
 } from './record-batch-codec.js';
+export {
+  type ProduceAcks, type ProduceBatchInput, type ProducedBatch, ProducerClient, produceDeadlineMarginMs,
+} from './producer-client.js';
+export {
+  ConsumerClient, type FetchedPartition, type FetchInput, type FetchPartitionInput, type ListedOffsets, type ListOffsetsInput, type OffsetQuery,
+} from './consumer-client.js';
+export { backoffDelayMs, type BackoffLimits } from './backoff-delay-ms.js';

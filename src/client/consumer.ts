@@ -1,0 +1,307 @@
+import { TributaryError } from '../errors/index.js';
+import {
+  backoffDelayMs, ConsumerClient, type FetchedPartition, type ListedOffsets, MetadataClient, type RecordHeaderEntry,
+} from '../rpc/clients/index.js';
+import { type ConnectionOptions, controllerOptionsOf, integerOption } from './client-settings.js';
+import { type PartitionRoute, PartitionRoutes } from './partition-routes.js';
+import { keyOf } from './record-accumulator.js';
+import { retryDecision, type RetryPolicy } from './retry-policy.js';
+
+/** Where to start reading a partition: an offset, its oldest stored record, or its high watermark. */
+export type StartOffset = number | 'earliest' | 'latest';
+
+export interface Assignment {
+  topic: string;
+  partition: number;
+  offset: StartOffset;
+}
+
+/** One record as a consumer gets it. */
+export interface ConsumerRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** undefined when the record has no key (an empty key reads the same). */
+  key: Uint8Array | undefined;
+  value: Uint8Array;
+  headers: RecordHeaderEntry[];
+  timestampMs: number;
+}
+
+export interface ConsumerOptions extends ConnectionOptions {
+  /** How long a broker may hold a Fetch waiting for records (default 500 ms). */
+  fetchMaxWaitMs?: number;
+  /** Record bytes a broker waits for before answering early (default 1: any record). */
+  fetchMinBytes?: number;
+  /** Most record bytes one Fetch returns over all its partitions (default 4 MiB). */
+  fetchMaxBytes?: number;
+  /** Most record bytes one Fetch returns per partition (default 1 MiB). */
+  partitionFetchMaxBytes?: number;
+  /** Failed reads of a partition in a row before `poll` gives up and throws (default 10). */
+  retriesMax?: number;
+  backoffMsMin?: number;
+  backoffMsMax?: number;
+  random?: () => number;
+}
+
+interface Position {
+  readonly topic: string;
+  readonly partition: number;
+  next: StartOffset;
+  failures: number;
+}
+
+interface ConsumerSettings extends RetryPolicy {
+  fetchMaxWaitMs: number;
+  fetchMinBytes: number;
+  fetchMaxBytes: number;
+  partitionFetchMaxBytes: number;
+}
+
+/** Partitions one consumer may be assigned: a bound on its positions and on the requests of one poll. */
+export const assignedPartitionsMax = 10_000;
+
+/**
+ * Reads assigned partitions from their leaders with long-poll Fetch calls, one per leader broker
+ * and poll, and hands out records in offset order per partition from each partition's position.
+ * Follows NOT_LEADER hints and refreshes its metadata after routing errors; an offset outside the
+ * log is an OFFSET_OUT_OF_RANGE naming the range, since silently jumping would skip or repeat data.
+ */
+export class Consumer implements AsyncIterable<ConsumerRecord> {
+  private readonly settings: ConsumerSettings;
+  private readonly random: () => number;
+  private readonly metadata: MetadataClient;
+  private readonly client: ConsumerClient;
+  private readonly routes: PartitionRoutes;
+  private readonly positions = new Map<string, Position>();
+  private rotation = 0;
+  /**
+   * A partition that cannot be read, found while other partitions returned records: those are
+   * handed out first (their positions already moved past them), and the next poll throws this.
+   */
+  private failure: TributaryError | undefined;
+  private closed = false;
+
+  constructor(options: ConsumerOptions) {
+    const connection = controllerOptionsOf(options, 'tributary-consumer');
+    const backoffMsMin = integerOption('backoffMsMin', options.backoffMsMin, 100, 1, 600_000);
+    this.settings = {
+      fetchMaxWaitMs: integerOption('fetchMaxWaitMs', options.fetchMaxWaitMs, 500, 0, 60_000),
+      fetchMinBytes: integerOption('fetchMinBytes', options.fetchMinBytes, 1, 0, 67_108_864),
+      fetchMaxBytes: integerOption('fetchMaxBytes', options.fetchMaxBytes, 4_194_304, 1, 67_108_864),
+      partitionFetchMaxBytes: integerOption('partitionFetchMaxBytes', options.partitionFetchMaxBytes, 1_048_576, 1, 67_108_864),
+      retriesMax: integerOption('retriesMax', options.retriesMax, 10, 0, 1_000),
+      backoffMsMin,
+      backoffMsMax: integerOption('backoffMsMax', options.backoffMsMax, Math.max(1_000, backoffMsMin), backoffMsMin, 600_000),
+    };
+    this.random = options.random ?? Math.random;
+    this.metadata = new MetadataClient(connection);
+    this.client = new ConsumerClient(connection);
+    this.routes = new PartitionRoutes(this.metadata);
+  }
+
+  /** Replaces the assigned partitions; each starts at its offset (`earliest`/`latest` are resolved on the next poll). */
+  assign(assignments: readonly Assignment[]): void {
+    if (assignments.length > assignedPartitionsMax) {
+      throw new TributaryError('INVALID_REQUEST', `${assignments.length} partitions assigned; a consumer reads at most ${assignedPartitionsMax}`);
+    }
+    const positions = new Map<string, Position>();
+    for (const { topic, partition, offset } of assignments) {
+      const key = keyOf(topic, partition);
+      if (positions.has(key)) throw new TributaryError('INVALID_REQUEST', `partition ${topic}-${partition} is assigned twice`);
+      positions.set(key, { topic, partition, next: checkStartOffset(topic, partition, offset), failures: 0 });
+    }
+    this.positions.clear();
+    for (const [key, position] of positions) this.positions.set(key, position);
+  }
+
+  /** Moves an assigned partition's position; the next poll reads from there. */
+  seek(topic: string, partition: number, offset: StartOffset): void {
+    const position = this.assigned(topic, partition);
+    position.next = checkStartOffset(topic, partition, offset);
+    position.failures = 0;
+  }
+
+  /** The offset of the next record `poll` returns for the partition; undefined until `earliest`/`latest` is resolved. */
+  position(topic: string, partition: number): number | undefined {
+    const { next } = this.assigned(topic, partition);
+    return typeof next === 'number' ? next : undefined;
+  }
+
+  /**
+   * One round of fetches: every assigned partition is asked of its leader, each leader once, and
+   * the call returns what arrived (possibly nothing after `fetchMaxWaitMs`). Throws when a
+   * partition cannot be read: OFFSET_OUT_OF_RANGE with the range, a non-retriable error, or
+   * `retriesMax` failures in a row.
+   */
+  async poll(): Promise<ConsumerRecord[]> {
+    if (this.closed) throw new TributaryError('INVALID_REQUEST', 'the consumer is closed');
+    if (this.positions.size === 0) throw new TributaryError('INVALID_REQUEST', 'no partitions are assigned; call assign() first');
+    this.throwFailure();
+    await this.resolveStartOffsets();
+    const groups = await this.groupByLeader([...this.positions.values()].filter((position) => typeof position.next === 'number'));
+    const fetched = await Promise.all([...groups].map(([address, routes]) => this.fetchFrom(address, routes)));
+    const records = fetched.flat();
+    if (records.length > 0) return records;
+    this.throwFailure();
+    await this.backOffAfterFailures();
+    return records;
+  }
+
+  private throwFailure(): void {
+    const failure = this.failure;
+    this.failure = undefined;
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Records one by one, polling as needed, until `close`. */
+  async *[Symbol.asyncIterator](): AsyncIterator<ConsumerRecord> {
+    while (!this.closed) {
+      for (const record of await this.poll()) yield record;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.client.close();
+    this.metadata.close();
+  }
+
+  private assigned(topic: string, partition: number): Position {
+    const position = this.positions.get(keyOf(topic, partition));
+    if (position === undefined) throw new TributaryError('INVALID_REQUEST', `partition ${topic}-${partition} is not assigned to this consumer`);
+    return position;
+  }
+
+  /** Turns `earliest` and `latest` into offsets with ListOffsets, one call per leader. */
+  private async resolveStartOffsets(): Promise<void> {
+    const symbolic = [...this.positions.values()].filter((position) => typeof position.next !== 'number');
+    if (symbolic.length === 0) return;
+    const groups = await this.groupByLeader(symbolic);
+    await Promise.all([...groups].map(async ([address, routes]) => {
+      const queries = routes.map((route) => ({ topic: route.topic, partition: route.partition, spec: this.startOf(route) === 'earliest' ? 'earliest' as const : 'latest' as const, currentLeaderEpoch: route.leaderEpoch }));
+      const results = await this.client.listOffsets(address, queries).catch((error: unknown) => routes.map((route) => failedListing(route, error)));
+      for (const result of results) this.applyListing(address, result);
+    }));
+  }
+
+  private startOf(route: PartitionRoute): StartOffset {
+    return this.assigned(route.topic, route.partition).next;
+  }
+
+  private applyListing(address: string, result: ListedOffsets): void {
+    const position = this.positions.get(keyOf(result.topic, result.partition));
+    if (position === undefined) return;
+    if (result.error !== undefined) {
+      this.failed(position, result.error, address);
+      return;
+    }
+    position.next = result.offset;
+    position.failures = 0;
+  }
+
+  /** The positions' routes grouped by leader address; a partition whose leader is unknown counts a failure. */
+  private async groupByLeader(positions: readonly Position[]): Promise<Map<string, PartitionRoute[]>> {
+    const groups = new Map<string, PartitionRoute[]>();
+    // Rotating the order spreads a Fetch's byte budget fairly: the broker fills partitions in request order.
+    const start = positions.length === 0 ? 0 : this.rotation++ % positions.length;
+    const rotated = [...positions.slice(start), ...positions.slice(0, start)];
+    for (const position of rotated) {
+      let route: PartitionRoute;
+      try {
+        route = await this.routes.leaderOf(position.topic, position.partition);
+      } catch (error) {
+        const failure = TributaryError.from(error);
+        // The controllers' word that a topic or partition does not exist is final.
+        if (!failure.retriable) throw failure;
+        this.failed(position, failure, '');
+        continue;
+      }
+      groups.set(route.address, [...(groups.get(route.address) ?? []), route]);
+    }
+    return groups;
+  }
+
+  private async fetchFrom(address: string, routes: readonly PartitionRoute[]): Promise<ConsumerRecord[]> {
+    const partitions = routes.map((route) => ({
+      topic: route.topic, partition: route.partition, fetchOffset: this.offsetOf(route), maxBytes: this.settings.partitionFetchMaxBytes, currentLeaderEpoch: route.leaderEpoch,
+    }));
+    const { fetchMaxWaitMs: maxWaitMs, fetchMinBytes: minBytes, fetchMaxBytes: maxBytes } = this.settings;
+    let results: FetchedPartition[];
+    try {
+      results = await this.client.fetch(address, { partitions, maxWaitMs, minBytes, maxBytes });
+    } catch (error) {
+      for (const route of routes) this.failed(this.assigned(route.topic, route.partition), TributaryError.from(error), address);
+      return [];
+    }
+    return results.flatMap((result) => this.take(address, result));
+  }
+
+  private offsetOf(route: PartitionRoute): number {
+    const next = this.startOf(route);
+    if (typeof next !== 'number') throw new Error(`partition ${route.topic}-${route.partition} is fetched before its start offset is resolved`);
+    return next;
+  }
+
+  /** The records of one partition's result from its position on, advancing the position past them. */
+  private take(address: string, result: FetchedPartition): ConsumerRecord[] {
+    const position = this.positions.get(keyOf(result.topic, result.partition));
+    if (position === undefined || typeof position.next !== 'number') return [];
+    if (result.error?.code === 'OFFSET_OUT_OF_RANGE') {
+      this.failure ??= outOfRange(position.topic, position.partition, position.next, result);
+      return [];
+    }
+    if (result.error !== undefined) {
+      this.failed(position, result.error, address);
+      return [];
+    }
+    position.failures = 0;
+    const from = position.next;
+    // The first batch may start before the position; its earlier records were already returned.
+    const records = result.records.filter((record) => record.offset >= from).map((record) => ({ topic: position.topic, partition: position.partition, ...record }));
+    const last = records.at(-1);
+    if (last !== undefined) position.next = last.offset + 1;
+    return records;
+  }
+
+  /** Counts a failed read of the partition and fixes its route, or keeps the error for `poll` to throw when it should not be retried. */
+  private failed(position: Position, error: TributaryError, address: string): void {
+    position.failures++;
+    const decision = retryDecision(error, { failures: position.failures, nowMs: 0, deadlineMs: Number.MAX_SAFE_INTEGER, triedAddress: address }, this.settings, this.random);
+    const where = `partition ${position.topic}-${position.partition}`;
+    if (!decision.retry) {
+      this.failure ??= new TributaryError(error.code, `${where} could not be read: ${error.message} (${decision.why})`, { retriable: error.retriable, leaderHint: error.leaderHint, cause: error });
+      return;
+    }
+    if (decision.route === 'hint' && error.leaderHint !== undefined) this.routes.followHint(position.topic, position.partition, error.leaderHint);
+    if (decision.route === 'refresh') this.routes.invalidate(position.topic);
+  }
+
+  /** When a poll returned nothing because partitions failed, waits before the next, so failures do not spin. */
+  private async backOffAfterFailures(): Promise<void> {
+    const failures = Math.max(0, ...[...this.positions.values()].map((position) => position.failures));
+    if (failures === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(failures, this.settings, this.random)));
+  }
+}
+
+function checkStartOffset(topic: string, partition: number, offset: StartOffset): StartOffset {
+  if (!Number.isSafeInteger(partition) || partition < 0) throw new TributaryError('INVALID_REQUEST', `topic "${topic}": partition ${partition} must be a non-negative integer`);
+  if (offset === 'earliest' || offset === 'latest') return offset;
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new TributaryError('INVALID_REQUEST', `partition ${topic}-${partition}: start offset ${String(offset)} must be a non-negative integer, 'earliest' or 'latest'`);
+  }
+  return offset;
+}
+
+function failedListing(route: PartitionRoute, error: unknown): ListedOffsets {
+  return { topic: route.topic, partition: route.partition, error: TributaryError.from(error), offset: 0, logStartOffset: 0, highWatermark: 0, logEndOffset: 0, leaderEpoch: 0 };
+}
+
+function outOfRange(topic: string, partition: number, offset: number, result: FetchedPartition): TributaryError {
+  return new TributaryError(
+    'OFFSET_OUT_OF_RANGE',
+    `partition ${topic}-${partition}: offset ${offset} is out of range; the partition holds offsets ${result.logStartOffset} to ${result.highWatermark} ` +
+      `(log start offset to high watermark); seek to an offset in it, or to 'earliest' or 'latest'`,
+  );
+}

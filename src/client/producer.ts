@@ -1,0 +1,240 @@
+import { TributaryError } from '../errors/index.js';
+import { MetadataClient, type ProduceAcks, type ProducedBatch, ProducerClient, type ProducerRecord } from '../rpc/clients/index.js';
+import { ByteBudget } from './byte-budget.js';
+import { type ConnectionOptions, controllerOptionsOf, integerOption } from './client-settings.js';
+import { checkPartition, partitionForKey, StickyPartitioner } from './partitioner.js';
+import { type PartitionRoute, PartitionRoutes } from './partition-routes.js';
+import { type ProducerMessage, producerRecordOf, recordSizeBoundBytes } from './producer-message.js';
+import { type ClosedBatch, keyOf, RecordAccumulator } from './record-accumulator.js';
+import { retryDecision, type RetryPolicy, type RetryRoute } from './retry-policy.js';
+
+export interface ProducerOptions extends ConnectionOptions {
+  /** Durability before a record counts as sent: `all` in-sync replicas (default), the `leader` only, or `none`. */
+  acks?: ProduceAcks;
+  /** A batch is cut before it would pass this many bytes (default 128 KiB). */
+  batchBytesMax?: number;
+  /** A batch is cut at this many records (default 10 000). */
+  batchRecordsMax?: number;
+  /** How long a batch waits for more records before it is sent (default 5 ms). */
+  lingerMs?: number;
+  /** Bytes of records accepted and not yet delivered (default 32 MiB); `send` waits while it is full. */
+  bufferedBytesMax?: number;
+  /** How long `send` waits for buffer space before it fails with RESOURCE_EXHAUSTED (default 60 s). */
+  bufferWaitMsMax?: number;
+  /** Retries of a batch after a retriable failure (default 10). */
+  retriesMax?: number;
+  /** A batch not delivered this long after it was cut fails (default 120 s). */
+  deliveryTimeoutMs?: number;
+  /** How long a leader may wait for the acks before it answers TIMEOUT (default 30 s). */
+  ackTimeoutMs?: number;
+  backoffMsMin?: number;
+  backoffMsMax?: number;
+  /** Randomness for backoff jitter and the first sticky partition; Math.random by default. */
+  random?: () => number;
+}
+
+/** Where a record went. `offset` is -1 under acks `none`, where the broker reports none. */
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestampMs: number;
+}
+
+interface PendingRecord {
+  record: ProducerRecord;
+  sizeBytes: number;
+  resolve: (metadata: RecordMetadata) => void;
+  reject: (error: TributaryError) => void;
+}
+
+interface ProducerSettings extends RetryPolicy {
+  acks: ProduceAcks;
+  bufferWaitMsMax: number;
+  deliveryTimeoutMs: number;
+  ackTimeoutMs: number;
+}
+
+/** Callers `send` may keep waiting for buffer space at once; more fail at once with RESOURCE_EXHAUSTED. */
+export const bufferWaitersMax = 10_000;
+
+/**
+ * Sends records to partition leaders in batches. Records are grouped per partition (cut by
+ * `batchBytesMax`, `batchRecordsMax` and `lingerMs`) inside a bounded buffer; each partition has
+ * at most one batch in flight, so records of a partition are written in the order they were sent
+ * even across retries (without idempotence, issue #7, a retry after a TIMEOUT may still write a
+ * batch twice). Leaders come from a metadata cache that follows NOT_LEADER hints and is refreshed
+ * after routing errors; retriable failures are retried with exponential backoff and jitter,
+ * bounded by `retriesMax` and `deliveryTimeoutMs`.
+ */
+export class Producer {
+  private readonly settings: ProducerSettings;
+  private readonly random: () => number;
+  private readonly metadata: MetadataClient;
+  private readonly client: ProducerClient;
+  private readonly routes: PartitionRoutes;
+  private readonly accumulator: RecordAccumulator<PendingRecord>;
+  private readonly buffer: ByteBudget;
+  private readonly sticky: StickyPartitioner;
+  /** Partitions with a batch in flight. */
+  private readonly sending = new Set<string>();
+  /** Every record accepted by `send` and not yet settled, for `flush`. Bounded by the buffer and its waiters. */
+  private readonly unsettled = new Set<Promise<unknown>>();
+  private flushes = 0;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(options: ProducerOptions) {
+    const connection = controllerOptionsOf(options, 'tributary-producer');
+    this.settings = producerSettingsOf(options);
+    this.random = options.random ?? Math.random;
+    this.accumulator = new RecordAccumulator({
+      batchBytesMax: integerOption('batchBytesMax', options.batchBytesMax, 131_072, 1, 16_777_216),
+      batchRecordsMax: integerOption('batchRecordsMax', options.batchRecordsMax, 10_000, 1, 1_048_576),
+      lingerMs: integerOption('lingerMs', options.lingerMs, 5, 0, 60_000),
+    });
+    this.buffer = new ByteBudget('bufferedBytesMax', integerOption('bufferedBytesMax', options.bufferedBytesMax, 33_554_432, 1, 2 ** 40), bufferWaitersMax);
+    this.sticky = new StickyPartitioner(Math.floor(this.random() * 1_000_000));
+    this.metadata = new MetadataClient(connection);
+    this.client = new ProducerClient(connection);
+    this.routes = new PartitionRoutes(this.metadata);
+  }
+
+  /** Sends one record; resolves once it is acknowledged as `acks` asks, rejects with why it was not. */
+  sendRecord(topic: string, message: ProducerMessage): Promise<RecordMetadata> {
+    if (this.closed) return Promise.reject(new TributaryError('INVALID_REQUEST', `the producer is closed; record for topic "${topic}" not sent`));
+    const sent = this.accept(topic, message);
+    this.unsettled.add(sent);
+    const forget = () => this.unsettled.delete(sent);
+    sent.then(forget, forget);
+    return sent;
+  }
+
+  /** Sends records in order; resolves with each one's metadata, or rejects with the first failure. */
+  send(topic: string, messages: readonly ProducerMessage[]): Promise<RecordMetadata[]> {
+    return Promise.all(messages.map((message) => this.sendRecord(topic, message)));
+  }
+
+  /** Sends every buffered batch now and waits until every record sent before the call is settled. */
+  async flush(): Promise<void> {
+    this.flushes++;
+    try {
+      this.pump();
+      await Promise.allSettled([...this.unsettled]);
+    } finally {
+      this.flushes--;
+    }
+  }
+
+  /** Refuses new records, delivers (or fails) the ones already sent, and closes the connections. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+    clearTimeout(this.lingerTimer);
+    this.client.close();
+    this.metadata.close();
+  }
+
+  private async accept(topic: string, message: ProducerMessage): Promise<RecordMetadata> {
+    const record = producerRecordOf(message, Date.now());
+    const sizeBytes = recordSizeBoundBytes(record);
+    const routes = await this.routes.topic(topic);
+    const partitions = routes.partitions.length;
+    const keyless = message.partition === undefined && record.key === undefined;
+    const partition = message.partition !== undefined
+      ? checkPartition(topic, message.partition, partitions)
+      : record.key !== undefined ? partitionForKey(record.key, partitions) : this.sticky.partitionFor(topic, partitions);
+    await this.buffer.reserve(sizeBytes, this.settings.bufferWaitMsMax);
+    return new Promise((resolve, reject) => {
+      const closedBatch = this.accumulator.append(topic, partition, { record, sizeBytes, resolve, reject }, sizeBytes, Date.now());
+      if (closedBatch && keyless) this.sticky.batchClosed(topic, partition);
+      this.pump();
+    });
+  }
+
+  /** Starts a send for every partition that has a ready batch and nothing in flight, then re-arms the linger timer. */
+  private pump(): void {
+    const nowMs = Date.now();
+    const flushing = this.flushes > 0 || this.closed;
+    for (const { topic, partition } of this.accumulator.partitions()) {
+      const key = keyOf(topic, partition);
+      if (this.sending.has(key)) continue;
+      const batch = this.accumulator.takeReady(topic, partition, nowMs, flushing);
+      if (batch === undefined) continue;
+      // Keyless records stuck to this partition while its batch filled; the next ones move on.
+      this.sticky.batchClosed(topic, partition);
+      this.sending.add(key);
+      void this.deliver(batch);
+    }
+    clearTimeout(this.lingerTimer);
+    const deadlineMs = this.accumulator.nextLingerDeadlineMs((topic, partition) => this.sending.has(keyOf(topic, partition)));
+    this.lingerTimer = deadlineMs === undefined ? undefined : setTimeout(() => this.pump(), Math.max(0, deadlineMs - nowMs));
+  }
+
+  private async deliver(batch: ClosedBatch<PendingRecord>): Promise<void> {
+    try {
+      const produced = await this.produceWithRetries(batch);
+      batch.items.forEach((item, index) => item.resolve({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: this.settings.acks === 'none' ? -1 : produced.baseOffset + index,
+        timestampMs: item.record.timestampMs,
+      }));
+    } catch (error) {
+      const failure = TributaryError.from(error);
+      for (const item of batch.items) item.reject(failure);
+    } finally {
+      this.buffer.release(batch.sizeBytes);
+      this.sending.delete(keyOf(batch.topic, batch.partition));
+      this.pump();
+    }
+  }
+
+  private async produceWithRetries(batch: ClosedBatch<PendingRecord>): Promise<ProducedBatch> {
+    const deadlineMs = batch.createdAtMs + this.settings.deliveryTimeoutMs;
+    const records = batch.items.map((item) => item.record);
+    for (let failures = 1; ; failures++) {
+      let route: PartitionRoute | undefined;
+      try {
+        route = await this.routes.leaderOf(batch.topic, batch.partition);
+        return await this.client.produce(route.address, {
+          topic: batch.topic, partition: batch.partition, records, acks: this.settings.acks, ackTimeoutMs: this.settings.ackTimeoutMs, currentLeaderEpoch: route.leaderEpoch,
+        });
+      } catch (error) {
+        const failure = TributaryError.from(error);
+        // A failed metadata lookup (no such topic or partition any more) is final; a broker's answer may be stale.
+        if (route === undefined && !failure.retriable) throw failure;
+        const context = { failures, nowMs: Date.now(), deadlineMs, triedAddress: route?.address ?? '' };
+        const decision = retryDecision(failure, context, this.settings, this.random);
+        if (!decision.retry) throw undelivered(batch, failure, decision.why);
+        this.reroute(batch, failure, decision.route);
+        if (decision.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.delayMs));
+      }
+    }
+  }
+
+  private reroute(batch: ClosedBatch<PendingRecord>, failure: TributaryError, route: RetryRoute): void {
+    if (route === 'hint' && failure.leaderHint !== undefined) this.routes.followHint(batch.topic, batch.partition, failure.leaderHint);
+    if (route === 'refresh') this.routes.invalidate(batch.topic);
+  }
+}
+
+function producerSettingsOf(options: ProducerOptions): ProducerSettings {
+  const acks = options.acks ?? 'all';
+  if (!['none', 'leader', 'all'].includes(acks)) throw new TributaryError('INVALID_REQUEST', `option acks must be one of none, leader, all, got "${String(acks)}"`);
+  const backoffMsMin = integerOption('backoffMsMin', options.backoffMsMin, 100, 1, 600_000);
+  return {
+    acks,
+    bufferWaitMsMax: integerOption('bufferWaitMsMax', options.bufferWaitMsMax, 60_000, 0, 3_600_000),
+    retriesMax: integerOption('retriesMax', options.retriesMax, 10, 0, 1_000),
+    deliveryTimeoutMs: integerOption('deliveryTimeoutMs', options.deliveryTimeoutMs, 120_000, 1, 86_400_000),
+    ackTimeoutMs: integerOption('ackTimeoutMs', options.ackTimeoutMs, 30_000, 1, 600_000),
+    backoffMsMin,
+    backoffMsMax: integerOption('backoffMsMax', options.backoffMsMax, Math.max(1_000, backoffMsMin), backoffMsMin, 600_000),
+  };
+}
+
+function undelivered(batch: ClosedBatch<PendingRecord>, failure: TributaryError, why: string): TributaryError {
+  const message = `batch of ${batch.items.length} records for partition ${batch.topic}-${batch.partition} not delivered: ${failure.message} (${why})`;
+  return new TributaryError(failure.code, message, { retriable: failure.retriable, retryAfterMs: failure.retryAfterMs, leaderHint: failure.leaderHint, cause: failure });
+}
