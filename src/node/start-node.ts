@@ -1,3 +1,4 @@
+import { systemClock } from '../actors/clock.js';
 import type { MetadataController } from '../actors/metadata-controller/metadata-controller.js';
 import { type NodeConfig, redactConfig } from '../config/index.js';
 import {
@@ -9,9 +10,11 @@ import {
 } from '../observability/index.js';
 import { serverCredentialsFor } from '../rpc/server/server-credentials.js';
 import { type RpcServer, type RpcService, serviceNameOf, startRpcServer } from '../rpc/server/rpc-server.js';
+import { brokerServiceSettingsFor } from '../rpc/services/broker-service-settings.js';
 import { createPipelineService } from '../rpc/services/pipeline-service.js';
 import { type NodeStorage, openNodeStorage } from '../storage/open-node-storage.js';
 import { type BrokerRole, startBrokerRole } from './broker-role.js';
+import { createBrokerServices } from './broker-services.js';
 import { type ControllerRole, startControllerRole } from './controller-role.js';
 import { writeThreadFor } from './write-thread-for.js';
 import { loadTokenHashes } from './load-token-hashes.js';
@@ -68,6 +71,8 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
     void stopNode().finally(() => options.onFatal?.(error));
   };
   let controllerRole: ControllerRole | undefined;
+  // Set once the server has bound; the broker services registered before that ask for it per call.
+  let brokerRole: BrokerRole | undefined = undefined;
   let rpc: RpcServer;
   // One database for every role of the node: its writes share one group commit (docs/STORAGE.md).
   let storage: NodeStorage | undefined;
@@ -76,6 +81,12 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
     if (config.roles.includes('controller')) {
       controllerRole = await startControllerRole(config, storage, identity, logger, serverShutdown.signal, fatal);
       services.push(...controllerRole.services);
+    }
+    if (config.roles.includes('broker')) {
+      services.push(...createBrokerServices({
+        nodeId: config.nodeId, broker: () => brokerRole, shutdownSignal: serverShutdown.signal, settings: brokerServiceSettingsFor(config.limits.maxMessageBytes),
+        clock: systemClock, logger: componentLogger(logger, 'broker-services'),
+      }));
     }
     rpc = await startRpcServer({
       address: config.listen.grpc,
@@ -94,7 +105,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
   }
   const advertisedAddress = config.advertisedAddress ?? rpc.address;
   controllerRole?.bound(advertisedAddress);
-  const brokerRole = config.roles.includes('broker') ? startBrokerRole(config, logger, { address: advertisedAddress, storage, onFailure: fatal }) : undefined;
+  brokerRole = config.roles.includes('broker') ? startBrokerRole(config, logger, { address: advertisedAddress, storage, onFailure: fatal }) : undefined;
   rpc.shutdownSignal.addEventListener('abort', () => serverShutdown.abort(), { once: true });
   let stopping = false;
   const http = config.metrics.enabled ? await startMetricsEndpoint(config, logger, metrics, rpc, () => stopping) : undefined;

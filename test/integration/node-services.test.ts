@@ -51,14 +51,17 @@ describe('a node serves health, reflection and GetVersion over real gRPC', () =>
   it('reports SERVING for the server and each service, and SERVICE_UNKNOWN for others', async () => {
     expect(await checkHealth(node.grpcAddress, '', options)).toBe('SERVING');
     expect(await checkHealth(node.grpcAddress, 'tributary.pipeline.v1.PipelineService', options)).toBe('SERVING');
-    expect(await checkHealth(node.grpcAddress, 'tributary.client.v1.ProducerService', options)).toBe('SERVICE_UNKNOWN');
+    expect(await checkHealth(node.grpcAddress, 'tributary.client.v1.ProducerService', options)).toBe('SERVING');
+    expect(await checkHealth(node.grpcAddress, 'tributary.ingest.v1.DataIngestService', options)).toBe('SERVICE_UNKNOWN');
   });
 
   it('lists exactly the services it serves through reflection', async () => {
     expect(await listServices(node.grpcAddress, options)).toEqual([
       'grpc.health.v1.Health',
       'grpc.reflection.v1.ServerReflection',
+      'tributary.client.v1.ConsumerService',
       'tributary.client.v1.MetadataService',
+      'tributary.client.v1.ProducerService',
       'tributary.controller.v1.AdminService',
       'tributary.controller.v1.ControllerBrokerService',
       'tributary.controller.v1.ControllerRaftService',
@@ -80,6 +83,8 @@ describe('a node serves health, reflection and GetVersion over real gRPC', () =>
       { service: 'tributary.client.v1.MetadataService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
       { service: 'tributary.controller.v1.ControllerBrokerService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
       { service: 'tributary.controller.v1.GroupCoordinatorService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
+      { service: 'tributary.client.v1.ProducerService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
+      { service: 'tributary.client.v1.ConsumerService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
     ]);
     expect(info?.build?.nodejsVersion).toBe(process.version);
     expect(info?.maxMessageBytes).toBe(16 * 1024 * 1024);

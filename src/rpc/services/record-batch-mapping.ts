@@ -56,7 +56,7 @@ export interface RecordBatchContext {
    * producer's, who cannot know it.
    */
   readonly partitionLeaderEpoch: number;
-  /** The largest `records` this broker accepts in one batch (limits.maxMessageBytes). */
+  /** The largest `records` accepted in one batch: the topic's max_message_bytes, at most the broker's limits.maxMessageBytes. */
   readonly maxBatchBytes: number;
   /** The broker's clock; when given, timestamps more than batchTimestampAheadMsMax ahead are refused. */
   readonly nowMs?: number | undefined;
@@ -65,7 +65,7 @@ export interface RecordBatchContext {
 /**
  * A produced batch, validated, as the StoredBatch the partition log appends. Every rejection is a
  * TributaryError naming the partition and the bad value: INVALID_REQUEST for a malformed batch,
- * CORRUPT_RECORD when the records fail the CRC-32C the batch carries. The wire's base_offset and
+ * RESOURCE_EXHAUSTED for one too large, CORRUPT_RECORD when the records fail the CRC-32C it carries. The wire's base_offset and
  * partition_leader_epoch are the leader's to assign, so whatever the producer sent there is ignored.
  */
 export function storedBatchFromWire(batch: RecordBatch, context: RecordBatchContext): StoredBatch {
@@ -176,10 +176,11 @@ class BatchCheck {
     }
   }
 
+  /** RESOURCE_EXHAUSTED as the contract says (PartitionBatch.batch), and not retriable: the same batch never fits. */
   recordsBytes(recordsBytesMax: number): void {
     const recordsBytes = this.batch.records.byteLength;
     if (recordsBytes > recordsBytesMax) {
-      throw this.invalid(`records are ${recordsBytes} bytes, more than the ${recordsBytesMax} this broker accepts in one batch; send smaller batches`);
+      throw new TributaryError('RESOURCE_EXHAUSTED', `${this.name()}: records are ${recordsBytes} bytes, more than the ${recordsBytesMax} this broker accepts in one batch; send smaller batches`, { retriable: false });
     }
   }
 

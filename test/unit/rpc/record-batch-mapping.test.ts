@@ -98,7 +98,6 @@ describe('storedBatchFromWire refuses', () => {
     ['an unknown codec', { ...good, codec: 9 as Codec }, 'codec 9 is not a known codec; send CODEC_NONE'],
     ['lz4', { ...good, codec: Codec.LZ4 }, 'compression lz4 is not supported yet (issue #7); send CODEC_NONE'],
     ['zstd', { ...good, codec: Codec.ZSTD }, 'compression zstd is not supported yet (issue #7); send CODEC_NONE'],
-    ['records longer than maxBatchBytes', good, `records are ${good.records.byteLength} bytes, more than the 40 this broker accepts in one batch; send smaller batches`, { maxBatchBytes: 40 }],
     ['a negative first timestamp', { ...good, firstTimestampMs: -1 }, 'first_timestamp_ms -1 is negative; timestamps are milliseconds since the Unix epoch'],
     ['a negative max timestamp', { ...good, maxTimestampMs: -2 }, 'max_timestamp_ms -2 is negative; timestamps are milliseconds since the Unix epoch'],
     ['a first timestamp after the max', { ...good, firstTimestampMs: 1_700_000_000_006 }, 'first_timestamp_ms 1700000000006 is after max_timestamp_ms 1700000000005'],
@@ -132,12 +131,20 @@ describe('storedBatchFromWire refuses', () => {
     );
   });
 
+  it('records longer than maxBatchBytes as RESOURCE_EXHAUSTED, not retriable, naming both sizes', () => {
+    expect(refusal(() => storedBatchFromWire(good, { ...context, maxBatchBytes: 40 }))).toMatchObject({
+      code: 'RESOURCE_EXHAUSTED', retriable: false,
+      message: `${prefix}records are ${good.records.byteLength} bytes, more than the 40 this broker accepts in one batch; send smaller batches`,
+    });
+  });
+
   it('records larger than a stored batch can hold, whatever maxBatchBytes says', () => {
     const huge = Buffer.alloc(batchRecordsBytesMax + 1);
     const batch = { ...good, records: huge, crc32c: crc32c(huge), uncompressedBytes: 0 };
-    expect(refusal(() => storedBatchFromWire(batch, { ...context, maxBatchBytes: 2 ** 30 })).message).toBe(
-      `${prefix}records are ${batchRecordsBytesMax + 1} bytes, more than the ${batchRecordsBytesMax} this broker accepts in one batch; send smaller batches`,
-    );
+    expect(refusal(() => storedBatchFromWire(batch, { ...context, maxBatchBytes: 2 ** 30 }))).toMatchObject({
+      code: 'RESOURCE_EXHAUSTED',
+      message: `${prefix}records are ${batchRecordsBytesMax + 1} bytes, more than the ${batchRecordsBytesMax} this broker accepts in one batch; send smaller batches`,
+    });
   });
 
   it('records that do not decode as a RecordSet as INVALID_REQUEST', () => {

@@ -1,0 +1,63 @@
+import type { handleBidiStreamingCall, handleUnaryCall } from '@grpc/grpc-js';
+import type { Clock } from '../../actors/clock.js';
+import type { Logger } from '../../observability/index.js';
+import {
+  type InitProducerIdRequest, type InitProducerIdResponse, type ProduceBatchRequest, type ProduceBatchResponse, ProducerServiceService, type ProduceRequest,
+  type ProduceResponse, type ProduceStreamRequest, type ProduceStreamResponse,
+} from '../generated/tributary/client/v1/producer_service.js';
+import type { RpcService } from '../server/rpc-server.js';
+import type { BrokerPartitions } from './broker-partitions.js';
+import type { BrokerServiceSettings } from './broker-service-settings.js';
+import { notImplementedStatus } from './not-implemented-status.js';
+import { addressedBatchOf, PartitionBatchAppender, produceModeOf } from './partition-batch-appender.js';
+import { ProduceStream } from './produce-stream.js';
+import { checkRequestPartitions } from './request-partitions.js';
+import { serveUnary } from './serve-unary.js';
+
+export interface ProducerServiceOptions {
+  readonly partitions: BrokerPartitions;
+  readonly settings: BrokerServiceSettings;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/**
+ * `tributary.client.v1.ProducerService` on a broker: appends to the partitions it leads, with the
+ * acks each request asks for (docs/PROTOCOL.md, "Produce and fetch"). Idempotent producers
+ * (InitProducerId, producer ids on batches) arrive with issue #7; until then a batch with a
+ * producer id is refused, so nothing pretends to deduplicate.
+ */
+export function createProducerService(options: ProducerServiceOptions): RpcService {
+  const { partitions, settings } = options;
+  const appender = new PartitionBatchAppender(options);
+  const initProducerId: handleUnaryCall<InitProducerIdRequest, InitProducerIdResponse> = (_call, callback) => {
+    callback(notImplementedStatus('ProducerService.InitProducerId', 7, 'produce with producer_id 0 (not idempotent) meanwhile'));
+  };
+  const produceStream: handleBidiStreamingCall<ProduceStreamRequest, ProduceStreamResponse> = (call) => {
+    new ProduceStream(call, { partitions, appender, settings }).start();
+  };
+  return {
+    definition: ProducerServiceService,
+    implementation: {
+      initProducerId,
+      produce: serveUnary((request: ProduceRequest) => produce(appender, settings, request)),
+      produceBatch: serveUnary((request: ProduceBatchRequest) => produceBatch(appender, settings, request)),
+      produceStream,
+    },
+  };
+}
+
+async function produce(appender: PartitionBatchAppender, settings: BrokerServiceSettings, request: ProduceRequest): Promise<ProduceResponse> {
+  const mode = produceModeOf(request.acks, request.timeoutMs, settings);
+  const outcome = await appender.append(addressedBatchOf(request.partitionBatch, 'Produce partition_batch'), mode);
+  return { ...outcome, duplicate: false };
+}
+
+/** Every batch is checked before any is appended: a malformed request appends nothing. */
+async function produceBatch(appender: PartitionBatchAppender, settings: BrokerServiceSettings, request: ProduceBatchRequest): Promise<ProduceBatchResponse> {
+  const mode = produceModeOf(request.acks, request.timeoutMs, settings);
+  const batches = request.partitionBatches;
+  checkRequestPartitions({ method: 'ProduceBatch', field: 'partition_batches' }, batches.map((entry) => entry.topicPartition), settings.requestPartitionsMax);
+  const addressed = batches.map((entry, position) => addressedBatchOf(entry, `ProduceBatch partition_batches[${position}]`));
+  return { results: await Promise.all(addressed.map((entry) => appender.result(entry, mode))) };
+}
