@@ -101,6 +101,8 @@ const brokerSchema = z
       .default(''),
     // How long a SIGTERM waits for the controller to move this broker's leaderships away.
     controlledShutdownTimeoutMs: boundedInteger(0, 600_000, 'milliseconds').default(30_000),
+    // A follower not caught up with its leader for this long leaves the ISR (Kafka's replica.lag.time.max.ms).
+    replicaLagTimeMaxMs: boundedInteger(100, 600_000, 'milliseconds').default(30_000),
   })
   .prefault({});
 

@@ -4,18 +4,27 @@ import { BrokerLifecycle, brokerLifecycleDefaults } from '../actors/broker-lifec
 import { BrokerMetadataView } from '../actors/broker-metadata/broker-metadata-view.js';
 import { PartitionLeaderLookup, type PartitionLeaderSource } from '../actors/partition-replica/partition-leader-lookup.js';
 import { PartitionReplicas, partitionReplicasDefaults } from '../actors/partition-replica/partition-replicas.js';
+import type { CommittedIsr } from '../actors/partition-replica/partition-leader.js';
+import type { ReplicaAssignment } from '../actors/partition-replica/partition-replica-machine.js';
+import { replicaFetcherDefaults } from '../actors/partition-replica/replica-fetcher.js';
+import { ReplicaFetchers } from '../actors/partition-replica/replica-fetchers.js';
+import type { IsrChangeProposal } from '../broker/index.js';
 import type { NodeConfig } from '../config/index.js';
-import type { TributaryError } from '../errors/index.js';
+import { TributaryError } from '../errors/index.js';
 import { componentLogger, type Logger } from '../observability/index.js';
 import { ControllerBrokerClient, defaultClientOptions, type MetadataWatch } from '../rpc/clients/index.js';
+import { channelCredentialsFor } from '../rpc/clients/client-options.js';
+import { ReplicationStream } from '../rpc/clients/replication-stream.js';
+import type { ReplicationBroker } from '../rpc/services/broker-replication-service.js';
 import type { NodeStorage } from '../storage/open-node-storage.js';
+import { formatPartition, type PartitionId } from '../storage/index.js';
 import { peerTls, peerToken } from './peer-credentials.js';
 
 /** Deadline of one call to the controllers; the lifecycle retries on its own schedule. */
 const controllerCallDeadlineMs = 5_000;
 
 /** The broker role of a running node. */
-export interface BrokerRole {
+export interface BrokerRole extends ReplicationBroker {
   readonly lifecycle: BrokerLifecycle;
   readonly metadata: BrokerMetadataView;
   /** The partitions this broker hosts, each leading, following or offline as the metadata says. */
@@ -52,18 +61,6 @@ export function startBrokerRole(config: NodeConfig, logger: Logger, options: Bro
     token: peerToken(config),
   });
   const metadata = new BrokerMetadataView();
-  const replicas = new PartitionReplicas({
-    brokerId: config.nodeId,
-    openLog: (partition) => options.storage.openPartitionLog(partition),
-    minInSyncReplicasOf: (topic) => metadata.topic(topic)?.config.minInSyncReplicas,
-    clock: systemClock,
-    logger: brokerLogger,
-    settings: partitionReplicasDefaults,
-  });
-  const watch: MetadataWatch = client.watchMetadata(0, (update) => replicas.apply(metadata.apply(update)), {
-    clusterId: config.clusterId,
-    onError: (error) => brokerLogger.error({ err: error }, 'the metadata watch stopped for good'),
-  });
   const lifecycle = new BrokerLifecycle({
     registration: { nodeId: config.nodeId, address: options.address, rack: config.broker.rack, incarnationId: randomUUID(), clusterId: config.clusterId },
     link: client,
@@ -74,6 +71,28 @@ export function startBrokerRole(config: NodeConfig, logger: Logger, options: Bro
     settings: { ...brokerLifecycleDefaults, controlledShutdownTimeoutMs: config.broker.controlledShutdownTimeoutMs },
     onFailure: (error: TributaryError) => options.onFailure(error),
   });
+  const brokerEpoch = () => lifecycle.brokerEpoch();
+  const fetchers = new ReplicaFetchers({
+    connect: (leaderId) => connectToLeader(config, metadata, brokerEpoch(), leaderId),
+    clock: systemClock,
+    random: Math.random,
+    logger: componentLogger(brokerLogger, 'replica-fetcher'),
+    settings: replicaFetcherDefaults,
+  });
+  const replicas = new PartitionReplicas({
+    brokerId: config.nodeId,
+    openLog: (partition) => options.storage.openPartitionLog(partition),
+    minInSyncReplicasOf: (topic) => metadata.topic(topic)?.config.minInSyncReplicas,
+    fetchers,
+    alterIsr: (id, assignment, proposal) => proposeIsr({ client, metadata, nodeId: config.nodeId, brokerEpoch: brokerEpoch(), logger: brokerLogger }, id, assignment, proposal),
+    clock: systemClock,
+    logger: brokerLogger,
+    settings: { ...partitionReplicasDefaults, replicaLagTimeMaxMs: config.broker.replicaLagTimeMaxMs },
+  });
+  const watch: MetadataWatch = client.watchMetadata(0, (update) => replicas.apply(metadata.apply(update)), {
+    clusterId: config.clusterId,
+    onError: (error) => brokerLogger.error({ err: error }, 'the metadata watch stopped for good'),
+  });
   lifecycle.start();
   let stopped: Promise<void> | undefined;
   return {
@@ -81,16 +100,71 @@ export function startBrokerRole(config: NodeConfig, logger: Logger, options: Bro
     metadata,
     replicas,
     leaders: new PartitionLeaderLookup(config.nodeId, metadata, replicas),
+    brokerEpoch,
+    brokerEpochOf: (nodeId) => metadata.broker(nodeId)?.incarnationEpoch,
     stop: () => {
       stopped ??= (async () => {
         await lifecycle.shutdown();
         watch.close();
         replicas.stop();
+        await fetchers.stop();
         client.close();
       })();
       return stopped;
     },
   };
+}
+
+/** Bound on waiting for a leader to accept a replication stream or answer a fetch beyond its wait. */
+const replicationAnswerTimeoutMs = 10_000;
+
+async function connectToLeader(config: NodeConfig, metadata: BrokerMetadataView, brokerEpoch: number, leaderId: number): Promise<ReplicationStream> {
+  const address = metadata.broker(leaderId)?.address;
+  if (address === undefined) throw new TributaryError('NOT_AVAILABLE', `leader broker ${leaderId} is not in this broker's metadata yet`, { retriable: true });
+  if (brokerEpoch === 0) throw new TributaryError('NOT_AVAILABLE', `broker ${config.nodeId} is not registered yet; it replicates once it has an incarnation epoch`, { retriable: true });
+  const { stream } = await ReplicationStream.open({
+    address,
+    credentials: channelCredentialsFor(peerTls(config)),
+    token: peerToken(config),
+    clientId: `broker-${config.nodeId}-fetcher`,
+    open: { replicaId: config.nodeId, incarnationEpoch: brokerEpoch, leaderId, clusterId: config.clusterId },
+    answerTimeoutMs: replicationAnswerTimeoutMs,
+  });
+  return stream;
+}
+
+interface IsrProposalContext {
+  readonly client: ControllerBrokerClient;
+  readonly metadata: BrokerMetadataView;
+  readonly nodeId: number;
+  readonly brokerEpoch: number;
+  readonly logger: Logger;
+}
+
+/**
+ * A leader's ISR proposal as an AlterPartition call. Each member is named with the incarnation
+ * epoch this broker's metadata has for it, so the controller refuses a member that restarted
+ * since. The answer's partition state counts only while it is still this leader epoch's.
+ */
+async function proposeIsr(context: IsrProposalContext, id: PartitionId, assignment: ReplicaAssignment, proposal: IsrChangeProposal): Promise<CommittedIsr | undefined> {
+  const { client, metadata, nodeId, brokerEpoch, logger } = context;
+  const { partition, topicId } = assignment;
+  const where = { partition: formatPartition(id), isr: proposal.isr, reason: proposal.reason };
+  if (brokerEpoch === 0) return undefined;
+  const newIsr = proposal.isr.map((id) => ({ nodeId: id, brokerEpoch: metadata.broker(id)?.incarnationEpoch ?? 0 }));
+  try {
+    const [outcome] = await client.alterPartition(nodeId, brokerEpoch, [
+      { topic: id.topic, partition: id.partition, topicId, leaderEpoch: partition.leaderEpoch, partitionEpoch: proposal.partitionEpoch, newIsr },
+    ]);
+    if (outcome?.error !== undefined) logger.warn({ ...where, err: outcome.error }, 'the controller refused an ISR change');
+    else logger.info(where, 'ISR changed');
+    const info = outcome?.partitionInfo;
+    if (info === undefined || info.leader !== nodeId || info.leaderEpoch !== partition.leaderEpoch) return undefined;
+    return { isr: info.isr, partitionEpoch: info.partitionEpoch };
+  } catch (error) {
+    logger.warn({ ...where, err: error }, 'an ISR change could not reach the controller; it is proposed again later');
+    return undefined;
+  }
 }
 
 /** The controllers to dial: the configured quorum, or this node itself when it is its own single-node quorum. */

@@ -115,6 +115,10 @@ class KeyValuePartitionLog implements PartitionLog {
     return this.index.sizeBytes();
   }
 
+  settled(): Promise<void> {
+    return this.queue.run(() => this.settleAppends());
+  }
+
   leaderEpochCheckpoints(): readonly EpochCheckpoint[] {
     return this.epochs.all();
   }

@@ -73,6 +73,11 @@ export interface PartitionLog {
   advanceLogStartOffset(offset: number): Promise<void>;
   /** Deletes whole batches from the start that breach retention by time or bytes. */
   enforceRetention(request: RetentionRequest): Promise<RetentionResult>;
+  /**
+   * Resolves once every write started before the call (appends, truncations, start moves) has
+   * finished, so a new owner of the log (a replica turning from follower to leader) sees it settled.
+   */
+  settled(): Promise<void>;
   leaderEpochCheckpoints(): readonly EpochCheckpoint[];
   /** OffsetsForLeaderEpoch for `epoch` (leader-epoch-cache.ts); undefined when the log cannot say. */
   endOffsetForEpoch(epoch: number): EpochEndOffset | undefined;

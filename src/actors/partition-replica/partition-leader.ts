@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { type FollowerFetch, type HighWatermarkChange, LeaderPartitionState, type LeaderPartitionStateOptions, PendingAcks } from '../../broker/index.js';
+import {
+  divergingEpoch, type EpochEndOffset, type FetchPosition, type FollowerFetch, type HighWatermarkChange, type IsrChangeProposal, LeaderPartitionState,
+  type LeaderPartitionStateOptions, PendingAcks,
+} from '../../broker/index.js';
 import { TributaryError } from '../../errors/index.js';
 import { type AppendedBatch, formatPartition, type LogBatch, type PartitionLog, type StoredBatch } from '../../storage/index.js';
 import type { Clock } from '../clock.js';
@@ -17,6 +20,41 @@ export interface PartitionLeaderOptions
   readonly clock: Clock;
   /** Bound on acks=all writes waiting for the high watermark at once. */
   readonly pendingAcksMax: number;
+  /**
+   * Sends an ISR proposal to the controller (AlterPartition) and answers the partition as it is
+   * afterwards (on success, or the current state when the proposal was stale), or undefined when
+   * it could not be decided (no controller, a timeout): then the proposal is dropped and made
+   * again after `isrCheckIntervalMs`.
+   */
+  readonly alterIsr: (proposal: IsrChangeProposal) => Promise<CommittedIsr | undefined>;
+  /** How often the leader looks for followers to drop from or add to the ISR between fetches. */
+  readonly isrCheckIntervalMs: number;
+}
+
+/** A partition's ISR as the controller committed it. */
+export interface CommittedIsr {
+  readonly isr: readonly number[];
+  readonly partitionEpoch: number;
+}
+
+/** One follower's fetch as the replication service received it (domain terms: no epoch is `noEpoch`). */
+export interface ReplicaFetchRequest extends FetchPosition {
+  readonly durableEndOffset: number;
+  /** Most batch bytes to return; at least one batch is returned when any exists. */
+  readonly maxBytes: number;
+}
+
+/** What the leader answers one follower's fetch of this partition. */
+export interface ReplicaFetchResult {
+  /** Whole batches from the fetch offset, including those above the high watermark: followers copy the whole log. */
+  readonly batches: LogBatch[];
+  /** Set when the follower's log departs from the leader's: it truncates and fetches again. */
+  readonly diverging: EpochEndOffset | undefined;
+  /** The published high watermark; undefined before this epoch published one (KIP-207). */
+  readonly highWatermark: number | undefined;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  readonly leaderEpoch: number;
 }
 
 /** Records a reader may see: whole batches below the high watermark. */
@@ -65,6 +103,7 @@ export class PartitionLeader {
     this.waiting = new PendingAcks({ partition: this.partition, pendingAcksMax: options.pendingAcksMax });
     // A leader alone in its ISR has its high watermark at once; otherwise it waits for fetches.
     this.state.leaderDurable(endOffset);
+    this.scheduleIsrCheck();
   }
 
   get leaderEpoch(): number {
@@ -139,6 +178,42 @@ export class PartitionLeader {
     this.release(this.state.followerFetched(replicaId, fetch, this.options.clock.nowMs()));
   }
 
+  /**
+   * One follower's fetch of this partition (the replication service validated the epoch). A log
+   * that departs from this leader's gets the diverging epoch and no records, and its offsets are
+   * not counted (they name records this leader does not have). Otherwise the fetch counts toward
+   * the high watermark and ISR membership, and the follower gets the batches from its offset.
+   */
+  async replicaFetch(replicaId: number, fetch: ReplicaFetchRequest): Promise<ReplicaFetchResult> {
+    this.assertLeading();
+    const { log } = this.options;
+    const leaderEnd = fetch.lastFetchedEpoch < 0 ? undefined : log.endOffsetForEpoch(fetch.lastFetchedEpoch);
+    const diverging = divergingEpoch(fetch, leaderEnd, log.logStartOffset());
+    let batches: LogBatch[] = [];
+    if (diverging === undefined) {
+      this.release(this.state.followerFetched(replicaId, fetch, this.options.clock.nowMs()));
+      this.proposeIsrChange();
+      batches = await log.read(fetch.fetchOffset, fetch.maxBytes);
+    }
+    return {
+      batches, diverging, highWatermark: this.state.highWatermark(), logStartOffset: log.logStartOffset(), logEndOffset: log.logEndOffset(), leaderEpoch: this.options.leaderEpoch,
+    };
+  }
+
+  /**
+   * Where `epoch` ends in this leader's log (GetLeaderEpoch): the largest epoch at or below it and
+   * the offset after its last record. This leader's own epoch, and an epoch after the last one
+   * written, end at the log end; an empty log answers epoch 0 at its end.
+   */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    this.assertLeading();
+    const { log } = this.options;
+    const latest = log.leaderEpochCheckpoints().at(-1);
+    if (epoch >= this.options.leaderEpoch) return { epoch: this.options.leaderEpoch, endOffset: log.logEndOffset() };
+    if (latest === undefined || epoch > latest.epoch) return { epoch: latest?.epoch ?? 0, endOffset: log.logEndOffset() };
+    return log.endOffsetForEpoch(epoch) ?? { epoch: 0, endOffset: log.logStartOffset() };
+  }
+
   /** The controller committed an ISR for this epoch (a metadata change): it may move the high watermark. */
   isrCommitted(isr: readonly number[], partitionEpoch: number): void {
     this.assertLeading();
@@ -150,7 +225,41 @@ export class PartitionLeader {
     if (this.resignation !== undefined) return;
     this.resignation = new TributaryError('NOT_LEADER', `partition "${this.partition}": this broker no longer leads it (${reason}); refresh metadata and retry`, { retriable: true });
     for (const waiter of this.waiting.takeAll()) waiter.reject(this.resignation);
+    this.cancelIsrCheck();
     this.signalChange();
+  }
+
+  /**
+   * Sends the ISR change due now, if any (one in flight at a time, KIP-497). The answer, or a
+   * metadata delta that gets here first, commits it; a failure drops it, so a later check can
+   * propose again.
+   */
+  private proposeIsrChange(): void {
+    const proposal = this.state.proposeIsrChange(this.options.clock.nowMs());
+    if (proposal === undefined) return;
+    this.options.alterIsr(proposal).then(
+      (committed) => {
+        if (this.resignation !== undefined) return;
+        if (committed !== undefined) this.isrCommitted(committed.isr, committed.partitionEpoch);
+        // Ends the proposal unless the commit just did: a stale or undecided one is dropped.
+        this.release(this.state.isrChangeFailed(proposal));
+      },
+      // alterIsr answers undefined for the failures it knows; anything else is dropped the same way.
+      () => {
+        if (this.resignation === undefined) this.release(this.state.isrChangeFailed(proposal));
+      },
+    );
+  }
+
+  private cancelIsrCheck: () => void = () => undefined;
+
+  /** A follower that stopped fetching sends nothing that would trigger a check: the timer does. */
+  private scheduleIsrCheck(): void {
+    this.cancelIsrCheck = this.options.clock.setTimer(this.options.isrCheckIntervalMs, () => {
+      if (this.resignation !== undefined) return;
+      this.proposeIsrChange();
+      this.scheduleIsrCheck();
+    });
   }
 
   private afterDurable(): void {

@@ -5,6 +5,7 @@ import type { PartitionLeader } from './partition-leader.js';
 
 /** A partition's assignment as the metadata says, with the topic setting the leader needs. */
 export interface ReplicaAssignment {
+  readonly topicId: string;
   readonly partition: PartitionInfo;
   readonly minInSyncReplicas: number;
 }
@@ -14,6 +15,10 @@ export interface PartitionReplicaEffects {
   readonly brokerId: number;
   openLog(): Promise<PartitionLog>;
   lead(log: PartitionLog, assignment: ReplicaAssignment): PartitionLeader;
+  /** Starts fetching from the assignment's leader into `log`. */
+  follow(log: PartitionLog, assignment: ReplicaAssignment): void;
+  /** Stops fetching; appends already started may still be running (the machine waits for them in `settling`). */
+  unfollow(): void;
 }
 
 export interface PartitionReplicaContext {
@@ -42,8 +47,9 @@ const sameLeadership = ({ context, event }: { context: PartitionReplicaContext; 
 
 /**
  * One hosted partition's role, driven by metadata (DESIGN.md §8): `opening` its log, then
- * `leading` (a PartitionLeader for the leader epoch), `following` (another broker leads) or
- * `offline` (nobody leads); `removed` when the partition left this broker. Assignments carry the
+ * `leading` (a PartitionLeader for the leader epoch), `following` (fetching from the broker that
+ * leads) or `offline` (nobody leads), with `settling` between a role and the next; `removed` when
+ * the partition left this broker. Assignments carry the
  * leader epoch: an older one than the replica has seen is ignored, a newer one re-decides the
  * role, and leaving `leading` always resigns the epoch so its waiting writes fail NOT_LEADER.
  */
@@ -55,6 +61,7 @@ export const partitionReplicaMachine = setup({
   },
   actors: {
     openLog: fromPromise<PartitionLog, { effects: PartitionReplicaEffects }>(({ input }) => input.effects.openLog()),
+    settle: fromPromise<void, { log: PartitionLog | undefined }>(({ input }) => input.log?.settled() ?? Promise.resolve()),
   },
   actions: {
     remember: assign({ assignment: ({ context, event }) => (event.type === 'assigned' ? event.assignment : context.assignment) }),
@@ -70,6 +77,11 @@ export const partitionReplicaMachine = setup({
         return undefined;
       },
     }),
+    startFollowing: ({ context }) => {
+      if (context.log === undefined) throw new Error('a partition follows only once its log is open');
+      context.effects.follow(context.log, context.assignment);
+    },
+    stopFollowing: ({ context }) => context.effects.unfollow(),
     updateIsr: ({ context }) => {
       const { isr, partitionEpoch } = context.assignment.partition;
       context.leader?.isrCommitted(isr, partitionEpoch);
@@ -101,11 +113,26 @@ export const partitionReplicaMachine = setup({
       on: {
         assigned: [
           { guard: sameLeadership, actions: ['remember', 'updateIsr'] },
-          { guard: isNewer, target: 'deciding', actions: 'remember' },
+          { guard: isNewer, target: 'settling', actions: 'remember' },
         ],
       },
     },
-    following: { on: { assigned: { guard: isNewer, target: 'deciding', actions: 'remember' } } },
+    following: {
+      entry: 'startFollowing',
+      exit: 'stopFollowing',
+      on: { assigned: { guard: isNewer, target: 'settling', actions: 'remember' } },
+    },
+    // The old role's writes (a leader's appends, a fetcher's appends or truncation) finish before
+    // the new role reads the log's end: a new leader's epoch starts where the log really ends.
+    settling: {
+      on: { assigned: { guard: isNewer, actions: 'remember' } },
+      invoke: {
+        src: 'settle',
+        input: ({ context }) => ({ log: context.log }),
+        onDone: 'deciding',
+        onError: { target: 'failed', actions: assign({ failure: ({ event }) => event.error }) },
+      },
+    },
     offline: { on: { assigned: { guard: isNewer, target: 'deciding', actions: 'remember' } } },
     failed: { type: 'final' },
     removed: { type: 'final' },

@@ -5,8 +5,10 @@ import { formatPartition, type PartitionId, type PartitionLog } from '../../stor
 import type { PartitionChange } from '../broker-metadata/broker-metadata-view.js';
 import type { Clock } from '../clock.js';
 import { xstateClockOf } from '../xstate-clock.js';
-import { PartitionLeader } from './partition-leader.js';
+import type { IsrChangeProposal } from '../../broker/index.js';
+import { type CommittedIsr, PartitionLeader } from './partition-leader.js';
 import { partitionReplicaMachine, type ReplicaAssignment } from './partition-replica-machine.js';
+import type { FollowedPartition } from './replica-fetcher.js';
 
 export interface PartitionReplicasSettings {
   /** A follower that has not caught up for this long is proposed out of the ISR (Kafka's replica.lag.time.max.ms). */
@@ -22,6 +24,13 @@ export interface PartitionReplicasOptions {
   readonly openLog: (partition: PartitionId) => Promise<PartitionLog>;
   /** The topic's min in-sync replicas, from the broker's metadata view. */
   readonly minInSyncReplicasOf: (topic: string) => number | undefined;
+  /** Fetching from another broker's leader (ReplicaFetchers). */
+  readonly fetchers: {
+    follow(leaderId: number, followed: FollowedPartition): void;
+    unfollow(id: PartitionId): void;
+  };
+  /** Sends a leader's ISR proposal to the controller (PartitionLeaderOptions.alterIsr). */
+  readonly alterIsr: (id: PartitionId, assignment: ReplicaAssignment, proposal: IsrChangeProposal) => Promise<CommittedIsr | undefined>;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly settings: PartitionReplicasSettings;
@@ -53,7 +62,7 @@ export class PartitionReplicas {
       const id = { topic: change.topic, partition: change.partitionIndex };
       const hosted = change.partition !== undefined && change.partition.replicas.includes(this.options.brokerId);
       if (!hosted || change.partition === undefined) this.remove(id);
-      else this.assign(id, change.partition);
+      else this.assign(id, change.topicId, change.partition);
     }
   }
 
@@ -75,9 +84,9 @@ export class PartitionReplicas {
     for (const key of [...this.replicas.keys()]) this.removeKey(key);
   }
 
-  private assign(id: PartitionId, partition: PartitionInfo): void {
+  private assign(id: PartitionId, topicId: string, partition: PartitionInfo): void {
     const minInSyncReplicas = this.options.minInSyncReplicasOf(id.topic) ?? 1;
-    const assignment: ReplicaAssignment = { partition, minInSyncReplicas };
+    const assignment: ReplicaAssignment = { topicId, partition, minInSyncReplicas };
     const key = formatPartition(id);
     const existing = this.replicas.get(key);
     // A replica that failed to open its log tries again with the next assignment.
@@ -90,7 +99,7 @@ export class PartitionReplicas {
   }
 
   private start(id: PartitionId, assignment: ReplicaAssignment): Actor<typeof partitionReplicaMachine> {
-    const { clock, settings, brokerId, logger } = this.options;
+    const { clock, settings, brokerId, logger, fetchers, alterIsr } = this.options;
     const key = formatPartition(id);
     const actor = createActor(partitionReplicaMachine, {
       clock: xstateClockOf(clock),
@@ -103,7 +112,12 @@ export class PartitionReplicas {
             log, clock, leaderId: brokerId, leaderEpoch: current.partition.leaderEpoch, partitionEpoch: current.partition.partitionEpoch,
             replicas: current.partition.replicas, isr: current.partition.isr, minInSyncReplicas: current.minInSyncReplicas,
             highWatermark: 0, replicaLagTimeMaxMs: settings.replicaLagTimeMaxMs, pendingAcksMax: settings.pendingAcksMax,
+            // Kafka checks for lagging followers every half lag window.
+            isrCheckIntervalMs: Math.max(1, Math.floor(settings.replicaLagTimeMaxMs / 2)),
+            alterIsr: (proposal) => alterIsr(id, current, proposal),
           }),
+          follow: (log, current) => fetchers.follow(current.partition.leader, { id, topicId: current.topicId, leaderEpoch: current.partition.leaderEpoch, log }),
+          unfollow: () => fetchers.unfollow(id),
         },
       },
     });

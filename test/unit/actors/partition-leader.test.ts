@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PartitionLeader, type PartitionLeaderOptions } from '../../../src/actors/partition-replica/partition-leader.js';
+import { type CommittedIsr, PartitionLeader, type PartitionLeaderOptions } from '../../../src/actors/partition-replica/partition-leader.js';
+import { type IsrChangeProposal, noEpoch } from '../../../src/broker/index.js';
 import { GroupCommitWriter, MemoryKeyValueStore, openPartitionLog, type PartitionLog, type StoredBatch } from '../../../src/storage/index.js';
 import { ManualClock } from '../../support/manual-clock.js';
 
@@ -14,11 +15,19 @@ async function openLog(): Promise<PartitionLog> {
 
 async function leaderOf(overrides: Partial<PartitionLeaderOptions> = {}, log?: PartitionLog) {
   const clock = new ManualClock(10_000);
+  const proposals: IsrChangeProposal[] = [];
+  // The controller's answers to ISR proposals, in order; none left means "undecided".
+  const answers: Array<CommittedIsr | undefined> = [];
   const options: PartitionLeaderOptions = {
     log: log ?? (await openLog()), clock, leaderId: 1, leaderEpoch: 4, partitionEpoch: 7, replicas: [1, 2, 3], isr: [1, 2, 3],
-    minInSyncReplicas: 2, highWatermark: 0, replicaLagTimeMaxMs: 30_000, pendingAcksMax: 100, ...overrides,
+    minInSyncReplicas: 2, highWatermark: 0, replicaLagTimeMaxMs: 30_000, pendingAcksMax: 100, isrCheckIntervalMs: 15_000,
+    alterIsr: (proposal) => {
+      proposals.push(proposal);
+      return Promise.resolve(answers.shift());
+    },
+    ...overrides,
   };
-  return { leader: new PartitionLeader(options), clock, log: options.log };
+  return { leader: new PartitionLeader(options), clock, log: options.log, proposals, answers };
 }
 
 /** Waits (on the real event loop: the log's group commit runs there) until the log is durable up to `endOffset`. */
@@ -122,3 +131,91 @@ describe('partition leader', () => {
     await expect(leader.read(9, 1_000)).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
   });
 });
+
+describe('partition leader: replication', () => {
+  const fetchFrom = (fetchOffset: number, lastFetchedEpoch = noEpoch, durableEndOffset = fetchOffset) => ({ fetchOffset, lastFetchedEpoch, durableEndOffset, maxBytes: 1_000_000 });
+
+  it('serves a follower the whole log, above the high watermark too, and counts its durable end', async () => {
+    const { leader } = await leaderOf({ replicas: [1, 2], isr: [1, 2] });
+    const write = leader.append(batchOf(3), 'all', 5_000);
+    const first = await (async () => {
+      for (;;) {
+        const fetched = await leader.replicaFetch(2, fetchFrom(0));
+        if (fetched.batches.length > 0) return fetched;
+        await leader.changed();
+      }
+    })();
+    expect(first.batches.map((batch) => [batch.baseOffset, batch.lastOffset, batch.partitionLeaderEpoch])).toEqual([[0, 2, 4]]);
+    expect([first.highWatermark, first.logEndOffset, first.leaderEpoch, first.diverging]).toEqual([0, 3, 4, undefined]);
+    // The follower appended and fsynced them; its next fetch says so, which commits the write.
+    const second = await leader.replicaFetch(2, fetchFrom(3, 4));
+    expect(second.batches).toEqual([]);
+    expect(second.highWatermark).toBe(3);
+    await expect(write).resolves.toEqual({ baseOffset: 0, lastOffset: 2 });
+  });
+
+  it('tells a follower whose log departs where to truncate, and does not count its offsets', async () => {
+    const log = await openLog();
+    await log.append({ ...batchOf(2), partitionLeaderEpoch: 3 });
+    const { leader } = await leaderOf({ replicas: [1, 2], isr: [1, 2], leaderEpoch: 5 }, log);
+    await leader.append(batchOf(1), 'leader', 1_000);
+    // The follower wrote offsets 2-3 in epoch 4 under a leader that lost them; this leader's epoch 3 ends at 2.
+    const fetched = await leader.replicaFetch(2, fetchFrom(4, 4));
+    expect(fetched.diverging).toEqual({ epoch: 3, endOffset: 2 });
+    expect(fetched.batches).toEqual([]);
+    expect(leader.highWatermark()).toBeUndefined();
+    await expect(leader.replicaFetch(2, fetchFrom(1, 3, 1))).resolves.toMatchObject({ diverging: undefined });
+    // A last epoch newer than any written here (a deposed leader's suffix): drop that epoch and ask again.
+    await expect(leader.replicaFetch(2, fetchFrom(3, 7))).resolves.toMatchObject({ diverging: { epoch: 6, endOffset: 3 } });
+    await expect(leader.replicaFetch(9, fetchFrom(1, 3))).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
+  it('wakes long-polls when the log end or the high watermark moves, and when it resigns', async () => {
+    const { leader } = await leaderOf({ replicas: [1, 2], isr: [1, 2] });
+    const appended = leader.changed();
+    await leader.append(batchOf(1), 'leader', 1_000);
+    await expect(appended).resolves.toBeUndefined();
+    const advanced = leader.changed();
+    await leader.replicaFetch(2, fetchFrom(1, 4));
+    await expect(advanced).resolves.toBeUndefined();
+    const resigned = leader.changed();
+    leader.resign('test');
+    await expect(resigned).resolves.toBeUndefined();
+  });
+
+  it('proposes a follower that stopped fetching out of the ISR, and takes the controller\'s answer', async () => {
+    const { leader, clock, proposals, answers } = await leaderOf({ replicas: [1, 2, 3], isr: [1, 2, 3], minInSyncReplicas: 2 });
+    await leader.replicaFetch(2, fetchFrom(0));
+    answers.push({ isr: [1, 2], partitionEpoch: 8 });
+    await clock.advance(30_001);
+    await leader.replicaFetch(2, fetchFrom(0));
+    expect(proposals.map((proposal) => [proposal.isr, proposal.partitionEpoch])).toEqual([[[1, 2], 7]]);
+    expect(proposals[0]?.reason).toContain('replica 3');
+    await Promise.resolve();
+    // Broker 2 alone is now enough with the leader: acks=all completes without broker 3.
+    const write = leader.append(batchOf(1), 'all', 5_000);
+    await untilFetched(leader, 2, 1);
+    await expect(write).resolves.toEqual({ baseOffset: 0, lastOffset: 0 });
+  });
+
+  it('proposes a caught-up replica back into the ISR, and retries a proposal the controller did not decide', async () => {
+    const { leader, clock, proposals, answers } = await leaderOf({ replicas: [1, 2, 3], isr: [1, 2], minInSyncReplicas: 2 });
+    await leader.replicaFetch(2, fetchFrom(0));
+    await leader.replicaFetch(3, fetchFrom(0));
+    expect(proposals.map((proposal) => proposal.isr)).toEqual([[1, 2, 3]]);
+    await Promise.resolve();
+    // Undecided: dropped, and proposed again at the next check.
+    answers.push({ isr: [1, 2, 3], partitionEpoch: 8 });
+    await clock.advance(15_000);
+    expect(proposals.map((proposal) => proposal.isr)).toEqual([[1, 2, 3], [1, 2, 3]]);
+    await Promise.resolve();
+    await clock.advance(15_000);
+    expect(proposals).toHaveLength(2);
+  });
+});
+
+/** Fetches for `replicaId` until its fetch at `offset` is served (the leader's append is durable), then reports it durable. */
+async function untilFetched(leader: PartitionLeader, replicaId: number, offset: number): Promise<void> {
+  while (leader.logEndOffset() < offset) await leader.changed();
+  await leader.replicaFetch(replicaId, { fetchOffset: offset, lastFetchedEpoch: 4, durableEndOffset: offset, maxBytes: 1_000 });
+}

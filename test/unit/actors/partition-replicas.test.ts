@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PartitionReplicas, partitionReplicasDefaults } from '../../../src/actors/partition-replica/partition-replicas.js';
 import type { PartitionChange } from '../../../src/actors/broker-metadata/broker-metadata-view.js';
 import type { PartitionInfo } from '../../../src/rpc/clients/index.js';
-import { GroupCommitWriter, MemoryKeyValueStore, openPartitionLog, type PartitionId, type StoredBatch } from '../../../src/storage/index.js';
+import { formatPartition, GroupCommitWriter, MemoryKeyValueStore, openPartitionLog, type PartitionId, type StoredBatch } from '../../../src/storage/index.js';
 import { waitFor } from '../../support/in-process-raft-cluster.js';
 import { captureLogger } from '../../support/log-capture.js';
 import { ManualClock } from '../../support/manual-clock.js';
@@ -20,6 +20,7 @@ function hostOn(options: { failOpens?: number } = {}) {
   const engine = new MemoryKeyValueStore();
   const writer = new GroupCommitWriter(engine, { durability: 'fsync' });
   const opened: PartitionId[] = [];
+  const following: string[] = [];
   const capture = captureLogger();
   const replicas = new PartitionReplicas({
     brokerId,
@@ -32,13 +33,18 @@ function hostOn(options: { failOpens?: number } = {}) {
       return openPartitionLog(engine, writer, id);
     },
     minInSyncReplicasOf: () => 2,
+    fetchers: {
+      follow: (leaderId, followed) => following.push(`follow ${formatPartition(followed.id)} from ${leaderId} in epoch ${followed.leaderEpoch}`),
+      unfollow: (id) => following.push(`unfollow ${formatPartition(id)}`),
+    },
+    alterIsr: () => Promise.resolve(undefined),
     clock: new ManualClock(),
     logger: capture.logger,
     settings: partitionReplicasDefaults,
   });
   const roleOf = () => replicas.hosted('orders', 0)?.role;
   const untilRole = (role: string) => waitFor(() => (roleOf() === role ? true : undefined), 2_000, `orders-0 to be ${role}`);
-  return { replicas, opened, capture, roleOf, untilRole };
+  return { replicas, opened, following, capture, roleOf, untilRole };
 }
 
 describe('partition replicas', () => {
@@ -52,14 +58,28 @@ describe('partition replicas', () => {
   });
 
   it('follows when another broker leads, is offline when none does, and ignores partitions it does not replicate', async () => {
-    const { replicas, untilRole } = hostOn();
+    const { replicas, untilRole, following } = hostOn();
     replicas.apply([change({ leader: 2 })]);
     await untilRole('following');
     expect(replicas.hosted('orders', 0)?.leader).toBeUndefined();
-    replicas.apply([change({ leader: 0, leaderEpoch: 2 })]);
+    replicas.apply([change({ leader: 3, leaderEpoch: 2 })]);
+    await waitFor(() => (following.length === 3 ? true : undefined), 2_000, 'the fetch to move to broker 3');
+    replicas.apply([change({ leader: 0, leaderEpoch: 3 })]);
     await untilRole('offline');
+    expect(following).toEqual(['follow orders-0 from 2 in epoch 1', 'unfollow orders-0', 'follow orders-0 from 3 in epoch 2', 'unfollow orders-0']);
     replicas.apply([change({ replicas: [2, 3], leader: 2 }, 'other')]);
     expect(replicas.hosted('other', 0)).toBeUndefined();
+  });
+
+  it('a follower made leader settles its log first: the new epoch starts where the log really ends', async () => {
+    const { replicas, untilRole } = hostOn();
+    replicas.apply([change({ leader: 2 })]);
+    await untilRole('following');
+    replicas.apply([change({ leader: 1, leaderEpoch: 2 })]);
+    await untilRole('leading');
+    const leader = replicas.hosted('orders', 0)?.leader;
+    expect(leader?.leaderEpoch).toBe(2);
+    await expect(leader?.append(batch, 'leader', 1_000)).resolves.toEqual({ baseOffset: 0, lastOffset: 0 });
   });
 
   it('a newer leader epoch elsewhere resigns this leader: its waiting acks=all writes fail with NOT_LEADER', async () => {
