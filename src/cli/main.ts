@@ -5,8 +5,10 @@ import { adminCommand } from './admin-command.js';
 import { describeFailure, exitCodes } from './cli-error.js';
 import { devCommand } from './dev-command.js';
 import { clusterCommand } from './cluster-command.js';
+import { consumeCommand } from './consume-command.js';
 import { healthCommand } from './health-command.js';
 import { brokerCommand, controllerCommand, nodeCommand } from './node-command.js';
+import { produceCommand } from './produce-command.js';
 import { statusCommand } from './status-command.js';
 import { topicCommand } from './topic-command.js';
 import { versionCommand } from './version-command.js';
@@ -26,6 +28,8 @@ export function tribProgram(): Command {
     .addCommand(healthCommand())
     .addCommand(statusCommand())
     .addCommand(topicCommand())
+    .addCommand(produceCommand())
+    .addCommand(consumeCommand())
     .addCommand(adminCommand());
 }
 

@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { AdminClient, type CompressionCodec, MetadataClient, type TopicConfig, type TopicConfigChanges, type TopicInfo } from '../rpc/clients/index.js';
+import { listPartitionOffsets, type PartitionOffsets } from '../client/index.js';
+import {
+  AdminClient, type CompressionCodec, ConsumerClient, MetadataClient, type PartitionInfo, type TopicConfig, type TopicConfigChanges, type TopicInfo,
+} from '../rpc/clients/index.js';
 import { type ControllerFlags, controllerClientOptionsFrom, withControllerFlags } from './client-flags.js';
 import { collect, integerFlag, printOutput } from './print-output.js';
 
@@ -42,7 +45,7 @@ export function topicCommand(): Command {
     .option('--prefix <prefix>', 'only topics whose names start with this', '')
     .action((flags: ControllerFlags & { prefix: string }) => withClients(flags, (clients) => listTopics(clients.metadata, flags))));
   topic.addCommand(withControllerFlags(new Command('describe').argument('<names...>').description('show topics with their config and partitions'))
-    .action((names: string[], flags: ControllerFlags) => withClients(flags, (clients) => describeTopics(clients.metadata, names, flags))));
+    .action((names: string[], flags: ControllerFlags) => withClients(flags, (clients) => describeTopics(clients, names, flags))));
   topic.addCommand(withConfigFlags(withControllerFlags(new Command('alter').argument('<name>').description("change a topic's mutable settings and labels")))
     .option('--remove-label <key>', 'remove a label (repeatable)', collect, [])
     .option('--topic-id <id>', 'alter only if the topic still has this id')
@@ -64,16 +67,19 @@ function withConfigFlags(command: Command): Command {
 interface Clients {
   admin: AdminClient;
   metadata: MetadataClient;
+  /** For the partition leaders' ListOffsets. */
+  consumer: ConsumerClient;
 }
 
 async function withClients(flags: ControllerFlags, run: (clients: Clients) => Promise<void>): Promise<void> {
   const options = controllerClientOptionsFrom(flags);
-  const clients = { admin: new AdminClient(options), metadata: new MetadataClient(options) };
+  const clients = { admin: new AdminClient(options), metadata: new MetadataClient(options), consumer: new ConsumerClient(options) };
   try {
     await run(clients);
   } finally {
     clients.admin.close();
     clients.metadata.close();
+    clients.consumer.close();
   }
 }
 
@@ -103,13 +109,32 @@ async function listTopics(metadata: MetadataClient, flags: ControllerFlags & { p
   );
 }
 
-async function describeTopics(metadata: MetadataClient, names: string[], flags: ControllerFlags): Promise<void> {
-  const { topics, brokers } = await metadata.topics(names);
+async function describeTopics(clients: Clients, names: string[], flags: ControllerFlags): Promise<void> {
+  const { topics, brokers } = await clients.metadata.topics(names);
   const missing = topics.filter((lookup) => lookup.error !== undefined);
-  printOutput(flags.json, { topics: topics.map((lookup) => lookup.topic ?? { name: lookup.name, error: { code: lookup.error?.code, message: lookup.error?.message } }), brokers }, () =>
-    topics.flatMap((lookup) => (lookup.topic === undefined ? [`topic ${lookup.name}: ${lookup.error?.code}: ${lookup.error?.message}`] : describeTopicLines(lookup.topic))),
+  const described = await Promise.all(topics.map(async (lookup) => ({
+    lookup,
+    offsets: lookup.topic === undefined ? [] : await listPartitionOffsets(clients.consumer, lookup.topic, brokers),
+  })));
+  printOutput(flags.json, { topics: described.map(({ lookup, offsets }) => describedTopicJson(lookup.name, lookup.topic, lookup.error, offsets)), brokers }, () =>
+    described.flatMap(({ lookup, offsets }) =>
+      (lookup.topic === undefined ? [`topic ${lookup.name}: ${lookup.error?.code}: ${lookup.error?.message}`] : describeTopicLines(lookup.topic, offsets))),
   );
   if (missing.length > 0) process.exitCode = 1;
+}
+
+/** A topic with each partition's offsets as its leader reported them, or the error that kept it from reporting. */
+function describedTopicJson(name: string, topic: TopicInfo | undefined, error: { code: string; message: string } | undefined, offsets: PartitionOffsets[]): object {
+  if (topic === undefined) return { name, error: { code: error?.code, message: error?.message } };
+  const offsetsOf = new Map(offsets.map((entry) => [entry.partition, entry]));
+  return {
+    ...topic,
+    partitions: topic.partitions.map((partition) => {
+      const entry = offsetsOf.get(partition.partition);
+      if (entry?.offsets !== undefined) return { ...partition, ...entry.offsets };
+      return { ...partition, offsetsError: { code: entry?.error?.code, message: entry?.error?.message } };
+    }),
+  };
 }
 
 async function alterTopic(admin: AdminClient, name: string, flags: AlterFlags): Promise<void> {
@@ -148,14 +173,24 @@ function labelsOf(pairs: readonly string[]): Record<string, string> {
   return labels;
 }
 
-function describeTopicLines(topic: TopicInfo): string[] {
+/** With `offsets` (describe), each partition line ends with its high watermark and log end offset, or why its leader could not give them. */
+function describeTopicLines(topic: TopicInfo, offsets?: PartitionOffsets[]): string[] {
+  const offsetsOf = new Map((offsets ?? []).map((entry) => [entry.partition, entry]));
   return [
     `topic ${topic.name}${topic.topicId === '' ? '' : ` (id ${topic.topicId})`}`,
     `  ${configLine(topic.config)}`,
     ...labelLines(topic.config),
-    ...topic.partitions.map((partition) =>
-      `  partition ${partition.partition}: leader ${partition.leader === 0 ? 'none (offline)' : partition.leader}, replicas [${partition.replicas.join(',')}], isr [${partition.isr.join(',')}], leader epoch ${partition.leaderEpoch}`),
+    ...topic.partitions.map((partition) => `  ${partitionLine(partition)}${offsets === undefined ? '' : offsetsText(offsetsOf.get(partition.partition))}`),
   ];
+}
+
+function partitionLine(partition: PartitionInfo): string {
+  return `partition ${partition.partition}: leader ${partition.leader === 0 ? 'none (offline)' : partition.leader}, replicas [${partition.replicas.join(',')}], isr [${partition.isr.join(',')}], leader epoch ${partition.leaderEpoch}`;
+}
+
+function offsetsText(entry: PartitionOffsets | undefined): string {
+  if (entry?.offsets !== undefined) return `, high watermark ${entry.offsets.highWatermark}, log end offset ${entry.offsets.logEndOffset}`;
+  return `, offsets unknown (${entry?.error?.code ?? 'UNKNOWN'}: ${entry?.error?.message ?? 'no answer'})`;
 }
 
 function configLine(config: TopicConfig): string {
