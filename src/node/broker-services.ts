@@ -2,14 +2,18 @@ import type { Clock } from '../actors/clock.js';
 import type { Logger } from '../observability/index.js';
 import type { RpcService } from '../rpc/server/rpc-server.js';
 import { BrokerPartitions, type ServedBroker } from '../rpc/services/broker-partitions.js';
+import { createBrokerReplicationService, type ReplicationBroker } from '../rpc/services/broker-replication-service.js';
 import type { BrokerServiceSettings } from '../rpc/services/broker-service-settings.js';
+import { replicaFetchSessionDefaults } from '../rpc/services/replica-fetch-session.js';
 import { createConsumerService } from '../rpc/services/consumer-service.js';
 import { createProducerService } from '../rpc/services/producer-service.js';
 
 export interface BrokerServicesOptions {
   readonly nodeId: number;
+  /** Followers from another cluster are refused. */
+  readonly clusterId: string;
   /** The running broker role; undefined until it starts, after the server has bound. */
-  readonly broker: () => ServedBroker | undefined;
+  readonly broker: () => (ServedBroker & ReplicationBroker) | undefined;
   /** The server's shutdown: calls are answered SHUTTING_DOWN and long polls end from then on. */
   readonly shutdownSignal: AbortSignal;
   readonly settings: BrokerServiceSettings;
@@ -19,11 +23,15 @@ export interface BrokerServicesOptions {
 
 /**
  * The gRPC services of a node's broker role (docs/ARCHITECTURE.md): producers append to and
- * consumers read from the partitions this broker leads. They are registered before the server
- * binds and answer NOT_AVAILABLE until the broker role runs.
+ * consumers read from the partitions this broker leads, and follower brokers replicate them. They
+ * are registered before the server binds and answer NOT_AVAILABLE until the broker role runs.
  */
 export function createBrokerServices(options: BrokerServicesOptions): RpcService[] {
-  const { nodeId, broker, shutdownSignal, settings, clock, logger } = options;
+  const { nodeId, clusterId, broker, shutdownSignal, settings, clock, logger } = options;
   const partitions = new BrokerPartitions({ nodeId, broker, shutdownSignal });
-  return [createProducerService({ partitions, settings, clock, logger }), createConsumerService({ partitions, settings, clock, logger })];
+  return [
+    createProducerService({ partitions, settings, clock, logger }),
+    createConsumerService({ partitions, settings, clock, logger }),
+    createBrokerReplicationService({ nodeId, clusterId, broker, clock, limits: replicaFetchSessionDefaults, shutdownSignal }),
+  ];
 }
