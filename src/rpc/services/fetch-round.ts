@@ -96,39 +96,65 @@ async function readPartition(partition: PlannedPartition, budget: ResponseBudget
   let leader: PartitionLeader | undefined;
   try {
     leader = context.partitions.leaderFor(topicPartition, partition.currentLeaderEpoch);
-    const full = budget.bytes <= 0 || budget.batches <= 0;
-    const read = full ? await leaderBounds(leader) : await leader.read(partition.fetchOffset, Math.max(1, Math.min(partition.maxBytes, budget.bytes)));
-    return { ...takeBatches(leader, read, partition, budget, context.logger), leader };
+    if (budget.bytes <= 0 || budget.batches <= 0) return { result: { ...boundsResult(topicPartition, await leaderBounds(leader)), batches: [], error: undefined }, leader, bytes: 0 };
+    return { ...(await collectBatches(leader, partition, budget, context.logger)), leader };
   } catch (error) {
     return { result: failedResult(topicPartition, leader, reportedError(error, topicPartition, context.logger, 'fetch')), leader, bytes: 0 };
   }
 }
 
+/** Batches taken for one partition so far. */
+interface TakenBatches {
+  readonly batches: RecordBatch[];
+  bytes: number;
+}
+
+/** Record bytes the partition may still take: what its max_bytes and the response's room leave. */
+function roomOf(partition: PlannedPartition, budget: ResponseBudget, taken: TakenBatches): number {
+  return budget.batches > 0 ? Math.min(partition.maxBytes - taken.bytes, budget.bytes) : 0;
+}
+
 /**
- * The batches of `read` that fit the partition's max_bytes and the response's room; the first
- * batch of the response is taken whatever its size, so a consumer never stalls on a large batch.
+ * Reads from the fetch offset while the partition and the response have room. The log cuts a read
+ * by stored bytes, a little more than the record bytes the budgets count, so a read that was
+ * taken whole is followed by one from where it ended. A batch that fails its checks, or a read
+ * that fails after the first, ends the partition with that error and the batches before it.
  */
-function takeBatches(leader: PartitionLeader, read: LeaderRead, partition: PlannedPartition, budget: ResponseBudget, logger: Logger): Omit<PartitionRead, 'leader'> {
-  const { topicPartition } = partition;
-  const batches: RecordBatch[] = [];
-  let bytes = 0;
+async function collectBatches(leader: PartitionLeader, partition: PlannedPartition, budget: ResponseBudget, logger: Logger): Promise<Omit<PartitionRead, 'leader'>> {
+  const taken: TakenBatches = { batches: [], bytes: 0 };
+  let read = await leader.read(partition.fetchOffset, Math.max(1, roomOf(partition, budget, taken)));
   try {
-    for (const stored of read.batches) {
-      const batch = wireBatchFromStored(stored, leader.partition);
-      const size = batch.records.byteLength;
-      const fits = bytes + size <= partition.maxBytes && size <= budget.bytes && budget.batches > 0;
-      if (!fits && budget.taken > 0) break;
-      batches.push(batch);
-      bytes += size;
-      budget.bytes -= size;
-      budget.batches -= 1;
-      budget.taken += 1;
+    for (;;) {
+      const whole = takeBatches(leader, read, partition, budget, taken);
+      const last = read.batches.at(-1);
+      if (!whole || last === undefined || roomOf(partition, budget, taken) <= 0) break;
+      read = await leader.read(last.lastOffset + 1, roomOf(partition, budget, taken));
     }
   } catch (error) {
-    // A stored batch that fails its checks is never served; the batches before it still are.
-    return { result: { ...boundsResult(topicPartition, read), batches, error: toErrorDetail(reportedError(error, topicPartition, logger, 'fetch')) }, bytes };
+    const detail = toErrorDetail(reportedError(error, partition.topicPartition, logger, 'fetch'));
+    return { result: { ...boundsResult(partition.topicPartition, read), batches: taken.batches, error: detail }, bytes: taken.bytes };
   }
-  return { result: { ...boundsResult(topicPartition, read), batches, error: undefined }, bytes };
+  return { result: { ...boundsResult(partition.topicPartition, read), batches: taken.batches, error: undefined }, bytes: taken.bytes };
+}
+
+/**
+ * Takes the batches of `read` that fit the partition's max_bytes and the response's room; the
+ * first batch of the response is taken whatever its size, so a consumer never stalls on a large
+ * batch. Answers whether it took them all.
+ */
+function takeBatches(leader: PartitionLeader, read: LeaderRead, partition: PlannedPartition, budget: ResponseBudget, taken: TakenBatches): boolean {
+  for (const stored of read.batches) {
+    const batch = wireBatchFromStored(stored, leader.partition);
+    const size = batch.records.byteLength;
+    const fits = taken.bytes + size <= partition.maxBytes && size <= budget.bytes && budget.batches > 0;
+    if (!fits && budget.taken > 0) return false;
+    taken.batches.push(batch);
+    taken.bytes += size;
+    budget.bytes -= size;
+    budget.batches -= 1;
+    budget.taken += 1;
+  }
+  return true;
 }
 
 function boundsResult(topicPartition: TopicPartition, read: LeaderRead): Omit<FetchPartitionResult, 'batches' | 'error'> {
