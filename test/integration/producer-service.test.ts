@@ -51,7 +51,7 @@ describe('ProducerService on a combined node', () => {
 
   it('refuses what the contract refuses, naming the bad value', async () => {
     const good = { topicPartition: orders(1), batch: batchOf(['x']), currentLeaderEpoch: 0 };
-    const damaged = { ...good, batch: { ...good.batch, crc32c: good.batch.crc32c ^ 1 } };
+    const damaged = { ...good, batch: { ...good.batch, crc32c: (good.batch.crc32c ^ 1) >>> 0 } };
     const cases: Array<[PartitionBatch, Acks, string]> = [
       [good, Acks.UNSPECIFIED, 'INVALID_REQUEST: acks ACKS_UNSPECIFIED (0) is never sent; send ACKS_NONE, ACKS_LEADER or ACKS_ALL'],
       [{ ...good, topicPartition: { topic: 'nope', partition: 0 } }, Acks.ALL, 'TOPIC_NOT_FOUND: topic "nope" does not exist'],
