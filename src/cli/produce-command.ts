@@ -1,10 +1,10 @@
-import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { type ProduceAcks, Producer, type RecordMetadata, TributaryError } from '../client/index.js';
 import { type ControllerFlags, controllerClientOptionsFrom, withControllerFlags } from './client-flags.js';
 import { exitCodes } from './cli-error.js';
 import { integerFlag } from './print-output.js';
 import { failedRecordJson, producedRecordJson } from './record-output.js';
+import { linesOf } from './stdin-lines.js';
 
 interface ProduceFlags extends ControllerFlags {
   key?: string;
@@ -15,13 +15,16 @@ interface ProduceFlags extends ControllerFlags {
 
 const acksChoices: readonly ProduceAcks[] = ['all', 'leader', 'none'];
 
+/** The longest stdin line taken as one record: the largest batch a broker accepts (docs/PROTOCOL.md §7). */
+const lineBytesMax = 16 * 1024 * 1024;
+
 /**
  * Lines read and not yet reported: a bound on the records held in memory between stdin and the
  * output, which is printed in line order. The producer's own buffer bounds the bytes.
  */
 const linesInFlightMax = 10_000;
 
-/** `trib produce TOPIC`: one record per stdin line, batched as the SDK batches. */
+/** `trib produce TOPIC`: one record per stdin line (its bytes as they are, without the newline), batched as the SDK batches. */
 export function produceCommand(): Command {
   return withControllerFlags(new Command('produce').argument('<topic>').description('send one record per line of standard input'))
     .option('--key <key>', 'key of every record (records are then placed by key hash)')
@@ -46,7 +49,7 @@ async function produce(topic: string, flags: ProduceFlags): Promise<void> {
   const pending: Outcome[] = [];
   try {
     let line = 0;
-    for await (const value of createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
+    for await (const value of linesOf(process.stdin as AsyncIterable<Buffer>, lineBytesMax)) {
       line++;
       pending.push({ line, result: producer.sendRecord(topic, { key: flags.key, value, partition }) });
       while (pending.length >= linesInFlightMax) await report(pending.shift(), flags, counts);
@@ -55,7 +58,7 @@ async function produce(topic: string, flags: ProduceFlags): Promise<void> {
   } finally {
     await producer.close();
   }
-  if (!flags.json) console.log(`produced ${counts.produced} records to ${topic}${counts.failed === 0 ? '' : `; ${counts.failed} failed`}`);
+  if (!flags.json) console.log(`produced ${counts.produced} record${counts.produced === 1 ? '' : 's'} to ${topic}${counts.failed === 0 ? '' : `; ${counts.failed} failed`}`);
   if (counts.failed > 0) process.exitCode = exitCodes.failed;
 }
 
