@@ -2,8 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LineSplitter, linesOf } from '../../../src/cli/stdin-lines.js';
 
+/** The parts as a stream delivers them: each chunk after a turn of the event loop. */
 async function* chunks(...parts: Buffer[]): AsyncGenerator<Buffer> {
-  for (const part of parts) yield part;
+  for (const part of parts) {
+    await Promise.resolve();
+    yield part;
+  }
 }
 
 async function collect(input: AsyncIterable<Buffer>, lineBytesMax = 1_024): Promise<string[]> {
