@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TributaryError } from '../../src/errors/index.js';
+import { AdminClient, decodeRecordBatch, defaultClientOptions, MetadataClient, type PartitionInfo } from '../../src/rpc/clients/index.js';
+import { Acks } from '../../src/rpc/generated/tributary/client/v1/producer_service.js';
+import { batchOf, dataPlaneClients, header, unary } from '../support/data-plane-calls.js';
+import { LocalCluster } from '../support/local-cluster.js';
+
+const waitMs = 30_000;
+const topic = 'replicated';
+/** Short, so a paused follower leaves the ISR within the test's patience. */
+const replicaLagTimeMaxMs = 1_500;
+
+/** Polls `probe` until it answers a value, or fails naming `what`. */
+async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = waitMs): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('replication across broker processes', () => {
+  let cluster: LocalCluster;
+  let admin: AdminClient;
+  let metadata: MetadataClient;
+
+  beforeAll(async () => {
+    cluster = await LocalCluster.create({
+      controllers: 1, brokers: 3, settings: { controller: { raft: { tickIntervalMs: 20 } }, broker: { replicaLagTimeMaxMs } },
+    });
+    await cluster.up();
+    const options = { ...defaultClientOptions('replication-test'), deadlineMs: 5_000, bootstrap: cluster.bootstrap.split(',') };
+    admin = new AdminClient(options);
+    metadata = new MetadataClient(options);
+    await until(async () => ((await admin.describeCluster({ includeFenced: false })).brokers.length === 3 ? true : undefined), 'three active brokers');
+    await admin.createTopic(topic, { config: { partitions: 1, replicationFactor: 3, minInSyncReplicas: 2 } });
+  }, 120_000);
+
+  afterAll(async () => {
+    admin.close();
+    metadata.close();
+    await cluster.destroy();
+  });
+
+  const partitionNow = async (): Promise<PartitionInfo> => {
+    const found = await metadata.topics([topic], { consistency: 'linearizable' });
+    const partition = found.topics[0]?.topic?.partitions[0];
+    if (partition === undefined) throw new Error('the topic has no partition 0');
+    return partition;
+  };
+
+  const produce = async (values: string[]): Promise<{ baseOffset: number } | TributaryError> => {
+    const { leader } = await partitionNow();
+    const clients = dataPlaneClients(cluster.address(leader));
+    try {
+      return await unary(clients.producer.produce.bind(clients.producer), {
+        header: header(), acks: Acks.ALL, timeoutMs: 10_000, partitionBatch: { topicPartition: { topic, partition: 0 }, batch: batchOf(values), currentLeaderEpoch: 0 },
+      });
+    } catch (error) {
+      return error as TributaryError;
+    } finally {
+      clients.close();
+    }
+  };
+
+  const readAll = async (): Promise<string[]> => {
+    const { leader } = await partitionNow();
+    const clients = dataPlaneClients(cluster.address(leader));
+    try {
+      const values: string[] = [];
+      for (;;) {
+        const response = await unary(clients.consumer.fetch.bind(clients.consumer), {
+          header: header(), partitions: [{ topicPartition: { topic, partition: 0 }, fetchOffset: values.length, maxBytes: 0, currentLeaderEpoch: 0 }], maxWaitMs: 0, minBytes: 0, maxBytes: 0,
+        });
+        const records = response.results[0]?.batches.flatMap((batch) => decodeRecordBatch(batch)) ?? [];
+        const fresh = records.filter((record) => record.offset >= values.length);
+        if (fresh.length === 0) return values;
+        for (const record of fresh) values[record.offset] = new TextDecoder().decode(record.value);
+      }
+    } finally {
+      clients.close();
+    }
+  };
+
+  it('loses no acknowledged record while leaders are SIGKILLed under an acks=all producer, and a killed broker rejoins the ISR', async () => {
+    const acknowledged = new Map<number, string>();
+    let producing = true;
+    let sequence = 0;
+    // A producer writing numbered records as fast as acks=all allows, retrying whatever fails.
+    const producer = (async () => {
+      while (producing) {
+        const value = `r${sequence++}`;
+        const result = await produce([value]).catch((error: unknown) => error as TributaryError);
+        if ('baseOffset' in result) acknowledged.set(result.baseOffset, value);
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const killLeader = async (): Promise<number> => {
+      const countBefore = acknowledged.size;
+      await until(() => Promise.resolve(acknowledged.size >= countBefore + 10 ? true : undefined), 'ten more acknowledged records');
+      const before = await partitionNow();
+      await cluster.kill(before.leader);
+      await until(async () => {
+        const now = await partitionNow();
+        return now.leader !== 0 && now.leader !== before.leader && now.leaderEpoch > before.leaderEpoch ? now : undefined;
+      }, `a leader after broker ${before.leader}`);
+      return before.leader;
+    };
+    try {
+      const firstKilled = await killLeader();
+      await cluster.up();
+      await until(async () => ((await partitionNow()).isr.includes(firstKilled) ? true : undefined), `broker ${firstKilled} to rejoin the ISR after its restart`);
+      await killLeader();
+      const countAfter = acknowledged.size;
+      await until(() => Promise.resolve(acknowledged.size >= countAfter + 10 ? true : undefined), 'acknowledgements from the third leader');
+    } finally {
+      producing = false;
+      await producer;
+    }
+    const values = await readAll();
+    const lost = [...acknowledged].filter(([offset, value]) => values[offset] !== value);
+    expect(lost).toEqual([]);
+    expect(acknowledged.size).toBeGreaterThanOrEqual(30);
+    await cluster.up();
+  }, 180_000);
+
+  it('a paused follower leaves the ISR, acks=all fails fast below min in-sync replicas, and all recovers after', async () => {
+    const start = await until(async () => {
+      const now = await partitionNow();
+      return now.isr.length === 3 ? now : undefined;
+    }, 'every replica in the ISR');
+    const followers = start.replicas.filter((id) => id !== start.leader);
+    const [first, second] = followers as [number, number];
+    const pids = [cluster.pid(first), cluster.pid(second)];
+    process.kill(pids[0] ?? 0, 'SIGSTOP');
+    try {
+      await produce(['while-one-paused']);
+      await until(async () => ((await partitionNow()).isr.includes(first) ? undefined : true), `broker ${first} to leave the ISR`);
+      expect('baseOffset' in (await produce(['with-two-in-sync']))).toBe(true);
+      process.kill(pids[1] ?? 0, 'SIGSTOP');
+      await until(async () => ((await partitionNow()).isr.includes(second) ? undefined : true), `broker ${second} to leave the ISR`);
+      const refused = await produce(['with-one-in-sync']);
+      expect(refused).toMatchObject({ code: 'NOT_ENOUGH_REPLICAS' });
+    } finally {
+      for (const pid of pids) process.kill(pid ?? 0, 'SIGCONT');
+    }
+    await until(async () => ((await partitionNow()).isr.length === 3 ? true : undefined), 'both followers to rejoin the ISR');
+    expect('baseOffset' in (await produce(['after-recovery']))).toBe(true);
+  }, 120_000);
+});
