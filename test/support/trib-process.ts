@@ -19,8 +19,10 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-function spawnTrib(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [...tribArgs, ...args], { cwd: repositoryRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnTrib(args: string[], env: NodeJS.ProcessEnv, input?: Uint8Array | string): ChildProcess {
+  const child = spawn(process.execPath, [...tribArgs, ...args], { cwd: repositoryRoot, env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  child.stdin?.end(input);
+  return child;
 }
 
 function collect(child: ChildProcess, timeoutMs: number): Promise<TribResult> {
@@ -40,9 +42,9 @@ function collect(child: ChildProcess, timeoutMs: number): Promise<TribResult> {
   });
 }
 
-/** Runs `trib ARGS` to completion as a separate OS process. */
-export function runTrib(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<TribResult> {
-  return collect(spawnTrib(args, cleanEnv(options.env)), options.timeoutMs ?? runTimeoutMsDefault);
+/** Runs `trib ARGS` to completion as a separate OS process; `input` is its standard input (none when unset). */
+export function runTrib(args: string[], options: { env?: Record<string, string>; timeoutMs?: number; input?: Uint8Array | string } = {}): Promise<TribResult> {
+  return collect(spawnTrib(args, cleanEnv(options.env), options.input), options.timeoutMs ?? runTimeoutMsDefault);
 }
 
 export interface RunningTrib {
