@@ -9,27 +9,29 @@ import { startTestNode } from '../support/test-node.js';
 const waitMs = 20_000;
 const orders = (partition: number) => ({ topic: 'orders', partition });
 
+let node: RunningNode;
+let clients: DataPlaneClients;
+let admin: AdminClient;
+
+beforeAll(async () => {
+  node = await startTestNode({ controller: { raft: { tickIntervalMs: 20 } } });
+  admin = new AdminClient({ ...defaultClientOptions('producer-service-test'), deadlineMs: 5_000, bootstrap: [node.grpcAddress] });
+  clients = dataPlaneClients(node.grpcAddress);
+  await waitFor(() => (node.controller?.state.brokers.get(1)?.fenced === false ? true : undefined), waitMs, 'the broker to be unfenced');
+  await admin.createTopic('orders', { config: { partitions: 2, replicationFactor: 1, maxMessageBytes: 4_096 } });
+  await admin.createTopic('stream', { config: { partitions: 2, replicationFactor: 1 } });
+  for (const [topic, partition] of [['orders', 0], ['orders', 1], ['stream', 0], ['stream', 1]] as const) {
+    await waitFor(() => (node.broker?.replicas.hosted(topic, partition)?.role === 'leading' ? true : undefined), waitMs, `${topic}-${partition} to be led`);
+  }
+}, 60_000);
+
+afterAll(async () => {
+  clients.close();
+  admin.close();
+  await node.stop();
+});
+
 describe('ProducerService on a combined node', () => {
-  let node: RunningNode;
-  let clients: DataPlaneClients;
-  let admin: AdminClient;
-
-  beforeAll(async () => {
-    node = await startTestNode({ controller: { raft: { tickIntervalMs: 20 } } });
-    admin = new AdminClient({ ...defaultClientOptions('producer-service-test'), deadlineMs: 5_000, bootstrap: [node.grpcAddress] });
-    clients = dataPlaneClients(node.grpcAddress);
-    await waitFor(() => node.broker?.lifecycle.brokerEpoch() || undefined, waitMs, 'the broker to register');
-    await waitFor(() => (node.controller?.state.brokers.get(1)?.fenced === false ? true : undefined), waitMs, 'the broker to be unfenced');
-    await admin.createTopic('orders', { config: { partitions: 2, replicationFactor: 1, maxMessageBytes: 4_096 } });
-    for (const partition of [0, 1]) await waitFor(() => (node.broker?.replicas.hosted('orders', partition)?.role === 'leading' ? true : undefined), waitMs, `orders-${partition} to be led`);
-  }, 60_000);
-
-  afterAll(async () => {
-    clients.close();
-    admin.close();
-    await node.stop();
-  });
-
   const produce = (partitionBatch: PartitionBatch, acks: Acks) => unary(clients.producer.produce.bind(clients.producer), { header: header(), partitionBatch, acks, timeoutMs: 0 });
   const readBack = async (partition: number, fetchOffset: number) => {
     const response = await unary(clients.consumer.fetch.bind(clients.consumer), {
@@ -96,27 +98,8 @@ describe('ProducerService on a combined node', () => {
 });
 
 describe('ProduceStream on a combined node', () => {
-  let node: RunningNode;
-  let clients: DataPlaneClients;
-  let admin: AdminClient;
-
-  beforeAll(async () => {
-    node = await startTestNode({ controller: { raft: { tickIntervalMs: 20 } } });
-    admin = new AdminClient({ ...defaultClientOptions('produce-stream-test'), deadlineMs: 5_000, bootstrap: [node.grpcAddress] });
-    clients = dataPlaneClients(node.grpcAddress);
-    await waitFor(() => (node.controller?.state.brokers.get(1)?.fenced === false ? true : undefined), waitMs, 'the broker to be unfenced');
-    await admin.createTopic('orders', { config: { partitions: 2, replicationFactor: 1 } });
-    for (const partition of [0, 1]) await waitFor(() => (node.broker?.replicas.hosted('orders', partition)?.role === 'leading' ? true : undefined), waitMs, `orders-${partition} to be led`);
-  }, 60_000);
-
-  afterAll(async () => {
-    clients.close();
-    admin.close();
-    await node.stop();
-  });
-
   const append = (correlationId: number, partition: number, value: string) => ({
-    kind: { $case: 'append' as const, value: { correlationId, partitionBatch: { topicPartition: orders(partition), batch: batchOf([value]), currentLeaderEpoch: 0 } } },
+    kind: { $case: 'append' as const, value: { correlationId, partitionBatch: { topicPartition: { topic: 'stream', partition }, batch: batchOf([value]), currentLeaderEpoch: 0 } } },
   });
   const results = (responses: ProduceStreamResponse[]) => responses.flatMap((response) => (response.kind?.$case === 'result' ? [response.kind.value] : []));
 
@@ -124,7 +107,7 @@ describe('ProduceStream on a combined node', () => {
     const { stream, responses, ended } = openProduceStream(clients.producer);
     stream.write({ header: header(), kind: { $case: 'open', value: { acks: Acks.ALL, timeoutMs: 0 } } });
     for (let id = 1; id <= 6; id += 1) stream.write(append(id, id % 2, `s${id}`));
-    stream.write({ kind: { $case: 'append', value: { correlationId: 7, partitionBatch: { topicPartition: orders(9), batch: batchOf(['bad']), currentLeaderEpoch: 0 } } } });
+    stream.write({ kind: { $case: 'append', value: { correlationId: 7, partitionBatch: { topicPartition: { topic: 'stream', partition: 9 }, batch: batchOf(['bad']), currentLeaderEpoch: 0 } } } });
     stream.end();
     expect(await ended).toBeUndefined();
     expect(responses[0]?.kind).toEqual({ $case: 'opened', value: { maxInFlightRequests: 256, maxInFlightBytes: 32 * 1024 * 1024, nodeId: 1 } });
@@ -134,7 +117,7 @@ describe('ProduceStream on a combined node', () => {
       const ordered = results(responses).filter((result) => result.result?.topicPartition?.partition === partition).map((result) => [result.correlationId, result.result?.baseOffset]);
       expect(ordered).toEqual(partition === 1 ? [[1, 0], [3, 1], [5, 2]] : [[2, 0], [4, 1], [6, 2]]);
     }
-    expect(byId.get(7)?.error?.message).toBe('topic "orders" has 2 partitions; partition 9 does not exist');
+    expect(byId.get(7)?.error?.message).toBe('topic "stream" has 2 partitions; partition 9 does not exist');
   });
 
   it('ends the stream with a clear error for an append before open (the window is tested in produce-stream.test.ts)', async () => {

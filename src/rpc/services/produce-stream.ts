@@ -40,8 +40,8 @@ export class ProduceStream {
   start(): void {
     this.call.on('data', (request: ProduceStreamRequest) => this.received(request));
     this.call.on('end', () => this.halfClose());
-    this.call.on('cancelled', () => this.close());
-    this.call.on('error', () => this.close());
+    this.call.on('cancelled', () => this.endWith(() => undefined));
+    this.call.on('error', () => this.endWith(() => undefined));
     const { shutdownSignal } = this.context.partitions;
     shutdownSignal.addEventListener('abort', this.onShutdown, { once: true });
     if (shutdownSignal.aborted) this.onShutdown();
@@ -109,12 +109,11 @@ export class ProduceStream {
 
   private halfClose(): void {
     this.halfClosed = true;
-    if (!this.ended && this.inFlight.size === 0) this.finish();
+    if (this.inFlight.size === 0) this.finish();
   }
 
   private finish(): void {
-    this.close();
-    this.call.end();
+    this.endWith(() => this.call.end());
   }
 
   private readonly onShutdown = (): void => {
@@ -122,13 +121,14 @@ export class ProduceStream {
   };
 
   private fail(error: unknown): void {
-    if (this.ended) return;
-    this.close();
-    this.call.emit('error', toGrpcStatus(error));
+    this.endWith(() => this.call.emit('error', toGrpcStatus(error)));
   }
 
-  private close(): void {
+  /** Ends the stream once, however many reasons arrive; `how` tells the client (nothing when it went away). */
+  private endWith(how: () => void): void {
+    if (this.ended) return;
     this.ended = true;
     this.context.partitions.shutdownSignal.removeEventListener('abort', this.onShutdown);
+    how();
   }
 }
