@@ -117,29 +117,13 @@ export class ReplicationStream {
   /** Sends one fetch and waits for its result (at most its max wait plus the answer bound). */
   async fetch(request: ReplicaFetchCall): Promise<PartitionFetchOutcome[]> {
     const fetchId = this.nextFetchId++;
-    const wire: ReplicateFetch = {
-      fetchId,
-      maxWaitMs: request.maxWaitMs,
-      minBytes: request.minBytes,
-      maxBytes: request.maxBytes,
-      partitions: request.partitions.map((state) => ({
-        topicPartition: { topic: state.topic, partition: state.partition },
-        topicId: state.topicId,
-        currentLeaderEpoch: state.currentLeaderEpoch,
-        fetchOffset: state.fetchOffset,
-        lastFetchedEpoch: state.lastFetchedEpoch === noEpoch ? 0 : state.lastFetchedEpoch,
-        durableEndOffset: state.durableEndOffset,
-        logStartOffset: state.logStartOffset,
-        partitionMaxBytes: state.partitionMaxBytes,
-      })),
-      removedPartitions: request.removed.map(({ topic, partition }) => ({ topic, partition })),
-    };
+    const wire = replicateFetchToWire(fetchId, request);
     const response = await this.exchange({ kind: { $case: 'fetch', value: wire } }, request.maxWaitMs + this.options.answerTimeoutMs);
     if (response.kind?.$case !== 'fetchResult' || response.kind.value.fetchId !== fetchId) {
       const got = response.kind?.$case === 'fetchResult' ? `the result of fetch ${response.kind.value.fetchId}` : (response.kind?.$case ?? 'nothing');
       throw this.ended(new TributaryError('INVALID_REQUEST', `the leader at ${this.options.address} answered fetch ${fetchId} with ${got}`));
     }
-    return response.kind.value.partitions.map(outcomeFromWire);
+    return response.kind.value.partitions.map(partitionFetchOutcomeFromWire);
   }
 
   close(): void {
@@ -194,7 +178,29 @@ export class ReplicationStream {
   }
 }
 
-function outcomeFromWire(result: PartitionFetchResult): PartitionFetchOutcome {
+/** A fetch as the wire carries it; the follower's `noEpoch` travels as 0. */
+export function replicateFetchToWire(fetchId: number, request: ReplicaFetchCall): ReplicateFetch {
+  return {
+    fetchId,
+    maxWaitMs: request.maxWaitMs,
+    minBytes: request.minBytes,
+    maxBytes: request.maxBytes,
+    partitions: request.partitions.map((state) => ({
+      topicPartition: { topic: state.topic, partition: state.partition },
+      topicId: state.topicId,
+      currentLeaderEpoch: state.currentLeaderEpoch,
+      fetchOffset: state.fetchOffset,
+      lastFetchedEpoch: state.lastFetchedEpoch === noEpoch ? 0 : state.lastFetchedEpoch,
+      durableEndOffset: state.durableEndOffset,
+      logStartOffset: state.logStartOffset,
+      partitionMaxBytes: state.partitionMaxBytes,
+    })),
+    removedPartitions: request.removed.map(({ topic, partition }) => ({ topic, partition })),
+  };
+}
+
+/** One partition's result in domain terms, its batches validated. */
+export function partitionFetchOutcomeFromWire(result: PartitionFetchResult): PartitionFetchOutcome {
   const topic = result.topicPartition?.topic ?? '';
   const partition = result.topicPartition?.partition ?? 0;
   const { batches, error } = validatedBatches(result, `${topic}-${partition}`);

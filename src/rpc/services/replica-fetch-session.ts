@@ -152,8 +152,9 @@ export class ReplicaFetchSession {
 
   private async read(entry: SessionPartition, budgetBytes: number) {
     const topicPartition = { topic: entry.topic, partition: entry.partition };
+    let leader: PartitionLeader | undefined;
     try {
-      const leader = this.leaders.leaderFor(entry.topic, entry.partition, entry.currentLeaderEpoch);
+      leader = this.leaders.leaderFor(entry.topic, entry.partition, entry.currentLeaderEpoch);
       const fetched = await leader.replicaFetch(this.replicaId, {
         fetchOffset: entry.fetchOffset, lastFetchedEpoch: entry.lastFetchedEpoch, durableEndOffset: entry.durableEndOffset,
         maxBytes: budgetBytes <= 0 ? 0 : Math.min(entry.partitionMaxBytes, budgetBytes),
@@ -169,9 +170,11 @@ export class ReplicaFetchSession {
       const changed = batches.length > 0 || fetched.diverging !== undefined || sent !== entry.lastSent;
       return { leader, result, bytes, sent, changed };
     } catch (error) {
-      const result: PartitionFetchResult = {
-        topicPartition, error: toErrorDetail(TributaryError.from(error)), highWatermark: 0, logStartOffset: 0, logEndOffset: 0, leaderEpoch: 0, batches: [],
-      };
+      // OFFSET_OUT_OF_RANGE needs the leader's log start: the follower restarts its log there.
+      const bounds = leader === undefined
+        ? { highWatermark: 0, logStartOffset: 0, logEndOffset: 0, leaderEpoch: 0 }
+        : { highWatermark: leader.highWatermark() ?? 0, logStartOffset: leader.logStartOffset(), logEndOffset: leader.logEndOffset(), leaderEpoch: leader.leaderEpoch };
+      const result: PartitionFetchResult = { topicPartition, error: toErrorDetail(TributaryError.from(error)), ...bounds, batches: [] };
       return { leader: undefined, result, bytes: 0, sent: 'error', changed: true };
     }
   }

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../../src/actors/clock.js';
+import { PartitionLeader } from '../../../src/actors/partition-replica/partition-leader.js';
+import type { PartitionLeaderSource } from '../../../src/actors/partition-replica/partition-leader-lookup.js';
+import { ReplicaFetcher, replicaFetcherDefaults, type ReplicationLink } from '../../../src/actors/partition-replica/replica-fetcher.js';
+import { encodeRecordBatch } from '../../../src/rpc/clients/index.js';
+import { partitionFetchOutcomeFromWire, replicateFetchToWire } from '../../../src/rpc/clients/replication-stream.js';
+import { storedBatchFromWire } from '../../../src/rpc/services/record-batch-mapping.js';
+import { ReplicaFetchSession, replicaFetchSessionDefaults } from '../../../src/rpc/services/replica-fetch-session.js';
+import { GroupCommitWriter, MemoryKeyValueStore, openPartitionLog, type PartitionLog, type StoredBatch } from '../../../src/storage/index.js';
+import { waitFor } from '../../support/in-process-raft-cluster.js';
+import { captureLogger } from '../../support/log-capture.js';
+import { bytes } from '../../support/record-batches.js';
+
+const id = { topic: 'orders', partition: 0 };
+
+/** A produced batch of one record, as the leader stores it, stamped with `epoch`. */
+function recordBatch(value: string, epoch: number): StoredBatch {
+  const wire = encodeRecordBatch([{ value: bytes(value), timestampMs: 1_000 }]);
+  return storedBatchFromWire(wire, { partition: 'orders-0', partitionLeaderEpoch: epoch, maxBatchBytes: 1_024 });
+}
+
+async function logOf(values: Array<[string, number]>): Promise<PartitionLog> {
+  const engine = new MemoryKeyValueStore();
+  const log = await openPartitionLog(engine, new GroupCommitWriter(engine, { durability: 'fsync' }), id);
+  for (const [value, epoch] of values) await log.append(recordBatch(value, epoch));
+  return log;
+}
+
+async function contents(log: PartitionLog): Promise<Array<[number, number, string]>> {
+  const batches = await log.read(log.logStartOffset(), 1_000_000);
+  return batches.map((batch) => [batch.baseOffset, batch.partitionLeaderEpoch, Buffer.from(batch.payload).toString('hex')]);
+}
+
+/**
+ * A follower's link to a leader broker without gRPC: the leader side is the real fetch session
+ * over a real PartitionLeader, and both directions go through the wire mapping.
+ */
+function linkTo(leader: PartitionLeader): ReplicationLink {
+  const leaders: PartitionLeaderSource = { leaderFor: () => leader };
+  const session = new ReplicaFetchSession(2, leaders, systemClock, replicaFetchSessionDefaults);
+  let fetchId = 0;
+  return {
+    fetch: async (call) => (await session.answer(replicateFetchToWire(++fetchId, call), new Promise(() => undefined))).map(partitionFetchOutcomeFromWire),
+    close: () => undefined,
+  };
+}
+
+function leaderOn(log: PartitionLog, leaderEpoch: number): PartitionLeader {
+  return new PartitionLeader({
+    log, clock: systemClock, leaderId: 1, leaderEpoch, partitionEpoch: 1, replicas: [1, 2], isr: [1, 2], minInSyncReplicas: 2, highWatermark: 0,
+    replicaLagTimeMaxMs: 30_000, pendingAcksMax: 100, isrCheckIntervalMs: 15_000, alterIsr: () => Promise.resolve(undefined),
+  });
+}
+
+describe('replica fetcher', () => {
+  it('truncates a divergent suffix by leader epoch, copies the leader\'s log exactly, and lets acks=all complete', async () => {
+    // Both wrote a0..a2 in epoch 1; the follower then led epoch 2 alone, and the leader took epoch 3.
+    const leaderLog = await logOf([['a0', 1], ['a1', 1], ['a2', 1]]);
+    const followerLog = await logOf([['a0', 1], ['a1', 1], ['a2', 1], ['lost3', 2], ['lost4', 2]]);
+    const leader = leaderOn(leaderLog, 3);
+    await leader.append(recordBatch('b3', 3), 'leader', 1_000);
+    const capture = captureLogger();
+    const fetcher = new ReplicaFetcher({ leaderId: 1, connect: () => Promise.resolve(linkTo(leader)), clock: systemClock, random: () => 0.5, logger: capture.logger, settings: replicaFetcherDefaults });
+    fetcher.follow({ id, topicId: 't1', leaderEpoch: 3, log: followerLog });
+    try {
+      const write = leader.append(recordBatch('b4', 3), 'all', 10_000);
+      await expect(write).resolves.toEqual({ baseOffset: 4, lastOffset: 4 });
+      await waitFor(() => (followerLog.logEndOffset() === 5 ? true : undefined), 5_000, 'the follower to catch up');
+      expect(await contents(followerLog)).toEqual(await contents(leaderLog));
+      expect(followerLog.leaderEpochCheckpoints()).toEqual([{ epoch: 1, startOffset: 0 }, { epoch: 3, startOffset: 3 }]);
+      expect(capture.lines().filter((line) => line.msg === 'follower log diverges from the leader; truncating').map((line) => line.truncateTo)).toEqual([3]);
+    } finally {
+      await fetcher.stop();
+    }
+  });
+
+  it('restarts its log at the leader\'s log start when the leader no longer has what it lacks', async () => {
+    const leaderLog = await logOf([['a0', 1], ['a1', 1], ['a2', 1], ['a3', 1]]);
+    await leaderLog.advanceLogStartOffset(2);
+    const leader = leaderOn(leaderLog, 1);
+    const followerLog = await logOf([]);
+    const capture = captureLogger();
+    const fetcher = new ReplicaFetcher({ leaderId: 1, connect: () => Promise.resolve(linkTo(leader)), clock: systemClock, random: () => 0.5, logger: capture.logger, settings: replicaFetcherDefaults });
+    fetcher.follow({ id, topicId: 't1', leaderEpoch: 1, log: followerLog });
+    try {
+      await waitFor(() => (followerLog.logEndOffset() === 4 ? true : undefined), 5_000, 'the follower to catch up');
+      expect(followerLog.logStartOffset()).toBe(2);
+      expect(await contents(followerLog)).toEqual(await contents(leaderLog));
+    } finally {
+      await fetcher.stop();
+    }
+  });
+});
