@@ -41,6 +41,7 @@ export class MetadataWorkload {
   readonly counters: MetadataCounters = { commands: 0, rejected: 0, brokersFenced: 0, staleAlterPartitionsProposed: 0, staleAlterPartitionsRejected: 0 };
   private readonly proposer: MetadataProposer;
   private readonly actors: MetadataActor[];
+  readonly brokers: readonly SimBroker[];
   private liveness = false;
 
   constructor(
@@ -49,7 +50,16 @@ export class MetadataWorkload {
   ) {
     this.proposer = new MetadataProposer(options.operationTimeoutMs, context);
     this.actors = options.metadataBrokerCount === 0 ? [] : this.createActors();
+    this.brokers = this.actors.filter((actor) => actor instanceof SimBroker);
     this.actors.forEach((actor, slot) => context.schedule(actor.delayMs(context.random), { type: 'metadataWake', actor: slot }));
+  }
+
+  /** More clients of the controller (the replication workload's), woken like the others. */
+  addActors(actors: readonly MetadataActor[]): void {
+    for (const actor of actors) {
+      const slot = this.actors.push(actor) - 1;
+      this.context.schedule(actor.delayMs(this.context.random), { type: 'metadataWake', actor: slot });
+    }
   }
 
   handle(event: MetadataEvent): void {
@@ -125,7 +135,7 @@ export class MetadataWorkload {
   }
 
   /** The leader's metadata, or in the safety phase now and then a random running node's, which may lag. */
-  private view(): MetadataState | undefined {
+  view(): MetadataState | undefined {
     const running = this.liveness ? [] : this.context.reachableHosts().filter((host) => host.running);
     if (running.length > 0 && this.context.random.chance(this.options.staleViewRate)) return this.context.random.pick(running).metadataView();
     return this.context.leader()?.metadataView();

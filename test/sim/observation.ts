@@ -1,6 +1,7 @@
 import type { KvInput, KvOutput } from './linearizability/kv-model.js';
 import type { History } from './linearizability/history.js';
 import type { RaftRole } from '../../src/raft/raft-types.js';
+import type { ReplicationObservation } from './replication-observation.js';
 
 /**
  * What the simulator saw, as plain data: the checkers judge a run from these alone, so a test can
@@ -47,6 +48,8 @@ export interface LeadershipChange {
 }
 
 export type Observation =
+  /** The replication workload's reports (replication-observation.ts). */
+  | ReplicationObservation
   /** A node's role or term changed; a new leader's `log` is its log right then (undefined for other roles). */
   | {
       readonly kind: 'role';

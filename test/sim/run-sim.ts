@@ -4,7 +4,8 @@
  *                                                                  report per failure, then a JSON summary
  *   npm run sim -- --seed S [--trace] [--bug NAME]                replay one seed, with a readable event trace
  * Either takes --swarm NAME=VALUE[,NAME=VALUE], which pins swarm knobs (the rest are still drawn),
- * e.g. --swarm metadataBrokerCount=4 runs every seed with the metadata workload.
+ * e.g. --swarm metadataBrokerCount=4 runs every seed with the metadata workload, and
+ * --swarm metadataBrokerCount=3,replicationPartitionCount=2 every seed with the replication workload.
  * Exits 1 when any run fails, 2 on bad arguments.
  */
 import { availableParallelism } from 'node:os';
@@ -99,6 +100,10 @@ interface Totals {
   metadataSeeds: number;
   metadataCommands: number;
   staleAlterPartitionsRejected: number;
+  replicationSeeds: number;
+  recordsAcknowledged: number;
+  brokerCrashes: number;
+  replicaTruncations: number;
 }
 
 /** Runs the seeds on worker threads (seed s on worker s mod jobs) and totals what they report. */
@@ -106,6 +111,7 @@ async function runSeeds(options: Arguments): Promise<Totals> {
   const jobs = Math.min(options.jobs, options.seeds);
   const totals: Totals = {
     failures: 0, operations: 0, unknownOperations: 0, linearizabilityUnknown: 0, virtualSeconds: 0, metadataSeeds: 0, metadataCommands: 0, staleAlterPartitionsRejected: 0,
+    replicationSeeds: 0, recordsAcknowledged: 0, brokerCrashes: 0, replicaTruncations: 0,
   };
   const workers = Array.from({ length: jobs }, (_, offset) => {
     const task: WorkerTask = { from: options.from, count: options.seeds, offset, stride: jobs, bug: options.bug, overrides: options.overrides };
@@ -118,6 +124,10 @@ async function runSeeds(options: Arguments): Promise<Totals> {
       if (result.stats.metadataCommands > 0) totals.metadataSeeds++;
       totals.metadataCommands += result.stats.metadataCommands;
       totals.staleAlterPartitionsRejected += result.stats.staleAlterPartitionsRejected;
+      if (result.stats.recordsProduced > 0) totals.replicationSeeds++;
+      totals.recordsAcknowledged += result.stats.recordsAcknowledged;
+      totals.brokerCrashes += result.stats.brokerCrashes;
+      totals.replicaTruncations += result.stats.replicaTruncations;
       if (result.report === undefined) return;
       totals.failures++;
       console.log(result.report);
@@ -147,7 +157,8 @@ async function main(): Promise<number> {
     `client operations ${totals.operations} (outcome unknown: ${totals.unknownOperations}); ` +
       `linearizability verdicts 'unknown' (budget spent, counted as passes): ${totals.linearizabilityUnknown}; ` +
       `virtual time ${Math.round(totals.virtualSeconds)}s; ` +
-      `metadata: ${totals.metadataSeeds} seeds, ${totals.metadataCommands} commands applied, ${totals.staleAlterPartitionsRejected} stale ISR changes rejected`,
+      `metadata: ${totals.metadataSeeds} seeds, ${totals.metadataCommands} commands applied, ${totals.staleAlterPartitionsRejected} stale ISR changes rejected; ` +
+      `replication: ${totals.replicationSeeds} seeds, ${totals.recordsAcknowledged} acks=all records acknowledged, ${totals.brokerCrashes} broker crashes, ${totals.replicaTruncations} reconciliation truncations`,
   );
   console.log(JSON.stringify({ seeds: options.seeds, failures: totals.failures, seconds }));
   return totals.failures > 0 ? 1 : 0;

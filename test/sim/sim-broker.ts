@@ -4,6 +4,7 @@ import type {
 import type { ActorContext, MetadataActor, MetadataCounters } from './metadata-actor.js';
 import type { ProposalOutcome } from './metadata-proposer.js';
 import type { Prng } from './prng.js';
+import { isReplicationTopic } from './replication-actors.js';
 
 /** Racks the brokers are spread over, so placement has failure domains to spread replicas across. */
 const rackCount = 2;
@@ -15,6 +16,8 @@ export interface BrokerOptions {
   readonly brokerRestartRate: number;
   readonly alterPartitionRate: number;
   readonly staleAlterPartitionRate: number;
+  /** Partitions this broker hosts replicas of (replication-workload.ts): it then never rests. */
+  readonly replicationPartitionCount: number;
 }
 
 /** Rejections of a heartbeat that mean another registration replaced this process. */
@@ -58,7 +61,8 @@ export class SimBroker implements MetadataActor {
   next(context: ActorContext): MetadataCommand | undefined {
     // Done after healing, like the key-value clients: a log that keeps growing could keep a
     // lagging node installing snapshots for ever, which is not what the liveness phase is about.
-    if (context.liveness && this.livenessStanding === 'active') return undefined;
+    // A broker hosting replicas keeps heartbeating, or fencing would take its partitions offline.
+    if (context.liveness && this.livenessStanding === 'active' && this.options.replicationPartitionCount === 0) return undefined;
     if (context.liveness) this.pausedUntilMs = 0;
     if (context.nowMs < this.pausedUntilMs) return undefined;
     if (this.exiting) this.restart();
@@ -76,6 +80,25 @@ export class SimBroker implements MetadataActor {
     if (command.type !== 'brokerHeartbeat') return;
     if (!result.ok && replacedCodes.has(result.code)) this.restart();
     if (result.ok && context.liveness && this.heartbeatInLiveness) this.livenessStanding = (result.value as BrokerHeartbeatOutput).standing;
+  }
+
+  /** This incarnation's broker epoch; 0 until its registration is known to be applied. */
+  get brokerEpoch(): number {
+    return this.epoch;
+  }
+
+  /** Bumped at every process restart, whatever caused it. */
+  get incarnationNumber(): number {
+    return this.incarnation;
+  }
+
+  /**
+   * The process died (a crash of the replication workload): nothing is heard from it for `downMs`,
+   * then it registers as a new incarnation. Meanwhile the controller still counts the old one.
+   */
+  crash(nowMs: number, downMs: number): void {
+    this.restart();
+    this.pausedUntilMs = nowMs + downMs;
   }
 
   delayMs(random: Prng): number {
@@ -167,6 +190,8 @@ export class SimBroker implements MetadataActor {
 function partitionsLedBy(view: MetadataState, brokerId: number): Array<{ topic: TopicRecord; partition: PartitionRecord }> {
   const led: Array<{ topic: TopicRecord; partition: PartitionRecord }> = [];
   for (const topic of view.topics.values()) {
+    // The replication workload's leaders change that topic's ISR from their replicas' progress.
+    if (isReplicationTopic(topic.name)) continue;
     for (const partition of topic.partitions) if (partition.leader === brokerId) led.push({ topic, partition });
   }
   return led;

@@ -2,6 +2,7 @@ import type { MetadataCommand, TopicPartition, TopicRecord } from '../../src/con
 import { noLeader } from '../../src/controller/index.js';
 import type { ActorContext, MetadataActor } from './metadata-actor.js';
 import type { Prng } from './prng.js';
+import { isReplicationTopic } from './replication-actors.js';
 
 /** Topics the operator keeps at most: bounds the metadata, and so the checks run after every apply. */
 export const operatorTopicsMax = 6;
@@ -31,7 +32,8 @@ export class SimOperator implements MetadataActor {
   next(context: ActorContext): MetadataCommand | undefined {
     const view = context.liveness ? undefined : context.view();
     if (view === undefined) return undefined;
-    const topics = [...view.topics.values()];
+    // The replication workload's topic is never deleted or made unclean: its checkers hold clean elections to their word.
+    const topics = [...view.topics.values()].filter((topic) => !isReplicationTopic(topic.name));
     const action = context.random.pick(actions);
     if (action === 'createTopic' || topics.length === 0) return topics.length < operatorTopicsMax ? this.createTopic(context.random) : undefined;
     const topic = context.random.pick(topics);

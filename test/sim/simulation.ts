@@ -12,6 +12,8 @@ import { MetadataWorkload } from './metadata-workload.js';
 import type { Observation } from './observation.js';
 import { drawPartition, Partition } from './partition.js';
 import { Prng } from './prng.js';
+import { isReplicationBug } from './replication-bugs.js';
+import { ReplicationWorkload } from './replication-workload.js';
 import { SimClients } from './sim-clients.js';
 import type { SimEvent } from './sim-event.js';
 import { CheckerViolation, type SimFailure } from './sim-failure.js';
@@ -56,6 +58,12 @@ export interface SimulationStats {
   /** ISR changes proposed with a stale epoch on purpose, and the ones seen rejected (the rest had unknown outcomes). */
   staleAlterPartitionsProposed: number;
   staleAlterPartitionsRejected: number;
+  /** The replication workload's: acks=all writes produced and acknowledged, broker crashes, reconciliation truncations. */
+  recordsProduced: number;
+  recordsAcknowledged: number;
+  brokerCrashes: number;
+  replicaTruncations: number;
+  highWatermarkMax: number;
 }
 
 export interface SimulationResult {
@@ -85,6 +93,7 @@ class Simulation implements HostListener {
   private readonly history = new ClientHistory();
   private readonly clients: SimClients;
   private readonly metadata: MetadataWorkload;
+  private readonly replication: ReplicationWorkload | undefined;
   private readonly membership: MembershipDriver;
   private readonly faultRandom: Prng;
   private readonly hostSettings: HostSettings;
@@ -93,6 +102,7 @@ class Simulation implements HostListener {
   private readonly stats: SimulationStats = {
     events: 0, virtualMs: 0, elections: 0, crashes: 0, partitions: 0, commitIndexMax: 0, operations: 0, unknownOperations: 0, linearizabilityUnknown: 0,
     metadataCommands: 0, metadataRejected: 0, brokersFenced: 0, staleAlterPartitionsProposed: 0, staleAlterPartitionsRejected: 0,
+    recordsProduced: 0, recordsAcknowledged: 0, brokerCrashes: 0, replicaTruncations: 0, highWatermarkMax: 0,
   };
 
   constructor(
@@ -124,6 +134,16 @@ class Simulation implements HostListener {
       host: (nodeId) => this.hosts.get(nodeId),
       leader: () => this.leader(),
     });
+    this.replication = this.options.replicationPartitionCount === 0 ? undefined : new ReplicationWorkload(this.options, {
+      random: this.root.fork('replication'),
+      trace: this.trace,
+      bug: isReplicationBug(settings.bug) ? settings.bug : undefined,
+      metadata: this.metadata,
+      now: () => this.queue.nowMs,
+      schedule: (delayMs, event) => this.queue.schedule(delayMs, event),
+      observe: (observation) => this.observe(observation),
+      linkOptions: (from, to) => this.linkOptions(from, to),
+    });
     const voterIds = Array.from({ length: this.options.voterCount }, (_, offset) => offset + 1);
     const spareIds = Array.from({ length: this.options.spareNodeCount }, (_, offset) => this.options.voterCount + offset + 1);
     this.membership = new MembershipDriver(spareIds, {
@@ -149,6 +169,10 @@ class Simulation implements HostListener {
     this.stats.linearizabilityUnknown = this.linearizability.unknown;
     const { commands, rejected, brokersFenced, staleAlterPartitionsProposed, staleAlterPartitionsRejected } = this.metadata.counters;
     Object.assign(this.stats, { metadataCommands: commands, metadataRejected: rejected, brokersFenced, staleAlterPartitionsProposed, staleAlterPartitionsRejected });
+    if (this.replication !== undefined) {
+      const { produced, acknowledged, crashes, truncations, highWatermarkMax } = this.replication.counters;
+      Object.assign(this.stats, { recordsProduced: produced, recordsAcknowledged: acknowledged, brokerCrashes: crashes, replicaTruncations: truncations, highWatermarkMax });
+    }
     if (failure !== undefined) this.trace.log(this.queue.nowMs, () => `FAILURE ${failure.failureClass} ${failure.checker}: ${failure.message}`);
     return { seed: this.seed, bug: this.settings.bug, options: this.options, failure, stats: this.stats, traceDigest: this.trace.digest() };
   }
@@ -207,6 +231,15 @@ class Simulation implements HostListener {
       case 'metadataRetry':
       case 'metadataTimeout':
         return this.metadata.handle(event);
+      case 'replicaTimer':
+      case 'replicationProduce':
+      case 'replicationDeliver':
+      case 'replicationPoll':
+      case 'replicationCrash':
+      case 'replicationRestart':
+      case 'replicationCut':
+      case 'replicationHeal':
+        return this.replication?.handle(event);
       default:
         return this.clients.handle(event);
     }
@@ -389,19 +422,20 @@ class Simulation implements HostListener {
     for (const host of this.hosts.values()) if (!host.running) host.start();
     this.clients.startLiveness();
     this.metadata.startLiveness();
+    this.replication?.startLiveness();
     this.queue.schedule(livenessCheckIntervalMs, { type: 'livenessCheck' });
   }
 
   private checkLiveness(): void {
     const leader = this.leader();
     const leaderIsVoter = leader !== undefined && leader.status().membership.voters.includes(leader.id);
-    if (leaderIsVoter && this.clients.settled() && this.metadata.settled()) {
+    if (leaderIsVoter && this.clients.settled() && this.metadata.settled() && (this.replication?.settled() ?? true)) {
       this.phase = 'done';
       return;
     }
     if (this.queue.nowMs >= this.livenessDeadlineMs) {
       const leaderState = leader === undefined ? 'no leader' : `leader ${leader.id}${leaderIsVoter ? '' : ' (not a voter)'}`;
-      throw new LivenessFailure(`not recovered ${this.options.livenessPhaseMsMax}ms after healing: ${leaderState}; ${this.clients.describePending()}; ${this.metadata.describePending()}`);
+      throw new LivenessFailure(`not recovered ${this.options.livenessPhaseMsMax}ms after healing: ${leaderState}; ${this.clients.describePending()}; ${this.metadata.describePending()}; ${this.replication?.describePending() ?? ''}`);
     }
     this.queue.schedule(livenessCheckIntervalMs, { type: 'livenessCheck' });
   }
@@ -410,6 +444,7 @@ class Simulation implements HostListener {
     const leader = this.leader();
     this.observe({ kind: 'final', atMs: this.queue.nowMs, leaderId: leader?.id ?? 0, log: leader?.logView() });
     this.observe({ kind: 'history', atMs: this.queue.nowMs, history: this.history.history() });
+    this.replication?.finish();
   }
 
   private linkOptions(from: number, to: number): LinkOptions {
@@ -447,7 +482,7 @@ function hostSettingsOf(options: SwarmOptions, bug: SimBug | undefined): HostSet
       messageBytesMax: options.messageBytesMax,
       uncommittedEntriesMax: options.uncommittedEntriesMax,
       snapshotChunkBytesMax: options.snapshotChunkBytesMax,
-      bug: bug === 'skipFsync' || bug === 'staleRead' || isMetadataBug(bug) ? undefined : bug,
+      bug: bug === 'skipFsync' || bug === 'staleRead' || isMetadataBug(bug) || isReplicationBug(bug) ? undefined : bug,
     },
     snapshotThresholdEntries: options.snapshotThresholdEntries,
     snapshotKeepEntries: options.snapshotKeepEntries,

@@ -1,14 +1,15 @@
 import type { RaftBug } from '../../src/raft/raft-types.js';
 import { metadataBugs, type MetadataBug } from './metadata-bugs.js';
 import type { Prng } from './prng.js';
+import { replicationBugs, type ReplicationBug } from './replication-bugs.js';
 
 /**
  * Bugs the simulator can switch on: the core's, the host's own ('skipFsync': acknowledge before the
  * sync), the clients' ('staleRead': read a node's state machine without ReadIndex) and the
- * metadata state machine wrapper's (metadata-bugs.ts).
+ * metadata state machine wrapper's (metadata-bugs.ts) and the replica hosts' (replication-bugs.ts).
  */
-export type SimBug = RaftBug | 'skipFsync' | 'staleRead' | MetadataBug;
-export const simBugs: readonly SimBug[] = ['doubleVote', 'commitPreviousTermByCount', 'applyBeyondCommit', 'skipFsync', 'staleRead', ...metadataBugs];
+export type SimBug = RaftBug | 'skipFsync' | 'staleRead' | MetadataBug | ReplicationBug;
+export const simBugs: readonly SimBug[] = ['doubleVote', 'commitPreviousTermByCount', 'applyBeyondCommit', 'skipFsync', 'staleRead', ...metadataBugs, ...replicationBugs];
 
 /**
  * Every knob of one run, drawn from its seed (swarm testing: each run explores a different corner,
@@ -79,6 +80,24 @@ export interface SwarmOptions {
   readonly consumerCount: number;
   /** How often the leader's duty looks for expired broker sessions and group members. */
   readonly controllerDutyIntervalMs: number;
+  /**
+   * Partitions of the replication workload's topic (replication-workload.ts), whose replicas the
+   * metadata workload's brokers host; 0 runs without it (always 0 without the metadata workload).
+   */
+  readonly replicationPartitionCount: number;
+  readonly replicationMinInSyncReplicas: number;
+  readonly replicaLagTimeMaxMs: number;
+  readonly replicaFsyncDelayMsMax: number;
+  readonly replicaFetchIntervalMs: number;
+  /** How often a broker reads committed metadata (its WatchMetadata stream, as the simulator models it). */
+  readonly replicaMetadataPollMs: number;
+  readonly replicationProducerCount: number;
+  readonly produceIntervalMsMax: number;
+  /** Mean gap between broker process crashes (unsynced records lost); 0 never. */
+  readonly brokerCrashMeanIntervalMs: number;
+  readonly brokerDownMsMax: number;
+  /** Mean gap between cuts of the replication network; 0 never. */
+  readonly replicationCutMeanIntervalMs: number;
 }
 
 /**
@@ -154,13 +173,27 @@ export function drawSwarmOptions(random: Prng, overrides: SwarmOverrides = {}): 
     operatorIntervalMsMax: random.pick([50, 200, 500]),
     consumerCount: random.range(0, 3),
     controllerDutyIntervalMs: random.pick([20, 100, 250]),
+    // Drawn after the metadata knobs, so they keep their values; a share of the metadata runs.
+    replicationPartitionCount: sometimes(random, 0.6, () => random.range(1, 2)),
+    replicationMinInSyncReplicas: random.pick([1, 2, 2]),
+    replicaLagTimeMaxMs: random.range(100, 1000),
+    replicaFsyncDelayMsMax: random.pick([0, 2, 10, 30]),
+    replicaFetchIntervalMs: random.range(5, 50),
+    replicaMetadataPollMs: random.range(5, 100),
+    replicationProducerCount: random.range(1, 3),
+    produceIntervalMsMax: random.pick([5, 20, 50]),
+    brokerCrashMeanIntervalMs: sometimes(random, 0.3, () => random.range(200, 2000)),
+    brokerDownMsMax: random.range(10, 1500),
+    replicationCutMeanIntervalMs: sometimes(random, 0.4, () => random.range(200, 2000)),
   };
   const merged = { ...drawn, ...overrides };
   // A pinned election timeout keeps the drawn heartbeat below it, as the core requires.
   const heartbeatTimeoutTicks = overrides.heartbeatTimeoutTicks ?? Math.min(merged.heartbeatTimeoutTicks, Math.max(1, merged.electionTimeoutTicks - 1));
   const chunkScale = merged.metadataBrokerCount > 0 ? metadataSnapshotChunkScale : 1;
   const snapshotChunkBytesMax = overrides.snapshotChunkBytesMax ?? merged.snapshotChunkBytesMax * chunkScale;
-  return { ...merged, heartbeatTimeoutTicks, snapshotChunkBytesMax };
+  // The replication topic has three replicas on the metadata workload's brokers.
+  const replicationPartitionCount = merged.metadataBrokerCount >= 3 ? merged.replicationPartitionCount : 0;
+  return { ...merged, heartbeatTimeoutTicks, snapshotChunkBytesMax, replicationPartitionCount };
 }
 
 /** One line per knob, for failure reports. */

@@ -1,4 +1,5 @@
 import type { Checker } from './checker.js';
+import { createConsistentConsumerVisibleOffsets } from './consistent-consumer-visible-offsets.js';
 import { createElectionSafety } from './election-safety.js';
 import { createLeaderCompleteness } from './leader-completeness.js';
 import { createLeadershipWithinIsr } from './leadership-within-isr.js';
@@ -7,6 +8,8 @@ import { createLogMatching } from './log-matching.js';
 import { createMetadataAgreement } from './metadata-agreement.js';
 import { createMetadataInvariants } from './metadata-invariants.js';
 import { createMonotonicCommit } from './monotonic-commit.js';
+import { createMonotonicHighWatermark } from './monotonic-high-watermark.js';
+import { createNoAcknowledgedRecordLost } from './no-acknowledged-record-lost.js';
 import { createNoCommittedEntryLost } from './no-committed-entry-lost.js';
 import { createOneLeaderPerEpoch } from './one-leader-per-epoch.js';
 import { createStaleAlterPartitionRejected } from './stale-alter-partition-rejected.js';
@@ -27,5 +30,8 @@ export function createAllCheckers(linearizability: LinearizabilityCounters): Che
     createOneLeaderPerEpoch(),
     createMetadataAgreement(),
     createStaleAlterPartitionRejected(),
+    createNoAcknowledgedRecordLost(),
+    createMonotonicHighWatermark(),
+    createConsistentConsumerVisibleOffsets(),
   ];
 }

@@ -12,7 +12,10 @@ export type CheckerName =
   | 'leadershipWithinIsr'
   | 'oneLeaderPerEpoch'
   | 'metadataAgreement'
-  | 'staleAlterPartitionRejected';
+  | 'staleAlterPartitionRejected'
+  | 'noAcknowledgedRecordLost'
+  | 'monotonicHighWatermark'
+  | 'consistentConsumerVisibleOffsets';
 
 /**
  * A named invariant over a run's observations. `observe` returns a description of the violation,

@@ -1,0 +1,86 @@
+import type { Observation } from '../observation.js';
+import type { Checker } from './checker.js';
+
+/** One replica as the checker mirrors it: its records, and the high watermark it vouches for them up to. */
+interface Mirror {
+  readonly records: string[];
+  highWatermark: number;
+}
+
+/**
+ * Every consumer-visible offset holds the same record on every replica that has it. An offset
+ * becomes visible when a leader publishes a high watermark above it, with the record that leader
+ * holds there; a replica "has" an offset once its own high watermark (a leader's published one, a
+ * follower's FollowerHighWatermark) passes it, which is when it would serve it or could be elected
+ * holding it. Records above a replica's high watermark may still be a divergent suffix that log
+ * reconciliation will truncate, so they are judged only once it vouches for them. The checker
+ * mirrors each replica's log from the append and truncation reports and checks each offset when it
+ * becomes visible, when a replica's high watermark passes it, and when a replica rewrites it below
+ * its high watermark.
+ */
+export function createConsistentConsumerVisibleOffsets(): Checker {
+  /** `${brokerId}/${partition}` → that replica's mirror. */
+  const mirrors = new Map<string, Mirror>();
+  /** partition → the records below the highest high watermark published. */
+  const visible = new Map<number, string[]>();
+  const mirror = (brokerId: number, partition: number): Mirror => {
+    const key = `${brokerId}/${partition}`;
+    const existing = mirrors.get(key) ?? { records: [], highWatermark: 0 };
+    mirrors.set(key, existing);
+    return existing;
+  };
+  const visibleOf = (partition: number): string[] => {
+    const existing = visible.get(partition) ?? [];
+    visible.set(partition, existing);
+    return existing;
+  };
+  return {
+    name: 'consistentConsumerVisibleOffsets',
+    observe(observation: Observation): string | undefined {
+      switch (observation.kind) {
+        case 'replicaAppended': {
+          const { brokerId, partition, offset, recordId } = observation;
+          const replica = mirror(brokerId, partition);
+          replica.records.length = offset;
+          replica.records.push(recordId);
+          return offset < replica.highWatermark ? disagreement(visibleOf(partition), replica, brokerId, partition, offset, offset + 1) : undefined;
+        }
+        case 'replicaTruncated':
+          mirror(observation.brokerId, observation.partition).records.length = observation.endOffset;
+          return undefined;
+        case 'replicaHighWatermark':
+          return vouch(observation.brokerId, observation.partition, observation.highWatermark);
+        case 'highWatermarkPublished':
+          return publish(observation.brokerId, observation.partition, observation.highWatermark);
+        default:
+          return undefined;
+      }
+    },
+  };
+
+  function publish(brokerId: number, partition: number, highWatermark: number): string | undefined {
+    const seen = visibleOf(partition);
+    const leader = mirror(brokerId, partition);
+    if (highWatermark > leader.records.length) return `partition ${partition}: broker ${brokerId} published high watermark ${highWatermark} beyond its log end ${leader.records.length}`;
+    for (let offset = seen.length; offset < highWatermark; offset++) seen.push(leader.records[offset] as string);
+    return vouch(brokerId, partition, highWatermark);
+  }
+
+  /** The replica now vouches for its records below `highWatermark`: those not checked yet must be the visible ones. */
+  function vouch(brokerId: number, partition: number, highWatermark: number): string | undefined {
+    const replica = mirror(brokerId, partition);
+    const from = replica.highWatermark;
+    replica.highWatermark = highWatermark;
+    if (highWatermark > replica.records.length) return `partition ${partition}: broker ${brokerId}'s high watermark ${highWatermark} is beyond its log end ${replica.records.length}`;
+    return disagreement(visibleOf(partition), replica, brokerId, partition, from, highWatermark);
+  }
+}
+
+function disagreement(seen: readonly string[], replica: Mirror, brokerId: number, partition: number, from: number, to: number): string | undefined {
+  for (let offset = from; offset < to; offset++) {
+    const expected = seen[offset];
+    if (expected === undefined || expected === replica.records[offset]) continue;
+    return `partition ${partition} offset ${offset} is visible to consumers holding ${expected}, but broker ${brokerId} holds ${replica.records[offset] ?? 'nothing'} there below its high watermark ${replica.highWatermark}`;
+  }
+  return undefined;
+}

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { noEpoch } from '../../src/broker/index.js';
+import { type EpochEndOffset, LeaderEpochCache } from '../../src/storage/leader-epoch-cache.js';
+import type { Prng } from './prng.js';
+import type { CrashFaults } from './simulated-disk.js';
+
+/** One record of a simulated partition: the leader epoch that wrote it and the producer's id for it. */
+export interface ReplicaRecord {
+  readonly epoch: number;
+  readonly recordId: string;
+}
+
+/** Records one simulated replica log may hold: far above what a run writes, so a runaway shows. */
+export const replicaLogRecordsMax = 200_000;
+
+/**
+ * One broker's copy of one partition, in memory, with what a crash keeps: records are written
+ * volatile and become durable at `markDurable` (the simulator's fsync completing), like
+ * simulated-disk.ts; a crash keeps the durable prefix, plus a prefix of the rest when the fault
+ * model lets write-back through. Epochs are answered by the storage's real LeaderEpochCache, fed
+ * as the real partition log feeds it: the first record of each epoch is its checkpoint. A
+ * truncation is durable at once (the real log's truncateTo resolves once synced).
+ * The log starts at offset 0: the simulated partitions have no retention.
+ */
+export class ReplicaLog {
+  private readonly records: ReplicaRecord[] = [];
+  private durableEnd = 0;
+  private readonly epochs = new LeaderEpochCache([]);
+
+  /** The offset after the last record, durable or not. */
+  endOffset(): number {
+    return this.records.length;
+  }
+
+  /** Every offset below this survives a crash. */
+  durableEndOffset(): number {
+    return this.durableEnd;
+  }
+
+  /** The epoch of the last record, `noEpoch` for an empty log: what a follower's fetch carries. */
+  lastEpoch(): number {
+    return this.records.at(-1)?.epoch ?? noEpoch;
+  }
+
+  recordAt(offset: number): ReplicaRecord | undefined {
+    return this.records[offset];
+  }
+
+  /** Records from `fromOffset`, at most `countMax` of them. */
+  slice(fromOffset: number, countMax: number): ReplicaRecord[] {
+    return this.records.slice(fromOffset, fromOffset + countMax);
+  }
+
+  recordIds(): string[] {
+    return this.records.map((record) => record.recordId);
+  }
+
+  /** Appends at the end; the first record of a newer epoch checkpoints where that epoch starts. */
+  append(record: ReplicaRecord): number {
+    assert.ok(this.records.length < replicaLogRecordsMax, `a replica log exceeds replicaLogRecordsMax (${replicaLogRecordsMax})`);
+    const offset = this.records.length;
+    const latest = this.epochs.latest();
+    assert.ok(latest === undefined || record.epoch >= latest.epoch, `record of epoch ${record.epoch} appended after epoch ${latest?.epoch}`);
+    this.epochs.assign(record.epoch, offset);
+    this.records.push(record);
+    return offset;
+  }
+
+  /** Removes every record from `offset` on; returns the new end offset. */
+  truncateTo(offset: number): number {
+    if (offset >= this.records.length) return this.records.length;
+    this.records.length = offset;
+    this.durableEnd = Math.min(this.durableEnd, offset);
+    this.epochs.truncateFromEnd(offset);
+    return offset;
+  }
+
+  /** An fsync issued when the log ended at `syncedEndOffset` completed. */
+  markDurable(syncedEndOffset: number): void {
+    assert.ok(syncedEndOffset <= this.records.length, `synced end ${syncedEndOffset} beyond the log end ${this.records.length}`);
+    this.durableEnd = Math.max(this.durableEnd, syncedEndOffset);
+  }
+
+  /** The machine lost power: unsynced records go, except a prefix the fault model lets through. */
+  crash(random: Prng, faults: CrashFaults): number {
+    const unsynced = this.records.length - this.durableEnd;
+    const survivors = random.chance(faults.unsyncedSurvivalRate) ? random.range(0, unsynced) : 0;
+    this.truncateTo(this.durableEnd + survivors);
+    this.durableEnd = this.records.length;
+    return this.records.length;
+  }
+
+  /** OffsetsForLeaderEpoch over this log (leader-epoch-cache.ts). */
+  endOffsetForEpoch(epoch: number): EpochEndOffset | undefined {
+    return this.epochs.endOffsetFor(epoch, this.records.length);
+  }
+}

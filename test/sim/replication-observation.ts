@@ -1,0 +1,44 @@
+/**
+ * What the replication workload reports to the checkers, as plain data (like observation.ts):
+ * every record a replica writes and every truncation (a crash's lost tail included), so a checker
+ * can mirror each replica's log; every high watermark a leader publishes; every acks=all write a
+ * leader acknowledges; and, at the end, each partition's final leader log.
+ */
+export type ReplicationObservation =
+  /** Broker `brokerId` wrote `recordId` at `offset` of `partition` (its log ended at `offset` before). */
+  | { readonly kind: 'replicaAppended'; readonly atMs: number; readonly brokerId: number; readonly partition: number; readonly offset: number; readonly recordId: string }
+  /** The replica's log now ends at `endOffset`: a reconciliation truncation, or a crash. */
+  | { readonly kind: 'replicaTruncated'; readonly atMs: number; readonly brokerId: number; readonly partition: number; readonly endOffset: number; readonly why: string }
+  /**
+   * A follower's own high watermark (FollowerHighWatermark) is now `highWatermark`: it vouches for
+   * its records below it (they are consumer-visible). 0 after a crash, which forgets it.
+   */
+  | { readonly kind: 'replicaHighWatermark'; readonly atMs: number; readonly brokerId: number; readonly partition: number; readonly highWatermark: number }
+  /** The leader of `leaderEpoch` published `highWatermark`: consumers may read every offset below it. */
+  | {
+      readonly kind: 'highWatermarkPublished';
+      readonly atMs: number;
+      readonly brokerId: number;
+      readonly partition: number;
+      readonly leaderEpoch: number;
+      readonly highWatermark: number;
+    }
+  /** The leader answered an acks=all produce of `recordId` with success at `offset`. */
+  | {
+      readonly kind: 'recordAcknowledged';
+      readonly atMs: number;
+      readonly brokerId: number;
+      readonly partition: number;
+      readonly leaderEpoch: number;
+      readonly offset: number;
+      readonly recordId: string;
+    }
+  /** After the liveness phase: the partition's leader, its whole log and its high watermark. */
+  | {
+      readonly kind: 'replicationFinal';
+      readonly atMs: number;
+      readonly brokerId: number;
+      readonly partition: number;
+      readonly recordIds: readonly string[];
+      readonly highWatermark: number;
+    };
