@@ -35,7 +35,9 @@ export async function listPartitionOffsets(client: ConsumerClient, topic: TopicI
       const results = await client.listOffsets(address, queries);
       routes.forEach((route, index) => answers.set(route.partition, answered(route, results[index])));
     } catch (error) {
-      for (const route of routes) answers.set(route.partition, failed(route, TributaryError.from(error)));
+      const failure = TributaryError.from(error);
+      const unanswered = new TributaryError(failure.code, `broker ${routes[0]?.leaderId ?? 0} at ${address} did not answer ListOffsets: ${failure.message}`, { retriable: failure.retriable, cause: failure });
+      for (const route of routes) answers.set(route.partition, failed(route, unanswered));
     }
   }));
   return topic.partitions.flatMap((partition) => answers.get(partition.partition) ?? []);
