@@ -59,6 +59,7 @@ describe('a node serves health, reflection and GetVersion over real gRPC', () =>
     expect(await listServices(node.grpcAddress, options)).toEqual([
       'grpc.health.v1.Health',
       'grpc.reflection.v1.ServerReflection',
+      'tributary.broker.v1.BrokerReplicationService',
       'tributary.client.v1.ConsumerService',
       'tributary.client.v1.MetadataService',
       'tributary.client.v1.ProducerService',
@@ -85,6 +86,7 @@ describe('a node serves health, reflection and GetVersion over real gRPC', () =>
       { service: 'tributary.controller.v1.GroupCoordinatorService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
       { service: 'tributary.client.v1.ProducerService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
       { service: 'tributary.client.v1.ConsumerService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
+      { service: 'tributary.broker.v1.BrokerReplicationService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
     ]);
     expect(info?.build?.nodejsVersion).toBe(process.version);
     expect(info?.maxMessageBytes).toBe(16 * 1024 * 1024);
