@@ -62,14 +62,6 @@ export class ByteBudget {
     }
   }
 
-  /** Fails every waiting caller with `error` (on close). */
-  failWaiters(error: TributaryError): void {
-    for (const waiter of this.waiters.splice(0)) {
-      clearTimeout(waiter.timer);
-      waiter.fail(error);
-    }
-  }
-
   private expire(waiter: Waiter, waitMs: number): void {
     const index = this.waiters.indexOf(waiter);
     if (index < 0) return;

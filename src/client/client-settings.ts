@@ -1,5 +1,6 @@
 import { TributaryError } from '../errors/index.js';
 import { type ClientTlsFiles, clientDeadlineMsDefault, type ControllerClientOptions } from '../rpc/clients/index.js';
+import type { RetryPolicy } from './retry-policy.js';
 
 /** How an SDK client reaches the cluster: the controllers to start from, and how to connect. */
 export interface ConnectionOptions {
@@ -35,4 +36,14 @@ export function integerOption(name: string, value: number | undefined, defaultVa
     throw new TributaryError('INVALID_REQUEST', `option ${name} must be an integer from ${min} to ${max}, got ${value}`);
   }
   return value;
+}
+
+/** The retry bounds a Producer or Consumer takes from its options, with their defaults. */
+export function retryPolicyOf(options: { retriesMax?: number | undefined; backoffMsMin?: number | undefined; backoffMsMax?: number | undefined }): RetryPolicy {
+  const backoffMsMin = integerOption('backoffMsMin', options.backoffMsMin, 100, 1, 600_000);
+  return {
+    retriesMax: integerOption('retriesMax', options.retriesMax, 10, 0, 1_000),
+    backoffMsMin,
+    backoffMsMax: integerOption('backoffMsMax', options.backoffMsMax, Math.max(1_000, backoffMsMin), backoffMsMin, 600_000),
+  };
 }

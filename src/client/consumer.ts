@@ -2,7 +2,7 @@ import { TributaryError } from '../errors/index.js';
 import {
   backoffDelayMs, ConsumerClient, type FetchedPartition, type ListedOffsets, MetadataClient, type RecordHeaderEntry,
 } from '../rpc/clients/index.js';
-import { type ConnectionOptions, controllerOptionsOf, integerOption } from './client-settings.js';
+import { type ConnectionOptions, controllerOptionsOf, integerOption, retryPolicyOf } from './client-settings.js';
 import { type PartitionRoute, PartitionRoutes } from './partition-routes.js';
 import { keyOf } from './record-accumulator.js';
 import { retryDecision, type RetryPolicy } from './retry-policy.js';
@@ -84,15 +84,12 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
 
   constructor(options: ConsumerOptions) {
     const connection = controllerOptionsOf(options, 'tributary-consumer');
-    const backoffMsMin = integerOption('backoffMsMin', options.backoffMsMin, 100, 1, 600_000);
     this.settings = {
+      ...retryPolicyOf(options),
       fetchMaxWaitMs: integerOption('fetchMaxWaitMs', options.fetchMaxWaitMs, 500, 0, 60_000),
       fetchMinBytes: integerOption('fetchMinBytes', options.fetchMinBytes, 1, 0, 67_108_864),
       fetchMaxBytes: integerOption('fetchMaxBytes', options.fetchMaxBytes, 4_194_304, 1, 67_108_864),
       partitionFetchMaxBytes: integerOption('partitionFetchMaxBytes', options.partitionFetchMaxBytes, 1_048_576, 1, 67_108_864),
-      retriesMax: integerOption('retriesMax', options.retriesMax, 10, 0, 1_000),
-      backoffMsMin,
-      backoffMsMax: integerOption('backoffMsMax', options.backoffMsMax, Math.max(1_000, backoffMsMin), backoffMsMin, 600_000),
     };
     this.random = options.random ?? Math.random;
     this.metadata = new MetadataClient(connection);

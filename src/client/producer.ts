@@ -1,7 +1,7 @@
 import { TributaryError } from '../errors/index.js';
 import { MetadataClient, type ProduceAcks, type ProducedBatch, ProducerClient, type ProducerRecord } from '../rpc/clients/index.js';
 import { ByteBudget } from './byte-budget.js';
-import { type ConnectionOptions, controllerOptionsOf, integerOption } from './client-settings.js';
+import { type ConnectionOptions, controllerOptionsOf, integerOption, retryPolicyOf } from './client-settings.js';
 import { checkPartition, partitionForKey, StickyPartitioner } from './partitioner.js';
 import { type PartitionRoute, PartitionRoutes } from './partition-routes.js';
 import { type ProducerMessage, producerRecordOf, recordSizeBoundBytes } from './producer-message.js';
@@ -222,15 +222,12 @@ export class Producer {
 function producerSettingsOf(options: ProducerOptions): ProducerSettings {
   const acks = options.acks ?? 'all';
   if (!['none', 'leader', 'all'].includes(acks)) throw new TributaryError('INVALID_REQUEST', `option acks must be one of none, leader, all, got "${String(acks)}"`);
-  const backoffMsMin = integerOption('backoffMsMin', options.backoffMsMin, 100, 1, 600_000);
   return {
+    ...retryPolicyOf(options),
     acks,
     bufferWaitMsMax: integerOption('bufferWaitMsMax', options.bufferWaitMsMax, 60_000, 0, 3_600_000),
-    retriesMax: integerOption('retriesMax', options.retriesMax, 10, 0, 1_000),
     deliveryTimeoutMs: integerOption('deliveryTimeoutMs', options.deliveryTimeoutMs, 120_000, 1, 86_400_000),
     ackTimeoutMs: integerOption('ackTimeoutMs', options.ackTimeoutMs, 30_000, 1, 600_000),
-    backoffMsMin,
-    backoffMsMax: integerOption('backoffMsMax', options.backoffMsMax, Math.max(1_000, backoffMsMin), backoffMsMin, 600_000),
   };
 }
 
