@@ -44,11 +44,11 @@ export class ServedPartitions {
   async lead(partition: number, shape: LeaderShape, log?: PartitionLog): Promise<PartitionLeader> {
     const engine = new MemoryKeyValueStore();
     const partitionLog = log ?? (await openPartitionLog(engine, new GroupCommitWriter(engine, { durability: 'fsync' }), { topic: 'orders', partition }));
-    // What newer PartitionLeader versions also ask for, given apart so that excess fields are not an error.
-    const isrProposals = { alterIsr: () => Promise.resolve(undefined), isrCheckIntervalMs: 60_000 };
+    // No controller here: an ISR proposal is never decided, so the ISR stays as the test set it.
     const options: PartitionLeaderOptions = {
       log: partitionLog, clock: this.clock, leaderId: brokerId, leaderEpoch: 4, partitionEpoch: 1, replicaLagTimeMaxMs: 30_000, pendingAcksMax: 100,
-      highWatermark: shape.highWatermark ?? 0, replicas: shape.replicas, isr: shape.isr, minInSyncReplicas: shape.minInSyncReplicas, ...isrProposals,
+      highWatermark: shape.highWatermark ?? 0, replicas: shape.replicas, isr: shape.isr, minInSyncReplicas: shape.minInSyncReplicas,
+      alterIsr: () => Promise.resolve(undefined), isrCheckIntervalMs: 60_000,
     };
     const leader = new PartitionLeader(options);
     this.leaders.set(`orders-${partition}`, leader);
