@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 
-/** The bounds of the broker's ProducerService and ConsumerService (docs/PROTOCOL.md, "Produce and fetch"). */
+/** The bounds of the broker's ProducerService and ConsumerService (docs/PROTOCOL.md §8, "Produce and fetch on a broker"). */
 export interface BrokerServiceSettings {
   /** How long a produce waits for its acks when the request leaves timeout_ms 0. */
   readonly produceTimeoutMsDefault: number;

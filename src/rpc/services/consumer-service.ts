@@ -24,7 +24,7 @@ export interface ConsumerServiceOptions {
 
 /**
  * `tributary.client.v1.ConsumerService` on a broker: Fetch long-polls and ListOffsets over the
- * partitions it leads, never past the high watermark (docs/PROTOCOL.md, "Produce and fetch").
+ * partitions it leads, never past the high watermark (docs/PROTOCOL.md §8, "Produce and fetch on a broker").
  * The push subscription (Subscribe, GrantCredit) arrives with issue #7.
  */
 export function createConsumerService(options: ConsumerServiceOptions): RpcService {

@@ -14,7 +14,7 @@ export interface ProduceStreamContext {
 }
 
 /**
- * One ProduceStream (docs/PROTOCOL.md, "Produce and fetch"): `open` fixes acks and timeout and is
+ * One ProduceStream (docs/PROTOCOL.md §8, "Produce and fetch on a broker"): `open` fixes acks and timeout and is
  * answered with the in-flight window; each `append` is started at once, in arrival order, and its
  * result written after every earlier result of the same partition, so one partition's results
  * come in request order while partitions overtake each other. A request is in flight until its

@@ -23,7 +23,7 @@ export interface ProducerServiceOptions {
 
 /**
  * `tributary.client.v1.ProducerService` on a broker: appends to the partitions it leads, with the
- * acks each request asks for (docs/PROTOCOL.md, "Produce and fetch"). Idempotent producers
+ * acks each request asks for (docs/PROTOCOL.md §8, "Produce and fetch on a broker"). Idempotent producers
  * (InitProducerId, producer ids on batches) arrive with issue #7; until then a batch with a
  * producer id is refused, so nothing pretends to deduplicate.
  */
