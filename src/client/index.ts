@@ -7,7 +7,7 @@ export type { ConnectionOptions } from './client-settings.js';
 export { assignedPartitionsMax, type Assignment, Consumer, type ConsumerOptions, type ConsumerRecord, type StartOffset } from './consumer.js';
 export { listPartitionOffsets, type PartitionOffsets } from './partition-offsets.js';
 export { murmur2, partitionForKey } from './partitioner.js';
-export { bufferWaitersMax, Producer, type ProducerOptions, type RecordMetadata } from './producer.js';
+export { bufferWaitersMax, Producer, type ProducerLinks, type ProducerOptions, type RecordMetadata } from './producer.js';
 export type { ProducerMessage } from './producer-message.js';
 export type { ProduceAcks, RecordHeaderEntry } from '../rpc/clients/index.js';
 export { TributaryError, type ErrorCode } from '../errors/index.js';

@@ -2,6 +2,9 @@ import { type LeaderHint, TributaryError } from '../errors/index.js';
 import type { BrokerInfo, MetadataClient, TopicInfo } from '../rpc/clients/index.js';
 import { checkPartition } from './partitioner.js';
 
+/** The one metadata call the cache makes: MetadataClient.topics. */
+export type TopicMetadataSource = Pick<MetadataClient, 'topics'>;
+
 /** Where one partition is served: its leader's id and address, and the leader epoch. */
 export interface PartitionRoute {
   readonly topic: string;
@@ -34,7 +37,7 @@ export const cachedTopicsMax = 10_000;
 export class PartitionRoutes {
   private readonly topics = new Map<string, CachedTopic>();
 
-  constructor(private readonly metadata: MetadataClient) {}
+  constructor(private readonly metadata: TopicMetadataSource) {}
 
   /** The topic's routes, from the cache or the controllers; TOPIC_NOT_FOUND when it does not exist. */
   topic(topic: string): Promise<TopicRoutes> {

@@ -3,7 +3,7 @@ import { MetadataClient, type ProduceAcks, type ProducedBatch, ProducerClient, t
 import { ByteBudget } from './byte-budget.js';
 import { type ConnectionOptions, controllerOptionsOf, integerOption, retryPolicyOf } from './client-settings.js';
 import { checkPartition, partitionForKey, StickyPartitioner } from './partitioner.js';
-import { type PartitionRoute, PartitionRoutes } from './partition-routes.js';
+import { type PartitionRoute, PartitionRoutes, type TopicMetadataSource } from './partition-routes.js';
 import { type ProducerMessage, producerRecordOf, recordSizeBoundBytes } from './producer-message.js';
 import { type ClosedBatch, keyOf, RecordAccumulator } from './record-accumulator.js';
 import { retryDecision, type RetryPolicy, type RetryRoute } from './retry-policy.js';
@@ -55,6 +55,15 @@ interface ProducerSettings extends RetryPolicy {
   ackTimeoutMs: number;
 }
 
+/**
+ * What a Producer talks to: the controllers for topic metadata and the brokers for Produce. The
+ * wire clients by default; tests pass their own to drive failures deterministically.
+ */
+export interface ProducerLinks {
+  readonly metadata: TopicMetadataSource & { close(): void };
+  readonly brokers: Pick<ProducerClient, 'produce' | 'close'>;
+}
+
 /** Callers `send` may keep waiting for buffer space at once; more fail at once with RESOURCE_EXHAUSTED. */
 export const bufferWaitersMax = 10_000;
 
@@ -70,8 +79,7 @@ export const bufferWaitersMax = 10_000;
 export class Producer {
   private readonly settings: ProducerSettings;
   private readonly random: () => number;
-  private readonly metadata: MetadataClient;
-  private readonly client: ProducerClient;
+  private readonly links: ProducerLinks;
   private readonly routes: PartitionRoutes;
   private readonly accumulator: RecordAccumulator<PendingRecord>;
   private readonly buffer: ByteBudget;
@@ -84,7 +92,7 @@ export class Producer {
   private lingerTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(options: ProducerOptions) {
+  constructor(options: ProducerOptions, links?: ProducerLinks) {
     const connection = controllerOptionsOf(options, 'tributary-producer');
     this.settings = producerSettingsOf(options);
     this.random = options.random ?? Math.random;
@@ -95,9 +103,8 @@ export class Producer {
     });
     this.buffer = new ByteBudget('bufferedBytesMax', integerOption('bufferedBytesMax', options.bufferedBytesMax, 33_554_432, 1, 2 ** 40), bufferWaitersMax);
     this.sticky = new StickyPartitioner(Math.floor(this.random() * 1_000_000));
-    this.metadata = new MetadataClient(connection);
-    this.client = new ProducerClient(connection);
-    this.routes = new PartitionRoutes(this.metadata);
+    this.links = links ?? { metadata: new MetadataClient(connection), brokers: new ProducerClient(connection) };
+    this.routes = new PartitionRoutes(this.links.metadata);
   }
 
   /** Sends one record; resolves once it is acknowledged as `acks` asks, rejects with why it was not. */
@@ -131,8 +138,8 @@ export class Producer {
     this.closed = true;
     await this.flush();
     clearTimeout(this.lingerTimer);
-    this.client.close();
-    this.metadata.close();
+    this.links.brokers.close();
+    this.links.metadata.close();
   }
 
   private async accept(topic: string, message: ProducerMessage): Promise<RecordMetadata> {
@@ -197,7 +204,7 @@ export class Producer {
       let route: PartitionRoute | undefined;
       try {
         route = await this.routes.leaderOf(batch.topic, batch.partition);
-        return await this.client.produce(route.address, {
+        return await this.links.brokers.produce(route.address, {
           topic: batch.topic, partition: batch.partition, records, acks: this.settings.acks, ackTimeoutMs: this.settings.ackTimeoutMs, currentLeaderEpoch: route.leaderEpoch,
         });
       } catch (error) {

@@ -1,0 +1,118 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Producer, type ProducerLinks, type RecordMetadata, TributaryError } from '../../../src/client/index.js';
+import type { BrokerInfo, ProduceBatchInput, TopicInfo } from '../../../src/rpc/clients/index.js';
+
+type Fault = 'none' | 'moveLeader' | 'moveLeaderWithoutHint' | 'notEnoughReplicas' | 'unavailable' | 'staleEpoch' | 'corrupt';
+
+const partitionCount = 3;
+const brokers: BrokerInfo[] = [1, 2].map((nodeId) => ({ nodeId, address: `broker-${nodeId}:9092`, rack: '', incarnationEpoch: 1, state: 'active' }));
+
+/**
+ * Two brokers as the producer sees them, driven by a scripted list of faults (one per Produce):
+ * leaders that move with a NOT_LEADER hint, retriable refusals, stale epochs, and one
+ * non-retriable failure. It checks the producer's promise: at most one batch in flight per partition.
+ */
+class ScriptedCluster {
+  readonly logs = Array.from({ length: partitionCount }, () => [] as string[]);
+  readonly leaders = Array.from({ length: partitionCount }, () => ({ nodeId: 1, epoch: 1 }));
+  private readonly inFlight = new Set<number>();
+  /** Partitions whose other broker does not know the leader: it answers NOT_LEADER without a hint. */
+  private readonly hintless = new Set<number>();
+  metadataLookups = 0;
+
+  constructor(private readonly faults: Fault[]) {}
+
+  links(): ProducerLinks {
+    return {
+      metadata: { topics: () => Promise.resolve(this.topicMetadata()), close: () => undefined },
+      brokers: { produce: (address, input) => this.produce(address, input), close: () => undefined },
+    };
+  }
+
+  private topicMetadata(): { topics: Array<{ name: string; topic: TopicInfo; error: undefined }>; brokers: BrokerInfo[]; freshness: never } {
+    this.metadataLookups++;
+    const config = { partitions: partitionCount, replicationFactor: 2, minInSyncReplicas: 1, retentionMs: 0, retentionBytes: 0, compression: 'none' as const, maxMessageBytes: 1_048_576, uncleanLeaderElection: false, labels: {} };
+    const partitions = this.leaders.map((leader, partition) => ({ partition, replicas: [1, 2], leader: leader.nodeId, isr: [1, 2], leaderEpoch: leader.epoch, partitionEpoch: leader.epoch }));
+    return { topics: [{ name: 't', topic: { name: 't', topicId: 'id', config, partitions }, error: undefined }], brokers, freshness: undefined as never };
+  }
+
+  private async produce(address: string, input: ProduceBatchInput): Promise<{ baseOffset: number; logAppendTimeMs: number; logStartOffset: number }> {
+    if (this.inFlight.has(input.partition)) throw new Error(`two batches in flight for partition ${input.partition}`);
+    this.inFlight.add(input.partition);
+    try {
+      await new Promise((resolve) => setImmediate(resolve));
+      return this.answer(address, input);
+    } finally {
+      this.inFlight.delete(input.partition);
+    }
+  }
+
+  private answer(address: string, input: ProduceBatchInput): { baseOffset: number; logAppendTimeMs: number; logStartOffset: number } {
+    const leader = this.leaders[input.partition] ?? { nodeId: 0, epoch: 0 };
+    const hint = () => ({ nodeId: leader.nodeId, address: `broker-${leader.nodeId}:9092`, epoch: leader.epoch });
+    if (address !== `broker-${leader.nodeId}:9092`) {
+      throw new TributaryError('NOT_LEADER', 'not the leader', { leaderHint: this.hintless.has(input.partition) ? { nodeId: 0, address: '', epoch: 0 } : hint() });
+    }
+    if (input.currentLeaderEpoch !== leader.epoch) throw new TributaryError('STALE_EPOCH', `epoch ${input.currentLeaderEpoch} is not ${leader.epoch}`);
+    const fault = this.faults.shift() ?? 'none';
+    if (fault === 'moveLeader' || fault === 'moveLeaderWithoutHint') {
+      leader.nodeId = 3 - leader.nodeId;
+      leader.epoch++;
+      // Without hints, only asking the controllers again finds the new leader.
+      if (fault === 'moveLeaderWithoutHint') this.hintless.add(input.partition);
+      else this.hintless.delete(input.partition);
+      throw new TributaryError('NOT_LEADER', 'leadership moved', { leaderHint: fault === 'moveLeader' ? hint() : { nodeId: 0, address: '', epoch: 0 } });
+    }
+    if (fault === 'notEnoughReplicas') throw new TributaryError('NOT_ENOUGH_REPLICAS', 'isr below min');
+    if (fault === 'unavailable') throw new TributaryError('NOT_AVAILABLE', 'connection refused');
+    if (fault === 'staleEpoch') throw new TributaryError('STALE_EPOCH', 'refresh your metadata');
+    if (fault === 'corrupt') throw new TributaryError('CORRUPT_RECORD', 'crc mismatch');
+    const log = this.logs[input.partition] ?? [];
+    const baseOffset = log.length;
+    for (const record of input.records) log.push(Buffer.from(record.value).toString());
+    return { baseOffset, logAppendTimeMs: 1, logStartOffset: 0 };
+  }
+}
+
+const fastRetries = { backoffMsMin: 1, backoffMsMax: 2, retriesMax: 50 };
+
+describe('Producer delivery', () => {
+  it('acknowledges every record at the offset it has in its partition, in send order, through moving leaders and retriable failures', async () => {
+    const faults = fc.array(fc.constantFrom<Fault>('none', 'none', 'moveLeader', 'moveLeaderWithoutHint', 'notEnoughReplicas', 'unavailable', 'staleEpoch'), { maxLength: 40 });
+    const sends = fc.array(fc.record({ partition: fc.option(fc.integer({ min: 0, max: partitionCount - 1 }), { nil: undefined }), key: fc.option(fc.constantFrom('a', 'b', 'c'), { nil: undefined }) }), { minLength: 1, maxLength: 40 });
+    await fc.assert(fc.asyncProperty(faults, sends, fc.integer({ min: 1, max: 300 }), async (script, records, batchBytesMax) => {
+      const cluster = new ScriptedCluster([...script]);
+      const producer = new Producer({ bootstrap: ['controller:1'], lingerMs: 1, batchBytesMax, ...fastRetries, random: () => 0.5 }, cluster.links());
+      const sent = await Promise.all(records.map((record, index) => producer.sendRecord('t', { ...record, value: `v${index}` })));
+      await producer.close();
+      for (let partition = 0; partition < partitionCount; partition++) {
+        const mine = sent.flatMap((metadata: RecordMetadata, index) => (metadata.partition === partition ? [{ offset: metadata.offset, value: `v${index}` }] : []));
+        expect(mine.map((record) => record.offset)).toEqual(mine.map((_, offset) => offset));
+        expect(cluster.logs[partition]).toEqual(mine.map((record) => record.value));
+      }
+      records.forEach((record, index) => {
+        if (record.partition !== undefined) expect(sent[index]?.partition).toBe(record.partition);
+      });
+    }), { numRuns: 60 });
+  });
+
+  it('fails the records of a batch that met a non-retriable error, naming the partition, and delivers the rest', async () => {
+    const cluster = new ScriptedCluster(['corrupt']);
+    const producer = new Producer({ bootstrap: ['controller:1'], lingerMs: 0, ...fastRetries }, cluster.links());
+    const first = producer.sendRecord('t', { value: 'a', partition: 1 });
+    await expect(first).rejects.toThrow('batch of 1 records for partition t-1 not delivered: crc mismatch (CORRUPT_RECORD is not retriable)');
+    await expect(producer.sendRecord('t', { value: 'b', partition: 1 })).resolves.toMatchObject({ partition: 1, offset: 0 });
+    await producer.close();
+    expect(cluster.logs[1]).toEqual(['b']);
+  });
+
+  it('gives up after retriesMax retries with the last error, and routes the next batch by fresh metadata', async () => {
+    const cluster = new ScriptedCluster(['notEnoughReplicas', 'notEnoughReplicas', 'notEnoughReplicas']);
+    const producer = new Producer({ bootstrap: ['controller:1'], lingerMs: 0, ...fastRetries, retriesMax: 2 }, cluster.links());
+    await expect(producer.sendRecord('t', { value: 'a', partition: 0 })).rejects.toThrow('batch of 1 records for partition t-0 not delivered: isr below min (gave up after 3 attempts (retriesMax 2))');
+    await expect(producer.sendRecord('t', { value: 'b', partition: 0 })).resolves.toMatchObject({ offset: 0 });
+    await producer.close();
+    expect(cluster.metadataLookups).toBe(1);
+  });
+});
