@@ -1,7 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { systemClock } from '../actors/clock.js';
 import { BrokerLifecycle, brokerLifecycleDefaults } from '../actors/broker-lifecycle/broker-lifecycle.js';
 import { BrokerMetadataView } from '../actors/broker-metadata/broker-metadata-view.js';
+import { NodeSupervisor } from '../actors/node-supervisor/node-supervisor.js';
+import { supervisorDefaults } from '../actors/node-supervisor/supervisor-options.js';
 import { PartitionLeaderLookup, type PartitionLeaderSource } from '../actors/partition-replica/partition-leader-lookup.js';
 import { PartitionReplicas, partitionReplicasDefaults } from '../actors/partition-replica/partition-replicas.js';
 import type { CommittedIsr } from '../actors/partition-replica/partition-leader.js';
@@ -51,7 +53,7 @@ export interface BrokerRoleOptions {
  * the partition replicas that every metadata change assigns to this broker.
  * Starts after the gRPC server has bound, since registration tells the controller its address.
  */
-export function startBrokerRole(config: NodeConfig, logger: Logger, options: BrokerRoleOptions): BrokerRole {
+export async function startBrokerRole(config: NodeConfig, logger: Logger, options: BrokerRoleOptions): Promise<BrokerRole> {
   const brokerLogger = componentLogger(logger, 'broker');
   const client = new ControllerBrokerClient({
     ...defaultClientOptions(`broker-${config.nodeId}`),
@@ -79,7 +81,17 @@ export function startBrokerRole(config: NodeConfig, logger: Logger, options: Bro
     logger: componentLogger(brokerLogger, 'replica-fetcher'),
     settings: replicaFetcherDefaults,
   });
+  // A partition replica that keeps crashing takes the node down: something is wrong with its disk or its code.
+  const supervisor = await NodeSupervisor.start({
+    ...supervisorDefaults,
+    name: 'partitions',
+    clock: systemClock,
+    random: { nextInt: (maxExclusive) => randomInt(maxExclusive) },
+    logger: componentLogger(brokerLogger, 'partition-supervisor'),
+    onEscalate: (error) => options.onFailure(error),
+  });
   const replicas = new PartitionReplicas({
+    supervisor,
     brokerId: config.nodeId,
     openLog: (partition) => options.storage.openPartitionLog(partition),
     minInSyncReplicasOf: (topic) => metadata.topic(topic)?.config.minInSyncReplicas,
@@ -106,7 +118,7 @@ export function startBrokerRole(config: NodeConfig, logger: Logger, options: Bro
       stopped ??= (async () => {
         await lifecycle.shutdown();
         watch.close();
-        replicas.stop();
+        await replicas.stop();
         await fetchers.stop();
         client.close();
       })();

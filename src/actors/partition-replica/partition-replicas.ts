@@ -4,6 +4,9 @@ import type { PartitionInfo } from '../../rpc/clients/index.js';
 import { formatPartition, type PartitionId, type PartitionLog } from '../../storage/index.js';
 import type { PartitionChange } from '../broker-metadata/broker-metadata-view.js';
 import type { Clock } from '../clock.js';
+import type { NodeSupervisor } from '../node-supervisor/node-supervisor.js';
+import type { SupervisedChild } from '../node-supervisor/supervised-child.js';
+import { TributaryError } from '../../errors/index.js';
 import { xstateClockOf } from '../xstate-clock.js';
 import type { IsrChangeProposal } from '../../broker/index.js';
 import { type CommittedIsr, PartitionLeader } from './partition-leader.js';
@@ -31,6 +34,8 @@ export interface PartitionReplicasOptions {
   };
   /** Sends a leader's ISR proposal to the controller (PartitionLeaderOptions.alterIsr). */
   readonly alterIsr: (id: PartitionId, assignment: ReplicaAssignment, proposal: IsrChangeProposal) => Promise<CommittedIsr | undefined>;
+  /** Holds one transient child per hosted partition; PartitionReplicas.stop stops it. */
+  readonly supervisor: NodeSupervisor;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly settings: PartitionReplicasSettings;
@@ -43,16 +48,26 @@ export interface HostedPartition {
   readonly leader: PartitionLeader | undefined;
 }
 
+type ReplicaActor = Actor<typeof partitionReplicaMachine>;
+
 /**
  * The partitions this broker hosts (Kafka's ReplicaManager): one partitionReplicaMachine per
- * partition whose replicas include this broker, fed every change the metadata view reports.
+ * partition whose replicas include this broker, fed every change the metadata view reports, each
+ * a `transient` child of the broker's partition supervisor (docs/SUPERVISION.md). A replica that
+ * crashes (its log would not open, or its machine threw) is restarted with backoff from the
+ * newest assignment; one that keeps crashing escalates, and the supervisor's parent decides.
  * A partition that left this broker (reassigned, or its topic deleted) is removed; its log stays
  * on disk, since deleting data is for retention and topic deletion to decide.
  */
 export class PartitionReplicas {
-  private readonly replicas = new Map<string, Actor<typeof partitionReplicaMachine>>();
+  /** The running machine of each hosted partition; absent while its child is restarting. */
+  private readonly actors = new Map<string, ReplicaActor>();
+  /** The newest assignment of each hosted partition: a restarted replica starts from it. */
+  private readonly assignments = new Map<string, { readonly id: PartitionId; assignment: ReplicaAssignment }>();
   /** Each partition's log is opened once and kept: a partition removed and assigned again must not open a second instance over the same keys. */
   private readonly logs = new Map<string, Promise<PartitionLog>>();
+  /** Per partition, the supervisor call in progress: a removal and a new assignment apply in order. */
+  private readonly pending = new Map<string, Promise<void>>();
 
   constructor(private readonly options: PartitionReplicasOptions) {}
 
@@ -66,39 +81,96 @@ export class PartitionReplicas {
     }
   }
 
-  /** The hosted partition, or undefined when this broker is not one of its replicas. */
+  /** The hosted partition, or undefined when this broker is not one of its replicas (or it is restarting). */
   hosted(topic: string, partition: number): HostedPartition | undefined {
-    const actor = this.replicas.get(formatPartition({ topic, partition }));
+    const actor = this.actors.get(formatPartition({ topic, partition }));
     if (actor === undefined) return undefined;
     const snapshot = actor.getSnapshot();
     return { role: String(snapshot.value), leader: snapshot.context.leader };
   }
 
-  /** Every partition's role, for status and tests: "orders-3" → "leading". */
+  /** Every running partition's role, for status and tests: "orders-3" → "leading". */
   roles(): Map<string, string> {
-    return new Map([...this.replicas].map(([key, actor]) => [key, String(actor.getSnapshot().value)]));
+    return new Map([...this.actors].map(([key, actor]) => [key, String(actor.getSnapshot().value)]));
   }
 
-  /** Removes every replica: leaders resign, so their waiting writes fail with NOT_LEADER. */
-  stop(): void {
-    for (const key of [...this.replicas.keys()]) this.removeKey(key);
+  /** Stops every replica through the supervisor: leaders resign, so their waiting writes fail with NOT_LEADER. */
+  stop(): Promise<void> {
+    this.assignments.clear();
+    return this.options.supervisor.stop();
   }
 
   private assign(id: PartitionId, topicId: string, partition: PartitionInfo): void {
     const minInSyncReplicas = this.options.minInSyncReplicasOf(id.topic) ?? 1;
     const assignment: ReplicaAssignment = { topicId, partition, minInSyncReplicas };
     const key = formatPartition(id);
-    const existing = this.replicas.get(key);
-    // A replica that failed to open its log tries again with the next assignment.
-    if (existing !== undefined && existing.getSnapshot().status !== 'done') {
-      existing.send({ type: 'assigned', assignment });
+    const known = this.assignments.get(key);
+    if (known === undefined) {
+      this.assignments.set(key, { id, assignment });
+      this.inOrder(key, () => this.options.supervisor.startChild({ id: key, restart: 'transient', start: () => Promise.resolve(this.start(key)) }));
       return;
     }
-    existing?.stop();
-    this.replicas.set(key, this.start(id, assignment));
+    // The machine ignores an older epoch; a restart must not go back to one either.
+    if (assignment.partition.leaderEpoch >= known.assignment.partition.leaderEpoch) known.assignment = assignment;
+    this.actors.get(key)?.send({ type: 'assigned', assignment });
   }
 
-  private start(id: PartitionId, assignment: ReplicaAssignment): Actor<typeof partitionReplicaMachine> {
+  private remove(id: PartitionId): void {
+    const key = formatPartition(id);
+    if (!this.assignments.delete(key)) return;
+    // At once, so no caller finds the partition here after this update: the machine ends
+    // `removed` (a normal exit, which ends a transient child), and the supervisor forgets it.
+    this.actors.get(key)?.send({ type: 'removed' });
+    this.actors.delete(key);
+    this.inOrder(key, () => this.options.supervisor.stopChild(key));
+  }
+
+  /** Runs `step` after the partition's previous supervisor call; a failure is logged (the supervisor refuses only while stopping). */
+  private inOrder(key: string, step: () => Promise<void>): void {
+    const previous = this.pending.get(key) ?? Promise.resolve();
+    const next = previous.then(step).catch((error: unknown) => this.options.logger.warn({ err: error, partition: key }, 'partition replica could not be started or stopped'));
+    this.pending.set(key, next);
+    void next.then(() => {
+      if (this.pending.get(key) === next) this.pending.delete(key);
+    });
+  }
+
+  /**
+   * One incarnation of a partition's replica, as the supervisor's child: done when the machine
+   * ends `removed`, crashed when it ends `failed` or throws.
+   */
+  private start(key: string): SupervisedChild {
+    const hosted = this.assignments.get(key);
+    // Removed while a restart was pending: nothing to run, and the removal stops the child.
+    if (hosted === undefined) return { done: Promise.resolve(), stop: () => Promise.resolve() };
+    const actor = this.createReplica(hosted.id, hosted.assignment);
+    this.actors.set(key, actor);
+    const done = new Promise<void>((resolve, reject) => {
+      actor.subscribe({
+        next: (snapshot) => {
+          if (snapshot.status !== 'done') return;
+          if (snapshot.value === 'failed') reject(TributaryError.from(snapshot.context.failure));
+          else resolve();
+        },
+        error: reject,
+      });
+    });
+    const forget = () => {
+      if (this.actors.get(key) === actor) this.actors.delete(key);
+    };
+    done.then(forget, forget);
+    actor.start();
+    return {
+      done,
+      stop: () => {
+        actor.send({ type: 'removed' });
+        actor.stop();
+        return Promise.resolve();
+      },
+    };
+  }
+
+  private createReplica(id: PartitionId, assignment: ReplicaAssignment): ReplicaActor {
     const { clock, settings, brokerId, logger, fetchers, alterIsr } = this.options;
     const key = formatPartition(id);
     const actor = createActor(partitionReplicaMachine, {
@@ -131,10 +203,9 @@ export class PartitionReplicas {
         if (role === 'failed') logger.error({ err: snapshot.context.failure, partition: key }, 'partition replica could not open its log');
         else logger.info({ partition: key, role, leader, leaderEpoch }, 'partition replica role changed');
       },
-      // A machine error is a bug in it: the partition stops being served rather than served wrongly.
+      // A machine error is a bug in it: the supervisor restarts the replica (start() sees the error too).
       error: (error) => logger.error({ err: error, partition: key }, 'partition replica failed'),
     });
-    actor.start();
     return actor;
   }
 
@@ -147,17 +218,5 @@ export class PartitionReplicas {
       this.logs.set(key, log);
     }
     return log;
-  }
-
-  private remove(id: PartitionId): void {
-    this.removeKey(formatPartition(id));
-  }
-
-  private removeKey(key: string): void {
-    const actor = this.replicas.get(key);
-    if (actor === undefined) return;
-    actor.send({ type: 'removed' });
-    actor.stop();
-    this.replicas.delete(key);
   }
 }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { NodeSupervisor } from '../../../src/actors/node-supervisor/node-supervisor.js';
+import { supervisorDefaults } from '../../../src/actors/node-supervisor/supervisor-options.js';
 import { PartitionReplicas, partitionReplicasDefaults } from '../../../src/actors/partition-replica/partition-replicas.js';
 import type { PartitionChange } from '../../../src/actors/broker-metadata/broker-metadata-view.js';
 import type { PartitionInfo } from '../../../src/rpc/clients/index.js';
@@ -15,14 +17,20 @@ function change(partition: Partial<PartitionInfo> | undefined, topic = 'orders')
   return { topic, topicId: 't1', partition: info, partitionIndex: 0 };
 }
 
-function hostOn(options: { failOpens?: number } = {}) {
+async function hostOn(options: { failOpens?: number } = {}) {
   let failuresLeft = options.failOpens ?? 0;
   const engine = new MemoryKeyValueStore();
   const writer = new GroupCommitWriter(engine, { durability: 'fsync' });
   const opened: PartitionId[] = [];
   const following: string[] = [];
   const capture = captureLogger();
+  const clock = new ManualClock();
+  const escalations: Error[] = [];
+  const supervisor = await NodeSupervisor.start({
+    ...supervisorDefaults, name: 'partitions', clock, random: { nextInt: () => 0 }, logger: capture.logger, onEscalate: (error) => escalations.push(error),
+  });
   const replicas = new PartitionReplicas({
+    supervisor,
     brokerId,
     openLog: (id) => {
       opened.push(id);
@@ -38,18 +46,18 @@ function hostOn(options: { failOpens?: number } = {}) {
       unfollow: (id) => following.push(`unfollow ${formatPartition(id)}`),
     },
     alterIsr: () => Promise.resolve(undefined),
-    clock: new ManualClock(),
+    clock,
     logger: capture.logger,
     settings: partitionReplicasDefaults,
   });
   const roleOf = () => replicas.hosted('orders', 0)?.role;
   const untilRole = (role: string) => waitFor(() => (roleOf() === role ? true : undefined), 2_000, `orders-0 to be ${role}`);
-  return { replicas, opened, following, capture, roleOf, untilRole };
+  return { replicas, opened, following, capture, roleOf, untilRole, clock, escalations };
 }
 
 describe('partition replicas', () => {
   it('leads a partition the metadata says this broker leads, and takes writes in its epoch', async () => {
-    const { replicas, untilRole } = hostOn();
+    const { replicas, untilRole } = await hostOn();
     replicas.apply([change({ leaderEpoch: 3 })]);
     await untilRole('leading');
     const leader = replicas.hosted('orders', 0)?.leader;
@@ -58,7 +66,7 @@ describe('partition replicas', () => {
   });
 
   it('follows when another broker leads, is offline when none does, and ignores partitions it does not replicate', async () => {
-    const { replicas, untilRole, following } = hostOn();
+    const { replicas, untilRole, following } = await hostOn();
     replicas.apply([change({ leader: 2 })]);
     await untilRole('following');
     expect(replicas.hosted('orders', 0)?.leader).toBeUndefined();
@@ -72,7 +80,7 @@ describe('partition replicas', () => {
   });
 
   it('a follower made leader settles its log first: the new epoch starts where the log really ends', async () => {
-    const { replicas, untilRole } = hostOn();
+    const { replicas, untilRole } = await hostOn();
     replicas.apply([change({ leader: 2 })]);
     await untilRole('following');
     replicas.apply([change({ leader: 1, leaderEpoch: 2 })]);
@@ -83,7 +91,7 @@ describe('partition replicas', () => {
   });
 
   it('a newer leader epoch elsewhere resigns this leader: its waiting acks=all writes fail with NOT_LEADER', async () => {
-    const { replicas, untilRole } = hostOn();
+    const { replicas, untilRole } = await hostOn();
     replicas.apply([change({ leaderEpoch: 1 })]);
     await untilRole('leading');
     const write = replicas.hosted('orders', 0)?.leader?.append(batch, 'all', 60_000);
@@ -95,7 +103,7 @@ describe('partition replicas', () => {
   });
 
   it('ignores an assignment older than the leader epoch it has seen', async () => {
-    const { replicas, untilRole, roleOf } = hostOn();
+    const { replicas, untilRole, roleOf } = await hostOn();
     replicas.apply([change({ leader: 2, leaderEpoch: 5 })]);
     await untilRole('following');
     replicas.apply([change({ leader: 1, leaderEpoch: 4 })]);
@@ -104,7 +112,7 @@ describe('partition replicas', () => {
   });
 
   it('an ISR change in the same epoch keeps the leader and moves its high watermark', async () => {
-    const { replicas, untilRole } = hostOn();
+    const { replicas, untilRole } = await hostOn();
     replicas.apply([change({ leaderEpoch: 1, partitionEpoch: 1 })]);
     await untilRole('leading');
     const leader = replicas.hosted('orders', 0)?.leader;
@@ -117,7 +125,7 @@ describe('partition replicas', () => {
   });
 
   it('a partition removed and assigned again keeps its log, opened once', async () => {
-    const { replicas, untilRole, opened } = hostOn();
+    const { replicas, untilRole, opened } = await hostOn();
     replicas.apply([change({ leaderEpoch: 1, isr: [1] })]);
     await untilRole('leading');
     await replicas.hosted('orders', 0)?.leader?.append(batch, 'leader', 1_000);
@@ -129,13 +137,25 @@ describe('partition replicas', () => {
     expect(opened).toHaveLength(1);
   });
 
-  it('a log that cannot be opened leaves the partition failed and says why; the next assignment tries again', async () => {
-    const { replicas, untilRole, capture, opened } = hostOn({ failOpens: 1 });
+  it('a log that cannot be opened crashes the replica; the supervisor restarts it after a backoff, from the newest assignment', async () => {
+    const { replicas, untilRole, capture, opened, clock } = await hostOn({ failOpens: 1 });
     replicas.apply([change({})]);
-    await untilRole('failed');
+    await waitFor(() => capture.lines().find((line) => line.msg === 'partition replica could not open its log'), 2_000, 'the open to fail');
     expect(capture.lines().find((line) => line.msg === 'partition replica could not open its log')).toMatchObject({ partition: 'orders-0', err: { message: 'disk gone' } });
-    replicas.apply([change({ leaderEpoch: 2 })]);
-    await untilRole('leading');
+    replicas.apply([change({ leader: 2, leaderEpoch: 2 })]);
+    await waitFor(() => (capture.lines().some((line) => line.msg === 'child ended; restarting after backoff') ? true : undefined), 2_000, 'a restart to be scheduled');
+    await clock.advance(supervisorDefaults.backoffMsMin);
+    await untilRole('following');
     expect(opened).toHaveLength(2);
+  });
+
+  it('a replica that keeps crashing escalates to the supervisor\'s parent', async () => {
+    const { replicas, clock, escalations } = await hostOn({ failOpens: 100 });
+    replicas.apply([change({})]);
+    for (let round = 0; round < 20 && escalations.length === 0; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await clock.advance(supervisorDefaults.backoffMsMax);
+    }
+    expect(escalations.map((error) => error.message)).toEqual([expect.stringContaining('orders-0')]);
   });
 });
