@@ -3,7 +3,7 @@ import {
   backoffDelayMs, ConsumerClient, type FetchedPartition, type ListedOffsets, MetadataClient, type RecordHeaderEntry,
 } from '../rpc/clients/index.js';
 import { type ConnectionOptions, controllerOptionsOf, integerOption, retryPolicyOf } from './client-settings.js';
-import { type PartitionRoute, PartitionRoutes } from './partition-routes.js';
+import { type PartitionRoute, PartitionRoutes, type TopicMetadataSource } from './partition-routes.js';
 import { keyOf } from './record-accumulator.js';
 import { retryDecision, type RetryPolicy } from './retry-policy.js';
 
@@ -58,6 +58,12 @@ interface ConsumerSettings extends RetryPolicy {
   partitionFetchMaxBytes: number;
 }
 
+/** What a Consumer talks to: the controllers for topic metadata and the leaders for Fetch and ListOffsets (the wire clients by default). */
+export interface ConsumerLinks {
+  readonly metadata: TopicMetadataSource & { close(): void };
+  readonly brokers: Pick<ConsumerClient, 'fetch' | 'listOffsets' | 'close'>;
+}
+
 /** Partitions one consumer may be assigned: a bound on its positions and on the requests of one poll. */
 export const assignedPartitionsMax = 10_000;
 
@@ -70,8 +76,7 @@ export const assignedPartitionsMax = 10_000;
 export class Consumer implements AsyncIterable<ConsumerRecord> {
   private readonly settings: ConsumerSettings;
   private readonly random: () => number;
-  private readonly metadata: MetadataClient;
-  private readonly client: ConsumerClient;
+  private readonly links: ConsumerLinks;
   private readonly routes: PartitionRoutes;
   private readonly positions = new Map<string, Position>();
   private rotation = 0;
@@ -82,7 +87,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private failure: TributaryError | undefined;
   private closed = false;
 
-  constructor(options: ConsumerOptions) {
+  constructor(options: ConsumerOptions, links?: ConsumerLinks) {
     const connection = controllerOptionsOf(options, 'tributary-consumer');
     this.settings = {
       ...retryPolicyOf(options),
@@ -92,9 +97,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       partitionFetchMaxBytes: integerOption('partitionFetchMaxBytes', options.partitionFetchMaxBytes, 1_048_576, 1, 67_108_864),
     };
     this.random = options.random ?? Math.random;
-    this.metadata = new MetadataClient(connection);
-    this.client = new ConsumerClient(connection);
-    this.routes = new PartitionRoutes(this.metadata);
+    this.links = links ?? { metadata: new MetadataClient(connection), brokers: new ConsumerClient(connection) };
+    this.routes = new PartitionRoutes(this.links.metadata);
   }
 
   /** Replaces the assigned partitions; each starts at its offset (`earliest`/`latest` are resolved on the next poll). */
@@ -160,8 +164,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
 
   close(): void {
     this.closed = true;
-    this.client.close();
-    this.metadata.close();
+    this.links.brokers.close();
+    this.links.metadata.close();
   }
 
   private assigned(topic: string, partition: number): Position {
@@ -177,7 +181,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const groups = await this.groupByLeader(symbolic);
     await Promise.all([...groups].map(async ([address, routes]) => {
       const queries = routes.map((route) => ({ topic: route.topic, partition: route.partition, spec: this.startOf(route) === 'earliest' ? 'earliest' as const : 'latest' as const, currentLeaderEpoch: route.leaderEpoch }));
-      const results = await this.client.listOffsets(address, queries).catch((error: unknown) => routes.map((route) => failedListing(route, error)));
+      const results = await this.links.brokers.listOffsets(address, queries).catch((error: unknown) => routes.map((route) => failedListing(route, error)));
       for (const result of results) this.applyListing(address, result);
     }));
   }
@@ -226,7 +230,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const { fetchMaxWaitMs: maxWaitMs, fetchMinBytes: minBytes, fetchMaxBytes: maxBytes } = this.settings;
     let results: FetchedPartition[];
     try {
-      results = await this.client.fetch(address, { partitions, maxWaitMs, minBytes, maxBytes });
+      results = await this.links.brokers.fetch(address, { partitions, maxWaitMs, minBytes, maxBytes });
     } catch (error) {
       for (const route of routes) this.failed(this.assigned(route.topic, route.partition), TributaryError.from(error), address);
       return [];
@@ -267,6 +271,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const decision = retryDecision(error, { failures: position.failures, nowMs: 0, deadlineMs: Number.MAX_SAFE_INTEGER, triedAddress: address }, this.settings, this.random);
     const where = `partition ${position.topic}-${position.partition}`;
     if (!decision.retry) {
+      // The caller hears of it now; a later read starts a new count.
+      position.failures = 0;
       this.failure ??= new TributaryError(error.code, `${where} could not be read: ${error.message} (${decision.why})`, { retriable: error.retriable, leaderHint: error.leaderHint, cause: error });
       return;
     }

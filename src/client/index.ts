@@ -4,7 +4,7 @@
  */
 export { Admin } from './admin.js';
 export type { ConnectionOptions } from './client-settings.js';
-export { assignedPartitionsMax, type Assignment, Consumer, type ConsumerOptions, type ConsumerRecord, type StartOffset } from './consumer.js';
+export { assignedPartitionsMax, type Assignment, Consumer, type ConsumerLinks, type ConsumerOptions, type ConsumerRecord, type StartOffset } from './consumer.js';
 export { listPartitionOffsets, type PartitionOffsets } from './partition-offsets.js';
 export { murmur2, partitionForKey } from './partitioner.js';
 export { bufferWaitersMax, Producer, type ProducerLinks, type ProducerOptions, type RecordMetadata } from './producer.js';

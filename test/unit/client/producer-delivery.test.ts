@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Producer, type ProducerLinks, type RecordMetadata, TributaryError } from '../../../src/client/index.js';
-import type { BrokerInfo, ProduceBatchInput, TopicInfo } from '../../../src/rpc/clients/index.js';
+import type { ProduceBatchInput } from '../../../src/rpc/clients/index.js';
+import { brokerAddress, topicLookup } from '../../support/topic-lookups.js';
 
 type Fault = 'none' | 'moveLeader' | 'moveLeaderWithoutHint' | 'notEnoughReplicas' | 'unavailable' | 'staleEpoch' | 'corrupt';
 
 const partitionCount = 3;
-const brokers: BrokerInfo[] = [1, 2].map((nodeId) => ({ nodeId, address: `broker-${nodeId}:9092`, rack: '', incarnationEpoch: 1, state: 'active' }));
 
 /**
  * Two brokers as the producer sees them, driven by a scripted list of faults (one per Produce):
@@ -25,16 +25,15 @@ class ScriptedCluster {
 
   links(): ProducerLinks {
     return {
-      metadata: { topics: () => Promise.resolve(this.topicMetadata()), close: () => undefined },
+      metadata: {
+        topics: () => {
+          this.metadataLookups++;
+          return Promise.resolve(topicLookup('t', this.leaders));
+        },
+        close: () => undefined,
+      },
       brokers: { produce: (address, input) => this.produce(address, input), close: () => undefined },
     };
-  }
-
-  private topicMetadata(): { topics: Array<{ name: string; topic: TopicInfo; error: undefined }>; brokers: BrokerInfo[]; freshness: never } {
-    this.metadataLookups++;
-    const config = { partitions: partitionCount, replicationFactor: 2, minInSyncReplicas: 1, retentionMs: 0, retentionBytes: 0, compression: 'none' as const, maxMessageBytes: 1_048_576, uncleanLeaderElection: false, labels: {} };
-    const partitions = this.leaders.map((leader, partition) => ({ partition, replicas: [1, 2], leader: leader.nodeId, isr: [1, 2], leaderEpoch: leader.epoch, partitionEpoch: leader.epoch }));
-    return { topics: [{ name: 't', topic: { name: 't', topicId: 'id', config, partitions }, error: undefined }], brokers, freshness: undefined as never };
   }
 
   private async produce(address: string, input: ProduceBatchInput): Promise<{ baseOffset: number; logAppendTimeMs: number; logStartOffset: number }> {
@@ -50,8 +49,8 @@ class ScriptedCluster {
 
   private answer(address: string, input: ProduceBatchInput): { baseOffset: number; logAppendTimeMs: number; logStartOffset: number } {
     const leader = this.leaders[input.partition] ?? { nodeId: 0, epoch: 0 };
-    const hint = () => ({ nodeId: leader.nodeId, address: `broker-${leader.nodeId}:9092`, epoch: leader.epoch });
-    if (address !== `broker-${leader.nodeId}:9092`) {
+    const hint = () => ({ nodeId: leader.nodeId, address: brokerAddress(leader.nodeId), epoch: leader.epoch });
+    if (address !== brokerAddress(leader.nodeId)) {
       throw new TributaryError('NOT_LEADER', 'not the leader', { leaderHint: this.hintless.has(input.partition) ? { nodeId: 0, address: '', epoch: 0 } : hint() });
     }
     if (input.currentLeaderEpoch !== leader.epoch) throw new TributaryError('STALE_EPOCH', `epoch ${input.currentLeaderEpoch} is not ${leader.epoch}`);
