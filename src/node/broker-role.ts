@@ -93,7 +93,11 @@ export async function startBrokerRole(config: NodeConfig, logger: Logger, option
   const replicas = new PartitionReplicas({
     supervisor,
     brokerId: config.nodeId,
-    openLog: (partition) => options.storage.openPartitionLog(partition),
+    openLog: async (partition, topicId) => {
+      const claim = await options.storage.claimPartition(partition, topicId);
+      if (typeof claim === 'object') brokerLogger.warn({ partition: formatPartition(partition), topicId, ...claim }, 'discarded the data of a deleted incarnation of the topic');
+      return options.storage.openPartitionLog(partition);
+    },
     minInSyncReplicasOf: (topic) => metadata.topic(topic)?.config.minInSyncReplicas,
     fetchers,
     alterIsr: (id, assignment, proposal) => proposeIsr({ client, metadata, nodeId: config.nodeId, brokerEpoch: brokerEpoch(), logger: brokerLogger }, id, assignment, proposal),

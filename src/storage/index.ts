@@ -5,6 +5,7 @@
  * implementation over either engine (RocksDB on nodes, memory in tests and the simulator), written
  * through the GroupCommitWriter. Keys, codecs and in-memory indexes stay internal.
  */
+export { claimPartition, discardBatchKeysMax, type PartitionClaim } from './claim-partition.js';
 export { crc32c } from './crc32c.js';
 export { GroupCommitWriter, groupCommitDefaults, type Durability, type GroupCommitWriterOptions } from './group-commit-writer.js';
 export type { HardStateStore } from './hard-state-store.js';

@@ -3,6 +3,7 @@ import type { NodeConfig } from '../config/index.js';
 import { GroupCommitWriter } from './group-commit-writer.js';
 import type { HardStateStore } from './hard-state-store.js';
 import { KeyValueHardStateStore } from './key-value-hard-state-store.js';
+import { claimPartition, type PartitionClaim } from './claim-partition.js';
 import { openPartitionLog } from './key-value-partition-log.js';
 import { KeyValueProducerStateStore } from './key-value-producer-state-store.js';
 import { openRaftLogStore } from './key-value-raft-log-store.js';
@@ -34,6 +35,8 @@ export interface NodeStorage {
   readonly hardState: HardStateStore;
   readonly snapshots: SnapshotStore;
   readonly uploadSessions: UploadSessionIndexStore;
+  /** Makes the partition's data belong to topic incarnation `topicId`, discarding another's (claim-partition.ts); call before opening its log. */
+  claimPartition(partition: PartitionId, topicId: string): Promise<PartitionClaim>;
   openPartitionLog(partition: PartitionId): Promise<PartitionLog>;
   producerStates(partition: PartitionId): ProducerStateStore;
   /** Flushes every accepted write, then closes the database (and its write thread). */
@@ -71,6 +74,7 @@ export async function openNodeStorage(
       hardState: new KeyValueHardStateStore(engine, writer),
       snapshots,
       uploadSessions: new KeyValueUploadSessionIndexStore(engine, writer),
+      claimPartition: (partition, topicId) => claimPartition(engine, writer, partition, topicId),
       openPartitionLog: (partition) => openPartitionLog(engine, writer, partition),
       producerStates: (partition) => new KeyValueProducerStateStore(engine, writer, partition),
       close,

@@ -20,6 +20,7 @@ import { assertPartitionId, type PartitionId } from './partition-id.js';
  *   12 <partition>                      partition log start offset
  *   13 <partition> <epoch>              leader-epoch checkpoint
  *   14 <partition> <producer id>        producer state
+ *   15 <partition>                      the id of the topic incarnation the partition's data belongs to
  *   20 <device id> <session id>         upload-session index entry
  *
  * where <partition> is <topic length u16> <topic UTF-8> <partition index u32>.
@@ -36,6 +37,7 @@ export const keyPrefixes = {
   partitionLogStart: 0x12,
   leaderEpoch: 0x13,
   producerState: 0x14,
+  partitionTopicId: 0x15,
   uploadSession: 0x20,
 } as const;
 
@@ -159,6 +161,14 @@ export const leaderEpochRange = (id: PartitionId): KeyRange => prefixRange(key(k
 export const producerStateKey = (id: PartitionId, producerId: number): Uint8Array =>
   key(keyPrefixes.producerState, encodePartition(id), producerId);
 export const producerStateRange = (id: PartitionId): KeyRange => prefixRange(key(keyPrefixes.producerState, encodePartition(id)));
+export const partitionTopicIdKey = (id: PartitionId): Uint8Array => key(keyPrefixes.partitionTopicId, encodePartition(id));
+
+/** Every range holding data of `id`'s partition: what discarding a partition deletes. */
+export function partitionDataRanges(id: PartitionId): KeyRange[] {
+  const partition = encodePartition(id);
+  const prefixes = [keyPrefixes.partitionBatch, keyPrefixes.partitionBatchSummary, keyPrefixes.partitionLogStart, keyPrefixes.leaderEpoch, keyPrefixes.producerState];
+  return prefixes.map((prefix) => prefixRange(key(prefix, partition)));
+}
 
 export const uploadSessionKey = (deviceId: string, sessionId: string): Uint8Array =>
   key(keyPrefixes.uploadSession, encodeString(deviceId), encodeString(sessionId));

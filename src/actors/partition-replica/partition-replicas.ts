@@ -24,7 +24,8 @@ export const partitionReplicasDefaults: PartitionReplicasSettings = { replicaLag
 
 export interface PartitionReplicasOptions {
   readonly brokerId: number;
-  readonly openLog: (partition: PartitionId) => Promise<PartitionLog>;
+  /** Opens the partition's log for topic incarnation `topicId`, discarding another incarnation's data (NodeStorage.claimPartition). */
+  readonly openLog: (partition: PartitionId, topicId: string) => Promise<PartitionLog>;
   /** The topic's min in-sync replicas, from the broker's metadata view. */
   readonly minInSyncReplicasOf: (topic: string) => number | undefined;
   /** Fetching from another broker's leader (ReplicaFetchers). */
@@ -64,8 +65,12 @@ export class PartitionReplicas {
   private readonly actors = new Map<string, ReplicaActor>();
   /** The newest assignment of each hosted partition: a restarted replica starts from it. */
   private readonly assignments = new Map<string, { readonly id: PartitionId; assignment: ReplicaAssignment }>();
-  /** Each partition's log is opened once and kept: a partition removed and assigned again must not open a second instance over the same keys. */
-  private readonly logs = new Map<string, Promise<PartitionLog>>();
+  /**
+   * Each partition's log is opened once per topic incarnation and kept: a partition removed and
+   * assigned again must not open a second instance over the same keys. A topic deleted and created
+   * again (same name, new id) opens anew once the old instance settled.
+   */
+  private readonly logs = new Map<string, { readonly topicId: string; readonly log: Promise<PartitionLog> }>();
   /** Per partition, the supervisor call in progress: a removal and a new assignment apply in order. */
   private readonly pending = new Map<string, Promise<void>>();
 
@@ -179,7 +184,7 @@ export class PartitionReplicas {
         assignment,
         effects: {
           brokerId,
-          openLog: () => this.logOf(key, id),
+          openLog: () => this.logOf(key, id, assignment.topicId),
           lead: (log, current) => new PartitionLeader({
             log, clock, leaderId: brokerId, leaderEpoch: current.partition.leaderEpoch, partitionEpoch: current.partition.partitionEpoch,
             replicas: current.partition.replicas, isr: current.partition.isr, minInSyncReplicas: current.minInSyncReplicas,
@@ -209,14 +214,17 @@ export class PartitionReplicas {
     return actor;
   }
 
-  private logOf(key: string, id: PartitionId): Promise<PartitionLog> {
-    let log = this.logs.get(key);
-    if (log === undefined) {
-      log = this.options.openLog(id);
-      // A failed open is not kept: the next assignment tries again.
-      log.catch(() => this.logs.delete(key));
-      this.logs.set(key, log);
-    }
+  private logOf(key: string, id: PartitionId, topicId: string): Promise<PartitionLog> {
+    const kept = this.logs.get(key);
+    if (kept?.topicId === topicId) return kept.log;
+    const previous = kept?.log.then((log) => log.settled()).catch(() => undefined) ?? Promise.resolve();
+    const log = previous.then(() => this.options.openLog(id, topicId));
+    // A failed open is not kept: the restarted replica tries again.
+    log.catch(() => {
+      if (this.logs.get(key)?.log === log) this.logs.delete(key);
+    });
+    this.logs.set(key, { topicId, log });
     return log;
   }
+
 }

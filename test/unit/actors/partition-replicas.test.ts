@@ -4,7 +4,7 @@ import { supervisorDefaults } from '../../../src/actors/node-supervisor/supervis
 import { PartitionReplicas, partitionReplicasDefaults } from '../../../src/actors/partition-replica/partition-replicas.js';
 import type { PartitionChange } from '../../../src/actors/broker-metadata/broker-metadata-view.js';
 import type { PartitionInfo } from '../../../src/rpc/clients/index.js';
-import { formatPartition, GroupCommitWriter, MemoryKeyValueStore, openPartitionLog, type PartitionId, type StoredBatch } from '../../../src/storage/index.js';
+import { claimPartition, formatPartition, GroupCommitWriter, MemoryKeyValueStore, openPartitionLog, type PartitionId, type StoredBatch } from '../../../src/storage/index.js';
 import { waitFor } from '../../support/in-process-raft-cluster.js';
 import { captureLogger } from '../../support/log-capture.js';
 import { ManualClock } from '../../support/manual-clock.js';
@@ -12,9 +12,9 @@ import { ManualClock } from '../../support/manual-clock.js';
 const brokerId = 1;
 const batch: Omit<StoredBatch, 'partitionLeaderEpoch'> = { recordCount: 1, firstTimestampMs: 1, maxTimestampMs: 1, payload: new Uint8Array(8) };
 
-function change(partition: Partial<PartitionInfo> | undefined, topic = 'orders'): PartitionChange {
+function change(partition: Partial<PartitionInfo> | undefined, topic = 'orders', topicId = 't1'): PartitionChange {
   const info = partition === undefined ? undefined : { partition: 0, replicas: [1, 2, 3], leader: 1, isr: [1, 2, 3], leaderEpoch: 1, partitionEpoch: 1, ...partition };
-  return { topic, topicId: 't1', partition: info, partitionIndex: 0 };
+  return { topic, topicId, partition: info, partitionIndex: 0 };
 }
 
 async function hostOn(options: { failOpens?: number } = {}) {
@@ -32,12 +32,13 @@ async function hostOn(options: { failOpens?: number } = {}) {
   const replicas = new PartitionReplicas({
     supervisor,
     brokerId,
-    openLog: (id) => {
+    openLog: async (id, topicId) => {
       opened.push(id);
       if (failuresLeft > 0) {
         failuresLeft -= 1;
-        return Promise.reject(new Error('disk gone'));
+        throw new Error('disk gone');
       }
+      await claimPartition(engine, writer, id, topicId);
       return openPartitionLog(engine, writer, id);
     },
     minInSyncReplicasOf: () => 2,
@@ -135,6 +136,20 @@ describe('partition replicas', () => {
     await untilRole('leading');
     await expect(replicas.hosted('orders', 0)?.leader?.append(batch, 'leader', 1_000)).resolves.toEqual({ baseOffset: 1, lastOffset: 1 });
     expect(opened).toHaveLength(1);
+  });
+
+  it('a topic deleted and created again under the same name starts from an empty log, not the old records', async () => {
+    const { replicas, untilRole, opened } = await hostOn();
+    replicas.apply([change({ leaderEpoch: 1, isr: [1] })]);
+    await untilRole('leading');
+    await replicas.hosted('orders', 0)?.leader?.append(batch, 'leader', 1_000);
+    replicas.apply([change(undefined)]);
+    replicas.apply([change({ leaderEpoch: 1, isr: [1] }, 'orders', 't2')]);
+    await untilRole('leading');
+    const leader = replicas.hosted('orders', 0)?.leader;
+    expect(leader?.logEndOffset()).toBe(0);
+    await expect(leader?.append(batch, 'leader', 1_000)).resolves.toEqual({ baseOffset: 0, lastOffset: 0 });
+    expect(opened).toHaveLength(2);
   });
 
   it('a log that cannot be opened crashes the replica; the supervisor restarts it after a backoff, from the newest assignment', async () => {
