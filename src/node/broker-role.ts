@@ -13,13 +13,14 @@ import { ReplicaFetchers } from '../actors/partition-replica/replica-fetchers.js
 import type { IsrChangeProposal } from '../broker/index.js';
 import type { NodeConfig } from '../config/index.js';
 import { TributaryError } from '../errors/index.js';
-import { componentLogger, type Logger } from '../observability/index.js';
+import { componentLogger, type Logger, type MetricsRegistry } from '../observability/index.js';
 import { ControllerBrokerClient, defaultClientOptions, type MetadataWatch } from '../rpc/clients/index.js';
 import { channelCredentialsFor } from '../rpc/clients/client-options.js';
 import { ReplicationStream } from '../rpc/clients/replication-stream.js';
 import type { ReplicationBroker } from '../rpc/services/broker-replication-service.js';
 import type { NodeStorage } from '../storage/open-node-storage.js';
 import { formatPartition, type PartitionId } from '../storage/index.js';
+import { type BrokerMetrics, registerBrokerMetrics } from './broker-metrics.js';
 import { peerTls, peerToken } from './peer-credentials.js';
 
 /** Deadline of one call to the controllers; the lifecycle retries on its own schedule. */
@@ -40,6 +41,8 @@ export interface BrokerRole extends ReplicationBroker {
 export interface BrokerRoleOptions {
   /** The address the node's gRPC server bound or advertises: what the controller tells clients and peers. */
   readonly address: string;
+  /** The node's metrics: the broker registers its replication metrics there. */
+  readonly metrics: MetricsRegistry;
   /** The node's storage: partition logs share its group commit. */
   readonly storage: NodeStorage;
   /** Told once when the controller refuses this broker for good (another process took its node id). */
@@ -100,11 +103,12 @@ export async function startBrokerRole(config: NodeConfig, logger: Logger, option
     },
     minInSyncReplicasOf: (topic) => metadata.topic(topic)?.config.minInSyncReplicas,
     fetchers,
-    alterIsr: (id, assignment, proposal) => proposeIsr({ client, metadata, nodeId: config.nodeId, brokerEpoch: brokerEpoch(), logger: brokerLogger }, id, assignment, proposal),
+    alterIsr: (id, assignment, proposal) => proposeIsr({ client, metadata, nodeId: config.nodeId, brokerEpoch: brokerEpoch(), logger: brokerLogger, metrics: brokerMetrics }, id, assignment, proposal),
     clock: systemClock,
     logger: brokerLogger,
     settings: { ...partitionReplicasDefaults, replicaLagTimeMaxMs: config.broker.replicaLagTimeMaxMs },
   });
+  const brokerMetrics = registerBrokerMetrics(options.metrics, replicas);
   const watch: MetadataWatch = client.watchMetadata(0, (update) => replicas.apply(metadata.apply(update)), {
     clusterId: config.clusterId,
     onError: (error) => brokerLogger.error({ err: error }, 'the metadata watch stopped for good'),
@@ -155,6 +159,7 @@ interface IsrProposalContext {
   readonly nodeId: number;
   readonly brokerEpoch: number;
   readonly logger: Logger;
+  readonly metrics: BrokerMetrics;
 }
 
 /**
@@ -163,10 +168,14 @@ interface IsrProposalContext {
  * since. The answer's partition state counts only while it is still this leader epoch's.
  */
 async function proposeIsr(context: IsrProposalContext, id: PartitionId, assignment: ReplicaAssignment, proposal: IsrChangeProposal): Promise<CommittedIsr | undefined> {
-  const { client, metadata, nodeId, brokerEpoch, logger } = context;
+  const { client, metadata, nodeId, brokerEpoch, logger, metrics } = context;
   const { partition, topicId } = assignment;
   const where = { partition: formatPartition(id), isr: proposal.isr, reason: proposal.reason };
-  if (brokerEpoch === 0) return undefined;
+  const change = proposal.removed.length === 0 ? 'expand' : proposal.added.length === 0 ? 'shrink' : 'shrink_expand';
+  if (brokerEpoch === 0) {
+    metrics.isrChange(change, 'undecided');
+    return undefined;
+  }
   const newIsr = proposal.isr.map((id) => ({ nodeId: id, brokerEpoch: metadata.broker(id)?.incarnationEpoch ?? 0 }));
   try {
     const [outcome] = await client.alterPartition(nodeId, brokerEpoch, [
@@ -174,11 +183,13 @@ async function proposeIsr(context: IsrProposalContext, id: PartitionId, assignme
     ]);
     if (outcome?.error !== undefined) logger.warn({ ...where, err: outcome.error }, 'the controller refused an ISR change');
     else logger.info(where, 'ISR changed');
+    metrics.isrChange(change, outcome?.error === undefined ? 'committed' : 'refused');
     const info = outcome?.partitionInfo;
     if (info === undefined || info.leader !== nodeId || info.leaderEpoch !== partition.leaderEpoch) return undefined;
     return { isr: info.isr, partitionEpoch: info.partitionEpoch };
   } catch (error) {
     logger.warn({ ...where, err: error }, 'an ISR change could not reach the controller; it is proposed again later');
+    metrics.isrChange(change, 'undecided');
     return undefined;
   }
 }

@@ -105,7 +105,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
   }
   const advertisedAddress = config.advertisedAddress ?? rpc.address;
   controllerRole?.bound(advertisedAddress);
-  brokerRole = config.roles.includes('broker') ? await startBrokerRole(config, logger, { address: advertisedAddress, storage, onFailure: fatal }) : undefined;
+  brokerRole = config.roles.includes('broker') ? await startBrokerRole(config, logger, { address: advertisedAddress, storage, metrics, onFailure: fatal }) : undefined;
   rpc.shutdownSignal.addEventListener('abort', () => serverShutdown.abort(), { once: true });
   let stopping = false;
   const http = config.metrics.enabled ? await startMetricsEndpoint(config, logger, metrics, rpc, () => stopping) : undefined;

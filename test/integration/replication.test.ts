@@ -139,6 +139,10 @@ describe('replication across broker processes', () => {
       await produce(['while-one-paused']);
       await until(async () => ((await partitionNow()).isr.includes(first) ? undefined : true), `broker ${first} to leave the ISR`);
       expect('baseOffset' in (await produce(['with-two-in-sync']))).toBe(true);
+      const scraped = await (await fetch(`http://${cluster.metricsAddress(start.leader)}/metrics`)).text();
+      expect(scraped).toContain('trib_broker_under_replicated_partitions 1');
+      expect(scraped).toMatch(/trib_broker_isr_changes_total\{change="shrink",outcome="committed"\} [1-9]/);
+      expect(scraped).toContain('trib_broker_partitions{role="leading"} 1');
       process.kill(pids[1] ?? 0, 'SIGSTOP');
       await until(async () => ((await partitionNow()).isr.includes(second) ? undefined : true), `broker ${second} to leave the ISR`);
       const refused = await produce(['with-one-in-sync']);

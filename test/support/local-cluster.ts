@@ -77,6 +77,13 @@ export class LocalCluster {
     return member.grpc;
   }
 
+  /** The metrics/health HTTP "host:port" of node `id`. */
+  metricsAddress(id: number): string {
+    const member = this.members.find((candidate) => candidate.id === id);
+    if (member === undefined) throw new Error(`no node ${id} in the local cluster`);
+    return member.metrics;
+  }
+
   nodeDirectory(id: number): string {
     return join(this.directory, 'data', String(id));
   }

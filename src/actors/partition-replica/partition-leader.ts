@@ -115,6 +115,11 @@ export class PartitionLeader {
     return this.state.highWatermark();
   }
 
+  /** Whether the committed ISR lacks one of the partition's replicas. */
+  underReplicated(): boolean {
+    return this.state.isrList().length < this.options.replicas.length;
+  }
+
   /** The offset after the last durable record here. */
   logEndOffset(): number {
     return this.options.log.logEndOffset();

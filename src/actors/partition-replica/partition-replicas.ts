@@ -99,6 +99,11 @@ export class PartitionReplicas {
     return new Map([...this.actors].map(([key, actor]) => [key, String(actor.getSnapshot().value)]));
   }
 
+  /** Partitions this broker leads whose committed ISR lacks one of their replicas. */
+  underReplicatedCount(): number {
+    return [...this.actors.values()].filter((actor) => actor.getSnapshot().context.leader?.underReplicated() === true).length;
+  }
+
   /** Stops every replica through the supervisor: leaders resign, so their waiting writes fail with NOT_LEADER. */
   stop(): Promise<void> {
     this.assignments.clear();
