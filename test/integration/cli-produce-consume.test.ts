@@ -78,6 +78,12 @@ describe('trib produce and trib consume against a combined node', () => {
     const partitionZeroEnd = keyPartition === 0 ? 7 : 5;
     expect(described.stdout).toContain(`  partition 0: leader 1, replicas [1], isr [1], leader epoch 1, high watermark ${partitionZeroEnd}, log end offset ${partitionZeroEnd}\n`);
     expect(described.stdout).toContain(`  partition 1: leader 1, replicas [1], isr [1], leader epoch 1, high watermark ${7 - partitionZeroEnd}, log end offset ${7 - partitionZeroEnd}\n`);
+    const describedJson = await runTrib(['topic', 'describe', 'readings', ...bootstrap, '--json']);
+    const { topics } = JSON.parse(describedJson.stdout) as { topics: Array<{ partitions: Array<Record<string, unknown>> }> };
+    expect(topics[0]?.partitions.map(({ partition, highWatermark, logEndOffset, logStartOffset }) => ({ partition, highWatermark, logEndOffset, logStartOffset }))).toEqual([
+      { partition: 0, highWatermark: partitionZeroEnd, logEndOffset: partitionZeroEnd, logStartOffset: 0 },
+      { partition: 1, highWatermark: 7 - partitionZeroEnd, logEndOffset: 7 - partitionZeroEnd, logStartOffset: 0 },
+    ]);
   });
 
   it('reports a record it could not send on its own line and exits 1', async () => {
