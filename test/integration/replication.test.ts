@@ -7,6 +7,7 @@ import { LocalCluster } from '../support/local-cluster.js';
 
 const waitMs = 30_000;
 const topic = 'replicated';
+const partitionCount = 3;
 /** Short, so a paused follower leaves the ISR within the test's patience. */
 const replicaLagTimeMaxMs = 1_500;
 
@@ -35,7 +36,7 @@ describe('replication across broker processes', () => {
     admin = new AdminClient(options);
     metadata = new MetadataClient(options);
     await until(async () => ((await admin.describeCluster({ includeFenced: false })).brokers.length === 3 ? true : undefined), 'three active brokers');
-    await admin.createTopic(topic, { config: { partitions: 1, replicationFactor: 3, minInSyncReplicas: 2 } });
+    await admin.createTopic(topic, { config: { partitions: partitionCount, replicationFactor: 3, minInSyncReplicas: 2 } });
   }, 120_000);
 
   afterAll(async () => {
@@ -44,19 +45,19 @@ describe('replication across broker processes', () => {
     await cluster.destroy();
   });
 
-  const partitionNow = async (): Promise<PartitionInfo> => {
+  const partitionNow = async (index = 0): Promise<PartitionInfo> => {
     const found = await metadata.topics([topic], { consistency: 'linearizable' });
-    const partition = found.topics[0]?.topic?.partitions[0];
-    if (partition === undefined) throw new Error('the topic has no partition 0');
+    const partition = found.topics[0]?.topic?.partitions[index];
+    if (partition === undefined) throw new Error(`the topic has no partition ${index}`);
     return partition;
   };
 
-  const produce = async (values: string[]): Promise<{ baseOffset: number } | TributaryError> => {
-    const { leader } = await partitionNow();
+  const produce = async (values: string[], partition = 0): Promise<{ baseOffset: number } | TributaryError> => {
+    const { leader } = await partitionNow(partition);
     const clients = dataPlaneClients(cluster.address(leader));
     try {
       return await unary(clients.producer.produce.bind(clients.producer), {
-        header: header(), acks: Acks.ALL, timeoutMs: 10_000, partitionBatch: { topicPartition: { topic, partition: 0 }, batch: batchOf(values), currentLeaderEpoch: 0 },
+        header: header(), acks: Acks.ALL, timeoutMs: 10_000, partitionBatch: { topicPartition: { topic, partition }, batch: batchOf(values), currentLeaderEpoch: 0 },
       });
     } catch (error) {
       return error as TributaryError;
@@ -65,14 +66,14 @@ describe('replication across broker processes', () => {
     }
   };
 
-  const readAll = async (): Promise<string[]> => {
-    const { leader } = await partitionNow();
+  const readAll = async (partition: number): Promise<string[]> => {
+    const { leader } = await partitionNow(partition);
     const clients = dataPlaneClients(cluster.address(leader));
     try {
       const values: string[] = [];
       for (;;) {
         const response = await unary(clients.consumer.fetch.bind(clients.consumer), {
-          header: header(), partitions: [{ topicPartition: { topic, partition: 0 }, fetchOffset: values.length, maxBytes: 0, currentLeaderEpoch: 0 }], maxWaitMs: 0, minBytes: 0, maxBytes: 0,
+          header: header(), partitions: [{ topicPartition: { topic, partition }, fetchOffset: values.length, maxBytes: 0, currentLeaderEpoch: 0 }], maxWaitMs: 0, minBytes: 0, maxBytes: 0,
         });
         const records = response.results[0]?.batches.flatMap((batch) => decodeRecordBatch(batch)) ?? [];
         const fresh = records.filter((record) => record.offset >= values.length);
@@ -85,21 +86,24 @@ describe('replication across broker processes', () => {
   };
 
   it('loses no acknowledged record while leaders are SIGKILLed under an acks=all producer, and a killed broker rejoins the ISR', async () => {
-    const acknowledged = new Map<number, string>();
+    // Per partition: offset → the numbered record acknowledged there.
+    const acknowledged = Array.from({ length: partitionCount }, () => new Map<number, string>());
+    const acknowledgedCount = () => acknowledged.reduce((sum, records) => sum + records.size, 0);
     let producing = true;
     let sequence = 0;
-    // A producer writing numbered records as fast as acks=all allows, retrying whatever fails.
+    // A producer writing numbered records round the partitions as fast as acks=all allows, retrying whatever fails.
     const producer = (async () => {
       while (producing) {
+        const partition = sequence % partitionCount;
         const value = `r${sequence++}`;
-        const result = await produce([value]).catch((error: unknown) => error as TributaryError);
-        if ('baseOffset' in result) acknowledged.set(result.baseOffset, value);
+        const result = await produce([value], partition).catch((error: unknown) => error as TributaryError);
+        if ('baseOffset' in result) acknowledged[partition]?.set(result.baseOffset, value);
         else await new Promise((resolve) => setTimeout(resolve, 50));
       }
     })();
     const killLeader = async (): Promise<number> => {
-      const countBefore = acknowledged.size;
-      await until(() => Promise.resolve(acknowledged.size >= countBefore + 10 ? true : undefined), 'ten more acknowledged records');
+      const countBefore = acknowledgedCount();
+      await until(() => Promise.resolve(acknowledgedCount() >= countBefore + 10 ? true : undefined), 'ten more acknowledged records');
       const before = await partitionNow();
       await cluster.kill(before.leader);
       await until(async () => {
@@ -113,16 +117,21 @@ describe('replication across broker processes', () => {
       await cluster.up();
       await until(async () => ((await partitionNow()).isr.includes(firstKilled) ? true : undefined), `broker ${firstKilled} to rejoin the ISR after its restart`);
       await killLeader();
-      const countAfter = acknowledged.size;
-      await until(() => Promise.resolve(acknowledged.size >= countAfter + 10 ? true : undefined), 'acknowledgements from the third leader');
+      const countAfter = acknowledgedCount();
+      await until(() => Promise.resolve(acknowledgedCount() >= countAfter + 10 ? true : undefined), 'acknowledgements from the third leader');
     } finally {
       producing = false;
       await producer;
     }
-    const values = await readAll();
-    const lost = [...acknowledged].filter(([offset, value]) => values[offset] !== value);
-    expect(lost).toEqual([]);
-    expect(acknowledged.size).toBeGreaterThanOrEqual(30);
+    for (const [partition, records] of acknowledged.entries()) {
+      const values = await readAll(partition);
+      const lost = [...records].filter(([offset, value]) => values[offset] !== value);
+      expect(lost, `partition ${partition}`).toEqual([]);
+      // In order: the records of one partition were produced one at a time, so their numbers rise with their offsets.
+      const numbers = [...records].toSorted(([left], [right]) => left - right).map(([, value]) => Number(value.slice(1)));
+      expect(numbers).toEqual(numbers.toSorted((left, right) => left - right));
+    }
+    expect(acknowledgedCount()).toBeGreaterThanOrEqual(30);
     await cluster.up();
   }, 180_000);
 
@@ -140,9 +149,9 @@ describe('replication across broker processes', () => {
       await until(async () => ((await partitionNow()).isr.includes(first) ? undefined : true), `broker ${first} to leave the ISR`);
       expect('baseOffset' in (await produce(['with-two-in-sync']))).toBe(true);
       const scraped = await (await fetch(`http://${cluster.metricsAddress(start.leader)}/metrics`)).text();
-      expect(scraped).toContain('trib_broker_under_replicated_partitions 1');
+      expect(scraped).toMatch(/trib_broker_under_replicated_partitions [1-9]/);
       expect(scraped).toMatch(/trib_broker_isr_changes_total\{change="shrink",outcome="committed"\} [1-9]/);
-      expect(scraped).toContain('trib_broker_partitions{role="leading"} 1');
+      expect(scraped).toMatch(/trib_broker_partitions\{role="leading"\} [1-9]/);
       process.kill(pids[1] ?? 0, 'SIGSTOP');
       await until(async () => ((await partitionNow()).isr.includes(second) ? undefined : true), `broker ${second} to leave the ISR`);
       const refused = await produce(['with-one-in-sync']);
