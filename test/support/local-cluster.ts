@@ -15,6 +15,8 @@ export interface LocalClusterOptions {
   readonly controllers: number;
   /** Broker-only nodes, numbered after the controllers; none by default. */
   readonly brokers?: number;
+  /** The controllers are brokers too (roles [controller, broker]), as in cluster/local.yaml. */
+  readonly combined?: boolean;
   /** Node config keys for every node (the cluster file's `settings`). */
   readonly settings?: Record<string, unknown>;
 }
@@ -45,7 +47,7 @@ export class LocalCluster {
     const nodes = options.controllers + (options.brokers ?? 0);
     const ports = await freePorts(2 * nodes);
     for (let id = 1; id <= nodes; id++) {
-      const roles = id <= options.controllers ? ['controller'] : ['broker'];
+      const roles = id > options.controllers ? ['broker'] : options.combined ? ['controller', 'broker'] : ['controller'];
       members.push({ id, roles, grpc: `127.0.0.1:${ports[2 * id - 2]}`, metrics: `127.0.0.1:${ports[2 * id - 1]}` });
     }
     const cluster = new LocalCluster(directory, join(directory, 'cluster.yaml'), members, options.settings ?? {});

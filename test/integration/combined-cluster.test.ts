@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Admin } from '../../src/client/index.js';
+import { eventually } from '../support/eventually.js';
+import { LocalCluster } from '../support/local-cluster.js';
+import { runTrib } from '../support/trib-process.js';
+
+const waitMs = 30_000;
+
+interface Acknowledged {
+  line: number;
+  partition: number;
+  offset: number;
+}
+
+describe('the quick start on three combined node processes (the shape of cluster/local.yaml)', () => {
+  let cluster: LocalCluster;
+  let admin: Admin;
+  let bootstrap: string[];
+
+  beforeAll(async () => {
+    cluster = await LocalCluster.create({ controllers: 3, combined: true, settings: { controller: { raft: { tickIntervalMs: 20 }, brokerSessionTimeoutMs: 2_000 } } });
+    await cluster.up();
+    bootstrap = ['--bootstrap', cluster.bootstrap];
+    admin = new Admin({ bootstrap: cluster.bootstrap.split(','), deadlineMs: 3_000 });
+    await eventually(async () => {
+      const brokers = (await admin.describeCluster().catch(() => undefined))?.brokers ?? [];
+      return brokers.filter((broker) => broker.state === 'active').length === 3 ? true : undefined;
+    }, waitMs, 'three active brokers');
+  }, 120_000);
+
+  afterAll(async () => {
+    admin?.close();
+    await cluster?.destroy();
+  });
+
+  async function produce(from: number, count: number): Promise<Acknowledged[]> {
+    const input = Array.from({ length: count }, (_, index) => `record ${from + index}\n`).join('');
+    const result = await runTrib(['produce', 'readings', ...bootstrap, '--json'], { input, timeoutMs: 60_000 });
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    return result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Acknowledged);
+  }
+
+  it('reads back every record acknowledged with acks=all at its offset, across a SIGKILLed partition leader', async () => {
+    const created = await runTrib(['topic', 'create', 'readings', ...bootstrap, '--partitions', '3', '--replication-factor', '3']);
+    expect(created.code).toBe(0);
+    const first = await produce(0, 30);
+    const { topics } = await admin.describeTopics(['readings']);
+    const leader = topics[0]?.topic?.partitions[0]?.leader ?? 0;
+    await cluster.kill(leader);
+    const second = await produce(30, 30);
+    const acknowledged = [...first, ...second.map((record) => ({ ...record, line: record.line + 30 }))];
+    expect(acknowledged.map((record) => record.line)).toEqual(Array.from({ length: 60 }, (_, index) => index + 1));
+
+    const consumed = await runTrib(['consume', 'readings', ...bootstrap, '--from-beginning', '--max', '60', '--json'], { timeoutMs: 60_000 });
+    expect(consumed).toMatchObject({ code: 0, stderr: '' });
+    const records = consumed.stdout.trim().split('\n').map((line) => JSON.parse(line) as { partition: number; offset: number; value: string });
+    const byPosition = new Map(records.map((record) => [`${record.partition}/${record.offset}`, record.value]));
+    expect(acknowledged.map((record) => byPosition.get(`${record.partition}/${record.offset}`))).toEqual(acknowledged.map((record) => `record ${record.line - 1}`));
+    for (const partition of [0, 1, 2]) {
+      const offsets = records.filter((record) => record.partition === partition).map((record) => record.offset);
+      expect(offsets).toEqual(offsets.map((_, index) => index));
+    }
+  });
+});
