@@ -84,7 +84,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
    * A partition that cannot be read, found while other partitions returned records: those are
    * handed out first (their positions already moved past them), and the next poll throws this.
    */
-  private failure: TributaryError | undefined;
+  private failure: { key: string; error: TributaryError } | undefined;
   private closed = false;
 
   constructor(options: ConsumerOptions, links?: ConsumerLinks) {
@@ -101,7 +101,10 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.routes = new PartitionRoutes(this.links.metadata);
   }
 
-  /** Replaces the assigned partitions; each starts at its offset (`earliest`/`latest` are resolved on the next poll). */
+  /**
+   * Replaces the assigned partitions; each starts at its offset (`earliest`/`latest` are resolved
+   * on the next poll). Like `seek`, call it between polls: a poll in progress moves positions.
+   */
   assign(assignments: readonly Assignment[]): void {
     if (assignments.length > assignedPartitionsMax) {
       throw new TributaryError('INVALID_REQUEST', `${assignments.length} partitions assigned; a consumer reads at most ${assignedPartitionsMax}`);
@@ -114,6 +117,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     }
     this.positions.clear();
     for (const [key, position] of positions) this.positions.set(key, position);
+    this.failure = undefined;
   }
 
   /** Moves an assigned partition's position; the next poll reads from there. */
@@ -121,6 +125,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const position = this.assigned(topic, partition);
     position.next = checkStartOffset(topic, partition, offset);
     position.failures = 0;
+    // A failure kept for the next poll is answered by moving the partition it was about.
+    if (this.failure?.key === keyOf(topic, partition)) this.failure = undefined;
   }
 
   /** The offset of the next record `poll` returns for the partition; undefined until `earliest`/`latest` is resolved. */
@@ -152,7 +158,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private throwFailure(): void {
     const failure = this.failure;
     this.failure = undefined;
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure.error;
   }
 
   /** Records one by one, polling as needed, until `close`. */
@@ -249,7 +255,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const position = this.positions.get(keyOf(result.topic, result.partition));
     if (position === undefined || typeof position.next !== 'number') return [];
     if (result.error?.code === 'OFFSET_OUT_OF_RANGE') {
-      this.failure ??= outOfRange(position.topic, position.partition, position.next, result);
+      this.failure ??= { key: keyOf(position.topic, position.partition), error: outOfRange(position.topic, position.partition, position.next, result) };
       return [];
     }
     if (result.error !== undefined) {
@@ -273,7 +279,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     if (!decision.retry) {
       // The caller hears of it now; a later read starts a new count.
       position.failures = 0;
-      this.failure ??= new TributaryError(error.code, `${where} could not be read: ${error.message} (${decision.why})`, { retriable: error.retriable, leaderHint: error.leaderHint, cause: error });
+      const surfaced = new TributaryError(error.code, `${where} could not be read: ${error.message} (${decision.why})`, { retriable: error.retriable, leaderHint: error.leaderHint, cause: error });
+      this.failure ??= { key: keyOf(position.topic, position.partition), error: surfaced };
       return;
     }
     if (decision.route === 'hint' && error.leaderHint !== undefined) this.routes.followHint(position.topic, position.partition, error.leaderHint);

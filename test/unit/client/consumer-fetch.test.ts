@@ -80,6 +80,12 @@ describe('Consumer fetching', () => {
     await expect(consumer.poll()).rejects.toThrow("partition t-1: offset 0 is out of range; the partition holds offsets 0 to 3 (log start offset to high watermark); seek to an offset in it, or to 'earliest' or 'latest'");
     consumer.seek('t', 1, 1);
     expect(values(await consumer.poll()).toSorted()).toEqual(['p1-1', 'p1-2']);
+    // Seeking the failed partition before the next poll answers the failure: nothing is thrown.
+    cluster.errors.set(1, new TributaryError('OFFSET_OUT_OF_RANGE', 'offset 3 is past the end'));
+    consumer.seek('t', 0, 0);
+    expect(values(await consumer.poll())).toEqual(['p0-0', 'p0-1', 'p0-2', 'p0-3']);
+    consumer.seek('t', 1, 2);
+    expect(values(await consumer.poll()).toSorted()).toEqual(['p0-4', 'p0-5', 'p0-6', 'p0-7', 'p1-2']);
     consumer.close();
   });
 
