@@ -133,6 +133,9 @@ export class PartitionLeader {
    * Settles at the next change a long-poll waits for: the high watermark advanced (consumers), the
    * log end advanced (followers), or the epoch ended. Every caller shares one promise, so any
    * number of waiting fetches costs one; a waiter re-checks its own condition after it settles.
+   * A promise keeps every reaction until it settles, so a waiter that may give up first (a
+   * long-poll's deadline) subscribes through rpc/services/leader-changes.ts instead of reacting
+   * here itself: that keeps one reaction per leader however often polls time out.
    */
   changed(): Promise<void> {
     return this.nextChange.promise;

@@ -8,6 +8,7 @@ import {
   type ReplicateStreamRequest, type ReplicateStreamResponse,
 } from '../generated/tributary/broker/v1/broker_replication_service.js';
 import type { RpcService } from '../server/rpc-server.js';
+import { LeaderChanges } from './leader-changes.js';
 import { ReplicaFetchSession, type ReplicaFetchSessionLimits } from './replica-fetch-session.js';
 import { serveUnary } from './serve-unary.js';
 
@@ -39,7 +40,8 @@ type ReplicateCall = ServerDuplexStream<ReplicateStreamRequest, ReplicateStreamR
  */
 export function createBrokerReplicationService(options: BrokerReplicationServiceOptions): RpcService {
   const getLeaderEpoch = serveUnary<GetLeaderEpochRequest, GetLeaderEpochResponse>((request) => Promise.resolve(answerLeaderEpochs(options, request)));
-  const replicateStream = (call: ReplicateCall) => new ReplicateStreamHandler(options, call).start();
+  const changes = new LeaderChanges();
+  const replicateStream = (call: ReplicateCall) => new ReplicateStreamHandler(options, changes, call).start();
   return { definition: BrokerReplicationServiceService, implementation: { replicateStream, getLeaderEpoch } };
 }
 
@@ -48,24 +50,21 @@ class ReplicateStreamHandler {
   private session: ReplicaFetchSession | undefined;
   private fetching = false;
   private ended = false;
-  private readonly closed: Promise<void>;
-  private signalClosed: () => void = () => undefined;
+  /** Aborted when the stream ends: a fetch waiting for data stops waiting. */
+  private readonly closed = new AbortController();
 
   constructor(
     private readonly options: BrokerReplicationServiceOptions,
+    private readonly changes: LeaderChanges,
     private readonly call: ReplicateCall,
-  ) {
-    this.closed = new Promise((resolve) => {
-      this.signalClosed = resolve;
-    });
-  }
+  ) {}
 
   start(): void {
     const { shutdownSignal } = this.options;
     const onShutdown = () => this.fail(new TributaryError('SHUTTING_DOWN', `broker ${this.options.nodeId} is shutting down; fetch from the next leader`));
     if (shutdownSignal.aborted) return onShutdown();
     shutdownSignal.addEventListener('abort', onShutdown, { once: true });
-    void this.closed.then(() => shutdownSignal.removeEventListener('abort', onShutdown));
+    this.closed.signal.addEventListener('abort', () => shutdownSignal.removeEventListener('abort', onShutdown), { once: true });
     this.call.on('data', (request: ReplicateStreamRequest) => this.receive(request));
     this.call.on('end', () => this.finish());
     this.call.on('cancelled', () => this.finish());
@@ -90,14 +89,14 @@ class ReplicateStreamHandler {
     const broker = this.options.broker();
     if (broker === undefined) throw new TributaryError('NOT_AVAILABLE', `broker ${this.options.nodeId} is starting; retry shortly`, { retriable: true });
     checkOpen(this.options, broker, open);
-    this.session = new ReplicaFetchSession(open.replicaId, broker.leaders, this.options.clock, this.options.limits);
+    this.session = new ReplicaFetchSession(open.replicaId, broker.leaders, this.options.clock, this.options.limits, this.changes);
     this.call.write({ kind: { $case: 'opened', value: { leaderId: this.options.nodeId, leaderIncarnationEpoch: broker.brokerEpoch() } } });
   }
 
   private fetch(session: ReplicaFetchSession, fetch: Parameters<ReplicaFetchSession['answer']>[0]): void {
     if (this.fetching) throw new TributaryError('INVALID_REQUEST', `fetch ${fetch.fetchId} was sent while the previous fetch is unanswered; one fetch at a time`);
     this.fetching = true;
-    session.answer(fetch, this.closed).then(
+    session.answer(fetch, this.closed.signal).then(
       (partitions) => {
         this.fetching = false;
         if (!this.ended) this.call.write({ kind: { $case: 'fetchResult', value: { fetchId: fetch.fetchId, partitions } } });
@@ -114,7 +113,7 @@ class ReplicateStreamHandler {
 
   private finish(): void {
     this.ended = true;
-    this.signalClosed();
+    this.closed.abort();
   }
 }
 

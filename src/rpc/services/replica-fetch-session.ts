@@ -6,6 +6,7 @@ import { TributaryError } from '../../errors/index.js';
 import { formatPartition } from '../../storage/index.js';
 import { toErrorDetail } from '../error-status.js';
 import type { PartitionFetchResult, ReplicateAck, ReplicateFetch } from '../generated/tributary/broker/v1/broker_replication_service.js';
+import type { LeaderChanges } from './leader-changes.js';
 import { wireBatchFromStored } from './record-batch-mapping.js';
 
 /** Bounds of one follower's fetch session on this leader. */
@@ -39,7 +40,14 @@ interface Collected {
   readonly bytes: number;
   /** An error or a divergence: the follower must act on it now. */
   readonly urgent: boolean;
-  readonly leaders: PartitionLeader[];
+  readonly leaders: LeaderPosition[];
+}
+
+/** A leader as one pass read it: a later difference wakes the waiting fetch. */
+interface LeaderPosition {
+  readonly leader: PartitionLeader;
+  readonly logEndOffset: number;
+  readonly highWatermark: number | undefined;
 }
 
 /**
@@ -59,32 +67,24 @@ export class ReplicaFetchSession {
     private readonly leaders: PartitionLeaderSource,
     private readonly clock: Clock,
     private readonly limits: ReplicaFetchSessionLimits,
+    private readonly changes: LeaderChanges,
   ) {}
 
-  /** Answers one fetch; `aborted` ends the wait early (the stream closed). */
-  async answer(fetch: ReplicateFetch, aborted: Promise<void>): Promise<PartitionFetchResult[]> {
+  /** Answers one fetch; `stop` ends the wait early (the stream closed). */
+  async answer(fetch: ReplicateFetch, stop: AbortSignal): Promise<PartitionFetchResult[]> {
     this.update(fetch);
     const deadlineMs = this.clock.nowMs() + Math.min(fetch.maxWaitMs, this.limits.fetchWaitMsMax);
     const maxBytes = Math.min(fetch.maxBytes === 0 ? this.limits.fetchBytesMax : fetch.maxBytes, this.limits.fetchBytesMax);
-    let ended = false;
-    void aborted.then(() => {
-      ended = true;
-    });
     for (;;) {
       const collected = await this.collect(maxBytes);
       const waitMs = deadlineMs - this.clock.nowMs();
-      if (ended || collected.urgent || collected.bytes >= Math.max(fetch.minBytes, 1) || waitMs <= 0 || collected.leaders.length === 0) {
+      if (stop.aborted || collected.urgent || collected.bytes >= Math.max(fetch.minBytes, 1) || waitMs <= 0 || collected.leaders.length === 0) {
         return collected.results.map(({ result, entry, sent }) => {
           entry.lastSent = sent;
           return result;
         });
       }
-      let cancel: () => void = () => undefined;
-      const timedOut = new Promise<void>((resolve) => {
-        cancel = this.clock.setTimer(waitMs, resolve);
-      });
-      await Promise.race([timedOut, aborted, ...collected.leaders.map((leader) => leader.changed())]);
-      cancel();
+      await this.waitForChange(collected.leaders, deadlineMs, stop);
     }
   }
 
@@ -130,13 +130,37 @@ export class ReplicaFetchSession {
     }
   }
 
+  /**
+   * Waits for the first of: a leader's log end or high watermark moving past what the last pass
+   * saw, the deadline, `stop`. Subscribing goes through LeaderChanges (one reaction per leader,
+   * however many waiters), then the positions are checked, so a change that came during the pass
+   * is not missed.
+   */
+  private waitForChange(leaders: readonly LeaderPosition[], deadlineMs: number, stop: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const cancels: Array<() => void> = [];
+      let settled = false;
+      const settle = (): void => {
+        if (settled) return;
+        settled = true;
+        for (const cancel of cancels) cancel();
+        stop.removeEventListener('abort', settle);
+        resolve();
+      };
+      stop.addEventListener('abort', settle, { once: true });
+      cancels.push(this.clock.setTimer(Math.max(0, deadlineMs - this.clock.nowMs()), settle));
+      for (const { leader } of leaders) cancels.push(this.changes.subscribe(leader, settle));
+      if (leaders.some(({ leader, logEndOffset, highWatermark }) => leader.logEndOffset() !== logEndOffset || leader.highWatermark() !== highWatermark)) settle();
+    });
+  }
+
   /** Reads every partition of the session once, from a rotating start so none is starved of the byte budget. */
   private async collect(maxBytes: number): Promise<Collected> {
     const entries = [...this.partitions.values()];
     const start = entries.length === 0 ? 0 : this.rotation++ % entries.length;
     const ordered = [...entries.slice(start), ...entries.slice(0, start)];
     const results: Collected['results'] = [];
-    const leaders: PartitionLeader[] = [];
+    const leaders: LeaderPosition[] = [];
     let bytes = 0;
     let urgent = false;
     for (const entry of ordered) {
@@ -168,7 +192,7 @@ export class ReplicaFetchSession {
         divergingEpoch: fetched.diverging === undefined ? undefined : { epoch: fetched.diverging.epoch, endOffset: fetched.diverging.endOffset },
       };
       const changed = batches.length > 0 || fetched.diverging !== undefined || sent !== entry.lastSent;
-      return { leader, result, bytes, sent, changed };
+      return { leader: { leader, logEndOffset: fetched.logEndOffset, highWatermark: fetched.highWatermark }, result, bytes, sent, changed };
     } catch (error) {
       // OFFSET_OUT_OF_RANGE needs the leader's log start: the follower restarts its log there.
       const bounds = leader === undefined

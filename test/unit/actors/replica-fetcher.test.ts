@@ -6,6 +6,7 @@ import { ReplicaFetcher, replicaFetcherDefaults, type ReplicationLink } from '..
 import { encodeRecordBatch } from '../../../src/rpc/clients/index.js';
 import { partitionFetchOutcomeFromWire, replicateFetchToWire } from '../../../src/rpc/clients/replication-stream.js';
 import { storedBatchFromWire } from '../../../src/rpc/services/record-batch-mapping.js';
+import { LeaderChanges } from '../../../src/rpc/services/leader-changes.js';
 import { ReplicaFetchSession, replicaFetchSessionDefaults } from '../../../src/rpc/services/replica-fetch-session.js';
 import { GroupCommitWriter, MemoryKeyValueStore, openPartitionLog, type PartitionLog, type StoredBatch } from '../../../src/storage/index.js';
 import { waitFor } from '../../support/in-process-raft-cluster.js';
@@ -38,10 +39,10 @@ async function contents(log: PartitionLog): Promise<Array<[number, number, strin
  */
 function linkTo(leader: PartitionLeader): ReplicationLink {
   const leaders: PartitionLeaderSource = { leaderFor: () => leader };
-  const session = new ReplicaFetchSession(2, leaders, systemClock, replicaFetchSessionDefaults);
+  const session = new ReplicaFetchSession(2, leaders, systemClock, replicaFetchSessionDefaults, new LeaderChanges());
   let fetchId = 0;
   return {
-    fetch: async (call) => (await session.answer(replicateFetchToWire(++fetchId, call), new Promise(() => undefined))).map(partitionFetchOutcomeFromWire),
+    fetch: async (call) => (await session.answer(replicateFetchToWire(++fetchId, call), new AbortController().signal)).map(partitionFetchOutcomeFromWire),
     close: () => undefined,
   };
 }
