@@ -8,7 +8,8 @@ import type { NodeSupervisor } from '../node-supervisor/node-supervisor.js';
 import type { SupervisedChild } from '../node-supervisor/supervised-child.js';
 import { TributaryError } from '../../errors/index.js';
 import { xstateClockOf } from '../xstate-clock.js';
-import type { IsrChangeProposal } from '../../broker/index.js';
+import assert from 'node:assert/strict';
+import { FollowerHighWatermark, type IsrChangeProposal } from '../../broker/index.js';
 import { type CommittedIsr, PartitionLeader } from './partition-leader.js';
 import { partitionReplicaMachine, type ReplicaAssignment } from './partition-replica-machine.js';
 import type { FollowedPartition } from './replica-fetcher.js';
@@ -70,7 +71,7 @@ export class PartitionReplicas {
    * assigned again must not open a second instance over the same keys. A topic deleted and created
    * again (same name, new id) opens anew once the old instance settled.
    */
-  private readonly logs = new Map<string, { readonly topicId: string; readonly log: Promise<PartitionLog> }>();
+  private readonly logs = new Map<string, { readonly topicId: string; readonly log: Promise<PartitionLog>; readonly highWatermark: FollowerHighWatermark }>();
   /** Per partition, the supervisor call in progress: a removal and a new assignment apply in order. */
   private readonly pending = new Map<string, Promise<void>>();
 
@@ -193,12 +194,14 @@ export class PartitionReplicas {
           lead: (log, current) => new PartitionLeader({
             log, clock, leaderId: brokerId, leaderEpoch: current.partition.leaderEpoch, partitionEpoch: current.partition.partitionEpoch,
             replicas: current.partition.replicas, isr: current.partition.isr, minInSyncReplicas: current.minInSyncReplicas,
-            highWatermark: 0, replicaLagTimeMaxMs: settings.replicaLagTimeMaxMs, pendingAcksMax: settings.pendingAcksMax,
+            highWatermark: this.highWatermarkOf(key), replicaLagTimeMaxMs: settings.replicaLagTimeMaxMs, pendingAcksMax: settings.pendingAcksMax,
             // Kafka checks for lagging followers every half lag window.
             isrCheckIntervalMs: Math.max(1, Math.floor(settings.replicaLagTimeMaxMs / 2)),
             alterIsr: (proposal) => alterIsr(id, current, proposal),
           }),
-          follow: (log, current) => fetchers.follow(current.partition.leader, { id, topicId: current.topicId, leaderEpoch: current.partition.leaderEpoch, log }),
+          follow: (log, current) => fetchers.follow(current.partition.leader, {
+            id, topicId: current.topicId, leaderEpoch: current.partition.leaderEpoch, log, highWatermark: this.followerHighWatermark(key),
+          }),
           unfollow: () => fetchers.unfollow(id),
         },
       },
@@ -219,16 +222,29 @@ export class PartitionReplicas {
     return actor;
   }
 
+  /** The replica's high watermark as a follower knew it; the log is open when this is asked. */
+  private followerHighWatermark(key: string): FollowerHighWatermark {
+    const kept = this.logs.get(key);
+    assert.ok(kept !== undefined, `partition "${key}" has no open log`);
+    return kept.highWatermark;
+  }
+
+  private highWatermarkOf(key: string): number {
+    return this.followerHighWatermark(key).value();
+  }
+
   private logOf(key: string, id: PartitionId, topicId: string): Promise<PartitionLog> {
     const kept = this.logs.get(key);
     if (kept?.topicId === topicId) return kept.log;
+    // Restarted at 0, the high watermark is only ever too low, which KIP-207 makes harmless.
+    const highWatermark = new FollowerHighWatermark(0);
     const previous = kept?.log.then((log) => log.settled()).catch(() => undefined) ?? Promise.resolve();
     const log = previous.then(() => this.options.openLog(id, topicId));
     // A failed open is not kept: the restarted replica tries again.
     log.catch(() => {
       if (this.logs.get(key)?.log === log) this.logs.delete(key);
     });
-    this.logs.set(key, { topicId, log });
+    this.logs.set(key, { topicId, log, highWatermark });
     return log;
   }
 

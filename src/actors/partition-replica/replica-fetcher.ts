@@ -1,4 +1,4 @@
-import { noEpoch, truncationOffset } from '../../broker/index.js';
+import { type FollowerHighWatermark, noEpoch, truncationOffset } from '../../broker/index.js';
 import { TributaryError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
 import { backoffDelayMs } from '../../rpc/clients/backoff-delay-ms.js';
@@ -12,6 +12,8 @@ export interface FollowedPartition {
   readonly topicId: string;
   readonly leaderEpoch: number;
   readonly log: PartitionLog;
+  /** This replica's high watermark, kept across its roles: it starts the leader's if this broker is elected. */
+  readonly highWatermark: FollowerHighWatermark;
 }
 
 /** One open ReplicateStream as the fetcher uses it (ReplicationStream in production). */
@@ -164,11 +166,14 @@ export class ReplicaFetcher {
   }
 
   private async applyTo(entry: FetchEntry, outcome: PartitionFetchOutcome): Promise<void> {
-    const { log } = entry.followed;
+    const { log, highWatermark } = entry.followed;
     if (outcome.diverging !== undefined) {
       const offset = truncationOffset(outcome.diverging, log.endOffsetForEpoch(outcome.diverging.epoch), log.logEndOffset());
       this.options.logger.info({ partition: entry.name, diverging: outcome.diverging, truncateTo: offset, logEndOffset: log.logEndOffset() }, 'follower log diverges from the leader; truncating');
-      await log.truncateTo(offset);
+      const truncated = highWatermark.truncated(await log.truncateTo(offset));
+      if (truncated.lowered) {
+        this.options.logger.error({ partition: entry.name, highWatermark: truncated.highWatermark }, 'truncated below this replica\'s high watermark: acknowledged records were discarded (only an unclean election causes this)');
+      }
       entry.listed = false;
       return;
     }
@@ -177,6 +182,7 @@ export class ReplicaFetcher {
       entry.listed = false;
     }
     if (outcome.error !== undefined) await this.onError(entry, outcome);
+    else highWatermark.update(outcome.highWatermark, log.logEndOffset());
   }
 
   private async onError(entry: FetchEntry, outcome: PartitionFetchOutcome): Promise<void> {

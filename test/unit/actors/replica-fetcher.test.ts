@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/actors/clock.js';
+import { FollowerHighWatermark } from '../../../src/broker/index.js';
 import { PartitionLeader } from '../../../src/actors/partition-replica/partition-leader.js';
 import type { PartitionLeaderSource } from '../../../src/actors/partition-replica/partition-leader-lookup.js';
 import { ReplicaFetcher, replicaFetcherDefaults, type ReplicationLink } from '../../../src/actors/partition-replica/replica-fetcher.js';
@@ -63,14 +64,34 @@ describe('replica fetcher', () => {
     await leader.append(recordBatch('b3', 3), 'leader', 1_000);
     const capture = captureLogger();
     const fetcher = new ReplicaFetcher({ leaderId: 1, connect: () => Promise.resolve(linkTo(leader)), clock: systemClock, random: () => 0.5, logger: capture.logger, settings: replicaFetcherDefaults });
-    fetcher.follow({ id, topicId: 't1', leaderEpoch: 3, log: followerLog });
+    const highWatermark = new FollowerHighWatermark(0);
+    fetcher.follow({ id, topicId: 't1', leaderEpoch: 3, log: followerLog, highWatermark });
     try {
       const write = leader.append(recordBatch('b4', 3), 'all', 10_000);
       await expect(write).resolves.toEqual({ baseOffset: 4, lastOffset: 4 });
       await waitFor(() => (followerLog.logEndOffset() === 5 ? true : undefined), 5_000, 'the follower to catch up');
+      // The leader's high watermark reaches the follower with its next answer.
+      await waitFor(() => (highWatermark.value() === 5 ? true : undefined), 5_000, 'the follower to learn the high watermark');
       expect(await contents(followerLog)).toEqual(await contents(leaderLog));
       expect(followerLog.leaderEpochCheckpoints()).toEqual([{ epoch: 1, startOffset: 0 }, { epoch: 3, startOffset: 3 }]);
       expect(capture.lines().filter((line) => line.msg === 'follower log diverges from the leader; truncating').map((line) => line.truncateTo)).toEqual([3]);
+    } finally {
+      await fetcher.stop();
+    }
+  });
+
+  it('reports a truncation below its own high watermark: acknowledged records were lost to an unclean election', async () => {
+    const leaderLog = await logOf([['a0', 1]]);
+    const followerLog = await logOf([['a0', 1], ['acked1', 2], ['acked2', 2]]);
+    const leader = leaderOn(leaderLog, 3);
+    const capture = captureLogger();
+    const fetcher = new ReplicaFetcher({ leaderId: 1, connect: () => Promise.resolve(linkTo(leader)), clock: systemClock, random: () => 0.5, logger: capture.logger, settings: replicaFetcherDefaults });
+    const highWatermark = new FollowerHighWatermark(3);
+    fetcher.follow({ id, topicId: 't1', leaderEpoch: 3, log: followerLog, highWatermark });
+    try {
+      await waitFor(() => capture.lines().find((line) => line.level === 50), 5_000, 'the loss to be reported');
+      expect(capture.lines().find((line) => line.level === 50)).toMatchObject({ partition: 'orders-0', highWatermark: 1 });
+      expect(highWatermark.value()).toBe(1);
     } finally {
       await fetcher.stop();
     }
@@ -83,7 +104,7 @@ describe('replica fetcher', () => {
     const followerLog = await logOf([]);
     const capture = captureLogger();
     const fetcher = new ReplicaFetcher({ leaderId: 1, connect: () => Promise.resolve(linkTo(leader)), clock: systemClock, random: () => 0.5, logger: capture.logger, settings: replicaFetcherDefaults });
-    fetcher.follow({ id, topicId: 't1', leaderEpoch: 1, log: followerLog });
+    fetcher.follow({ id, topicId: 't1', leaderEpoch: 1, log: followerLog, highWatermark: new FollowerHighWatermark(0) });
     try {
       await waitFor(() => (followerLog.logEndOffset() === 4 ? true : undefined), 5_000, 'the follower to catch up');
       expect(followerLog.logStartOffset()).toBe(2);
