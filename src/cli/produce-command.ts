@@ -35,8 +35,65 @@ export function produceCommand(): Command {
 }
 
 interface Outcome {
-  line: number;
-  result: Promise<RecordMetadata>;
+  readonly line: number;
+  /** Set once the record is acknowledged or has failed. */
+  settled: { metadata: RecordMetadata } | { failure: TributaryError } | undefined;
+  readonly done: Promise<void>;
+}
+
+/**
+ * Reports outcomes in stdin line order as soon as each line and all before it are settled, so an
+ * interactive producer sees its lines acknowledged without waiting for the end of the input.
+ */
+class LineReporter {
+  private readonly pending: Outcome[] = [];
+  readonly counts = { produced: 0, failed: 0 };
+
+  constructor(private readonly json: boolean) {}
+
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  add(line: number, result: Promise<RecordMetadata>): void {
+    const outcome: Outcome = {
+      line,
+      settled: undefined,
+      done: result.then(
+        (metadata) => this.settle(outcome, { metadata }),
+        (error: unknown) => this.settle(outcome, { failure: TributaryError.from(error) }),
+      ),
+    };
+    this.pending.push(outcome);
+  }
+
+  /** Waits until the oldest line is reported. */
+  async oldestReported(): Promise<void> {
+    await this.pending[0]?.done;
+  }
+
+  async allReported(): Promise<void> {
+    await Promise.all(this.pending.map((outcome) => outcome.done));
+  }
+
+  private settle(outcome: Outcome, settled: NonNullable<Outcome['settled']>): void {
+    outcome.settled = settled;
+    for (let head = this.pending[0]; head?.settled !== undefined; head = this.pending[0]) {
+      this.pending.shift();
+      this.print(head.line, head.settled);
+    }
+  }
+
+  private print(line: number, settled: NonNullable<Outcome['settled']>): void {
+    if ('metadata' in settled) {
+      this.counts.produced++;
+      if (this.json) console.log(JSON.stringify(producedRecordJson(line, settled.metadata)));
+      return;
+    }
+    this.counts.failed++;
+    if (this.json) console.log(JSON.stringify(failedRecordJson(line, settled.failure)));
+    else console.error(`trib: line ${line}: ${settled.failure.code}: ${settled.failure.message}`);
+  }
 }
 
 async function produce(topic: string, flags: ProduceFlags): Promise<void> {
@@ -45,33 +102,19 @@ async function produce(topic: string, flags: ProduceFlags): Promise<void> {
   const partition = flags.partition === undefined ? undefined : integerFlag('--partition', flags.partition, 0);
   const lingerMs = integerFlag('--linger-ms', flags.lingerMs, 0, 60_000);
   const producer = new Producer({ ...controllerClientOptionsFrom(flags), acks, lingerMs });
-  const counts = { produced: 0, failed: 0 };
-  const pending: Outcome[] = [];
+  const reporter = new LineReporter(flags.json ?? false);
   try {
     let line = 0;
     for await (const value of linesOf(process.stdin as AsyncIterable<Buffer>, lineBytesMax)) {
       line++;
-      pending.push({ line, result: producer.sendRecord(topic, { key: flags.key, value, partition }) });
-      while (pending.length >= linesInFlightMax) await report(pending.shift(), flags, counts);
+      reporter.add(line, producer.sendRecord(topic, { key: flags.key, value, partition }));
+      while (reporter.waiting >= linesInFlightMax) await reporter.oldestReported();
     }
-    while (pending.length > 0) await report(pending.shift(), flags, counts);
+    await reporter.allReported();
   } finally {
     await producer.close();
   }
-  if (!flags.json) console.log(`produced ${counts.produced} record${counts.produced === 1 ? '' : 's'} to ${topic}${counts.failed === 0 ? '' : `; ${counts.failed} failed`}`);
-  if (counts.failed > 0) process.exitCode = exitCodes.failed;
-}
-
-async function report(outcome: Outcome | undefined, flags: ProduceFlags, counts: { produced: number; failed: number }): Promise<void> {
-  if (outcome === undefined) return;
-  try {
-    const metadata = await outcome.result;
-    counts.produced++;
-    if (flags.json) console.log(JSON.stringify(producedRecordJson(outcome.line, metadata)));
-  } catch (error) {
-    counts.failed++;
-    const failure = TributaryError.from(error);
-    if (flags.json) console.log(JSON.stringify(failedRecordJson(outcome.line, failure)));
-    else console.error(`trib: line ${outcome.line}: ${failure.code}: ${failure.message}`);
-  }
+  const { produced, failed } = reporter.counts;
+  if (!flags.json) console.log(`produced ${produced} record${produced === 1 ? '' : 's'} to ${topic}${failed === 0 ? '' : `; ${failed} failed`}`);
+  if (failed > 0) process.exitCode = exitCodes.failed;
 }
