@@ -54,6 +54,33 @@ const metadataChurnOverrides: SwarmOverrides = {
   staleViewRate: 0,
 };
 
+/**
+ * The replication bugs need the replication workload on every seed and leaderships that move
+ * while records flow: three brokers with short sessions that often pause (a fenced leader's
+ * partition moves to another in-sync replica), an operator asking for preferred elections, brokers
+ * reading the leader's metadata every 5 ms, one partition written by three producers, slow fsyncs
+ * (records served and counted before they are durable) and followers that poll every 50 ms when
+ * idle (their high watermark lags the leader's by up to that), so a leader change often finds a
+ * follower behind.
+ */
+const replicationChurnOverrides: SwarmOverrides = {
+  metadataBrokerCount: 3,
+  replicationPartitionCount: 1,
+  brokerSessionTimeoutMs: 300,
+  brokerPauseRate: 0.05,
+  operatorIntervalMsMax: 50,
+  staleViewRate: 0,
+  safetyPhaseMs: 4000,
+  replicationProducerCount: 3,
+  produceIntervalMsMax: 5,
+  replicaLagTimeMaxMs: 1000,
+  replicaFsyncDelayMsMax: 30,
+  replicaFetchIntervalMs: 50,
+  replicaMetadataPollMs: 5,
+  brokerCrashMeanIntervalMs: 0,
+  replicationCutMeanIntervalMs: 0,
+};
+
 interface BugCase {
   readonly bug: SimBug;
   /** Seeds tried from 1; the bound is a few times the first catching seed measured. */
@@ -77,6 +104,11 @@ const bugCases: readonly BugCase[] = [
   { bug: 'reuseLeaderEpoch', seedsMax: 30, overrides: metadataChurnOverrides, checkers: ['oneLeaderPerEpoch'] },
   { bug: 'unsortedPlacement', seedsMax: 10, overrides: metadataChurnOverrides, checkers: ['oneLeaderPerEpoch', 'metadataAgreement'] },
   { bug: 'lossySnapshot', seedsMax: 10, overrides: metadataChurnOverrides, checkers: ['metadataAgreement'] },
+  // The replica hosts' bugs (replication-bugs.ts), with the replication workload on every seed.
+  { bug: 'truncateToHighWatermark', seedsMax: 40, overrides: replicationChurnOverrides, checkers: ['noAcknowledgedRecordLost', 'monotonicHighWatermark', 'consistentConsumerVisibleOffsets'] },
+  { bug: 'countFetchOffset', seedsMax: 20, overrides: replicationChurnOverrides, checkers: ['noAcknowledgedRecordLost', 'monotonicHighWatermark', 'consistentConsumerVisibleOffsets'] },
+  { bug: 'highWatermarkBelowEpochStart', seedsMax: 40, overrides: replicationChurnOverrides, checkers: ['monotonicHighWatermark'] },
+  { bug: 'ackBeforeHighWatermark', seedsMax: 10, overrides: replicationChurnOverrides, checkers: ['noAcknowledgedRecordLost', 'monotonicHighWatermark'] },
 ];
 
 /** The first seed whose run fails with a safety violation: the checker that fired and the report printed. */

@@ -130,14 +130,19 @@ export class MetadataWorkload {
       nowMs: this.context.now(),
       liveness: this.liveness,
       view: () => this.view(),
-      leaderView: () => this.context.leader()?.metadataView(),
+      leaderView: () => this.leaderView(),
     };
+  }
+
+  /** The Raft leader's metadata: what the controller has committed, as of now. */
+  leaderView(): MetadataState | undefined {
+    return this.context.leader()?.metadataView();
   }
 
   /** The leader's metadata, or in the safety phase now and then a random running node's, which may lag. */
   view(): MetadataState | undefined {
     const running = this.liveness ? [] : this.context.reachableHosts().filter((host) => host.running);
     if (running.length > 0 && this.context.random.chance(this.options.staleViewRate)) return this.context.random.pick(running).metadataView();
-    return this.context.leader()?.metadataView();
+    return this.leaderView();
   }
 }

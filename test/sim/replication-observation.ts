@@ -7,8 +7,21 @@
 export type ReplicationObservation =
   /** Broker `brokerId` wrote `recordId` at `offset` of `partition` (its log ended at `offset` before). */
   | { readonly kind: 'replicaAppended'; readonly atMs: number; readonly brokerId: number; readonly partition: number; readonly offset: number; readonly recordId: string }
-  /** The replica's log now ends at `endOffset`: a reconciliation truncation, or a crash. */
-  | { readonly kind: 'replicaTruncated'; readonly atMs: number; readonly brokerId: number; readonly partition: number; readonly endOffset: number; readonly why: string }
+  /**
+   * The replica's log now ends at `endOffset`: a reconciliation truncation, or a crash. `inIsr`:
+   * the controller's committed ISR (the Raft leader's metadata) holds this broker right now.
+   */
+  | {
+      readonly kind: 'replicaTruncated';
+      readonly atMs: number;
+      readonly brokerId: number;
+      readonly partition: number;
+      readonly endOffset: number;
+      readonly why: string;
+      readonly inIsr: boolean;
+    }
+  /** Every record of the replica below `durableEndOffset` survives a crash (an fsync completed, or a crash kept them). */
+  | { readonly kind: 'replicaSynced'; readonly atMs: number; readonly brokerId: number; readonly partition: number; readonly durableEndOffset: number }
   /**
    * A follower's own high watermark (FollowerHighWatermark) is now `highWatermark`: it vouches for
    * its records below it (they are consumer-visible). 0 after a crash, which forgets it.
@@ -32,6 +45,8 @@ export type ReplicationObservation =
       readonly leaderEpoch: number;
       readonly offset: number;
       readonly recordId: string;
+      /** The leader's maximal ISR then: every member must hold the record durably. */
+      readonly isr: readonly number[];
     }
   /** After the liveness phase: the partition's leader, its whole log and its high watermark. */
   | {

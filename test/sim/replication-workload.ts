@@ -10,6 +10,7 @@ import { SimProducer, type ProducerCounters, type ProducerEvent } from './replic
 import type { SimBroker } from './sim-broker.js';
 import { SimReplica, type ReplicaTimer } from './sim-replica.js';
 import { SimulatedNetwork, type LinkOptions } from './simulated-network.js';
+import type { SwarmOptions } from './swarm-options.js';
 import type { CrashFaults } from './simulated-disk.js';
 import type { Trace } from './trace.js';
 
@@ -23,21 +24,14 @@ export type ReplicationEvent =
   | { readonly type: 'replicationCut' }
   | { readonly type: 'replicationHeal' };
 
-export interface ReplicationOptions extends CrashFaults {
-  readonly replicationPartitionCount: number;
-  readonly replicationMinInSyncReplicas: number;
-  readonly replicaLagTimeMaxMs: number;
-  readonly replicaFsyncDelayMsMax: number;
-  readonly replicaFetchIntervalMs: number;
-  readonly replicaMetadataPollMs: number;
-  readonly replicationProducerCount: number;
-  readonly produceIntervalMsMax: number;
-  readonly brokerCrashMeanIntervalMs: number;
-  readonly brokerDownMsMax: number;
-  readonly replicationCutMeanIntervalMs: number;
-  readonly partitionDurationMsMax: number;
-  readonly operationTimeoutMs: number;
-}
+/** The swarm knobs the replication workload reads (swarm-options.ts says what each means). */
+export type ReplicationOptions = CrashFaults &
+  Pick<
+    SwarmOptions,
+    | 'replicationPartitionCount' | 'replicationMinInSyncReplicas' | 'replicaLagTimeMaxMs' | 'replicaFsyncDelayMsMax' | 'replicaFetchIntervalMs'
+    | 'replicaMetadataPollMs' | 'replicationProducerCount' | 'produceIntervalMsMax' | 'brokerCrashMeanIntervalMs' | 'brokerDownMsMax'
+    | 'brokerOutageRate' | 'replicationCutMeanIntervalMs' | 'partitionDurationMsMax' | 'operationTimeoutMs'
+  >;
 
 export interface ReplicationContext {
   readonly random: Prng;
@@ -76,8 +70,8 @@ const quietDelayMsMax = 20;
  * topic, learning leaders, ISRs and epochs from committed metadata read from some controller,
  * which may lag; followers fetch from leaders over their own simulated network; producers write
  * acks=all; leaders propose ISR changes through AlterPartition (replication-actors.ts). Faults of
- * its own: broker crashes (the unsynced tail is lost, the controller keeps the old incarnation
- * until it re-registers or is fenced) and cuts of the replication network. After healing the
+ * its own: broker crashes, one at a time or all at once in an outage (the unsynced tail is lost,
+ * the controller keeps the old incarnation until it re-registers or is fenced) and cuts of the replication network. After healing the
  * producers stop and every partition must settle: a leader whose high watermark reaches its
  * durable log end.
  */
@@ -176,6 +170,7 @@ export class ReplicationWorkload {
       send: (message: ReplicationMessage) => this.send(message),
       schedule: (delayMs: number, timer: ReplicaTimer) => this.context.schedule(delayMs, timer),
       observe: (observation: ReplicationObservation) => this.observe(observation),
+      committedIsr: (partition: number) => this.context.metadata.leaderView()?.topics.get(replicationTopicName)?.partitions[partition]?.isr,
     };
     const settings = {
       replicaLagTimeMaxMs: this.options.replicaLagTimeMaxMs,
@@ -246,12 +241,15 @@ export class ReplicationWorkload {
     this.context.schedule(this.faultRandom.exponential(this.options.brokerCrashMeanIntervalMs), { type: 'replicationCrash' });
     const up = [...this.brokers.values()].filter((broker) => !broker.down);
     if (up.length === 0) return;
-    const broker = this.faultRandom.pick(up);
-    const downMs = this.faultRandom.range(1, this.options.brokerDownMsMax);
-    broker.down = true;
-    broker.sim.crash(this.context.now(), downMs);
-    this.crashReplicas(broker);
-    this.context.schedule(downMs, { type: 'replicationRestart', brokerId: broker.sim.brokerId });
+    // An outage (a rack losing power) takes every broker down at once: then only fsynced records survive anywhere.
+    const victims = this.faultRandom.chance(this.options.brokerOutageRate) ? up : [this.faultRandom.pick(up)];
+    for (const broker of victims) {
+      const downMs = this.faultRandom.range(1, this.options.brokerDownMsMax);
+      broker.down = true;
+      broker.sim.crash(this.context.now(), downMs);
+      this.crashReplicas(broker);
+      this.context.schedule(downMs, { type: 'replicationRestart', brokerId: broker.sim.brokerId });
+    }
   }
 
   private crashReplicas(broker: HostedBroker): void {
@@ -320,7 +318,9 @@ function describeObservation(observation: ReplicationObservation): string {
     case 'replicaAppended':
       return `broker ${observation.brokerId} p${observation.partition} wrote ${observation.recordId} at ${observation.offset}`;
     case 'replicaTruncated':
-      return `broker ${observation.brokerId} p${observation.partition} truncated to ${observation.endOffset} (${observation.why})`;
+      return `broker ${observation.brokerId} p${observation.partition} truncated to ${observation.endOffset} (${observation.why})${observation.inIsr ? ' in the ISR' : ''}`;
+    case 'replicaSynced':
+      return `broker ${observation.brokerId} p${observation.partition} durable to ${observation.durableEndOffset}`;
     case 'replicaHighWatermark':
       return `broker ${observation.brokerId} p${observation.partition} follower high watermark ${observation.highWatermark}`;
     case 'highWatermarkPublished':

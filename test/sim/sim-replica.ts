@@ -43,6 +43,8 @@ export interface ReplicaEnvironment {
   send(message: ReplicationMessage): void;
   schedule(delayMs: number, timer: ReplicaTimer): void;
   observe(observation: ReplicationObservation): void;
+  /** The partition's ISR as the controller has committed it now, if a controller leads. */
+  committedIsr(partition: number): readonly number[] | undefined;
 }
 
 interface AckWaiter {
@@ -146,6 +148,7 @@ export class SimReplica {
     const before = this.log.endOffset();
     const endOffset = this.log.crash(random, faults);
     if (endOffset < before) this.observeTruncation(endOffset, 'crash');
+    this.observeDurable();
   }
 
   /** Leading `leaderEpoch` with everything replicated: the high watermark at the durable log end. */
@@ -276,7 +279,8 @@ export class SimReplica {
         continue;
       }
       this.environment.observe({
-        kind: 'recordAcknowledged', atMs: this.environment.now(), brokerId: this.brokerId, partition: this.partition, leaderEpoch: this.roleEpoch, offset: waiter.offset, recordId: waiter.recordId,
+        kind: 'recordAcknowledged', atMs: this.environment.now(), brokerId: this.brokerId, partition: this.partition, leaderEpoch: this.roleEpoch,
+        offset: waiter.offset, recordId: waiter.recordId, isr: state.maximalIsr(),
       });
       this.answerProduce(waiter.producer, waiter.requestId, undefined, waiter.offset);
     }
@@ -355,7 +359,12 @@ export class SimReplica {
   }
 
   private observeTruncation(endOffset: number, why: string): void {
-    this.environment.observe({ kind: 'replicaTruncated', atMs: this.environment.now(), brokerId: this.brokerId, partition: this.partition, endOffset, why });
+    const inIsr = this.environment.committedIsr(this.partition)?.includes(this.brokerId) ?? false;
+    this.environment.observe({ kind: 'replicaTruncated', atMs: this.environment.now(), brokerId: this.brokerId, partition: this.partition, endOffset, why, inIsr });
+  }
+
+  private observeDurable(): void {
+    this.environment.observe({ kind: 'replicaSynced', atMs: this.environment.now(), brokerId: this.brokerId, partition: this.partition, durableEndOffset: this.log.durableEndOffset() });
   }
 
   /** One fsync at a time, as a group commit: what is written meanwhile waits for the next. */
@@ -370,6 +379,7 @@ export class SimReplica {
     if (this.syncing === undefined) return;
     this.log.markDurable(this.syncing.syncedEndOffset);
     this.syncing = undefined;
+    this.observeDurable();
     if (this.role.kind === 'leader') this.release(this.role.state.leaderDurable(this.log.durableEndOffset()));
     // A follower reports its new durable end at once: the leader's high watermark waits for it.
     if (this.role.kind === 'follower' && !this.fetching) this.sendFetch();

@@ -10,7 +10,9 @@ function failuresOf(results: readonly SimulationResult[]): string[] {
   return results.flatMap((result) => (result.failure === undefined ? [] : [formatFailure(result.seed, undefined, result.options, result.failure)]));
 }
 
-function total(results: readonly SimulationResult[], stat: 'metadataCommands' | 'brokersFenced' | 'staleAlterPartitionsRejected'): number {
+type CountedStat = 'metadataCommands' | 'brokersFenced' | 'staleAlterPartitionsRejected' | 'recordsAcknowledged' | 'brokerCrashes' | 'replicaTruncations';
+
+function total(results: readonly SimulationResult[], stat: CountedStat): number {
   return results.reduce((sum, result) => sum + result.stats[stat], 0);
 }
 
@@ -24,6 +26,12 @@ describe('the simulated cluster', () => {
     expect(total(results, 'metadataCommands')).toBeGreaterThan(metadataSeeds * 20);
     expect(total(results, 'brokersFenced')).toBeGreaterThan(0);
     expect(total(results, 'staleAlterPartitionsRejected')).toBeGreaterThan(0);
+    // A share of those runs the replication workload: records acknowledged, crashes, divergent suffixes truncated.
+    const replicationSeeds = results.filter((result) => result.stats.recordsProduced > 0).length;
+    expect(replicationSeeds).toBeGreaterThan(seedCount / 10);
+    expect(total(results, 'recordsAcknowledged')).toBeGreaterThan(replicationSeeds * 5);
+    expect(total(results, 'brokerCrashes')).toBeGreaterThan(0);
+    expect(total(results, 'replicaTruncations')).toBeGreaterThan(0);
   }, 240_000);
 
   it('survives any seed (fast-check over seeds)', () => {
@@ -52,6 +60,15 @@ describe('the simulated cluster', () => {
     const second = runSimulation(1, { traceSink: () => undefined });
     expect(first.options.metadataBrokerCount).toBeGreaterThan(0);
     expect(first.stats.metadataCommands).toBeGreaterThan(0);
+    expect(second.traceDigest).toBe(first.traceDigest);
+    expect(second.stats).toEqual(first.stats);
+  });
+
+  it('replays a seed with the replication workload identically', () => {
+    const overrides = { metadataBrokerCount: 3, replicationPartitionCount: 2 };
+    const first = runSimulation(5, { overrides, traceSink: () => undefined });
+    const second = runSimulation(5, { overrides, traceSink: () => undefined });
+    expect(first.stats.recordsAcknowledged).toBeGreaterThan(0);
     expect(second.traceDigest).toBe(first.traceDigest);
     expect(second.stats).toEqual(first.stats);
   });

@@ -96,6 +96,8 @@ export interface SwarmOptions {
   /** Mean gap between broker process crashes (unsynced records lost); 0 never. */
   readonly brokerCrashMeanIntervalMs: number;
   readonly brokerDownMsMax: number;
+  /** Chance that a broker crash is an outage of every broker at once (a rack losing power). */
+  readonly brokerOutageRate: number;
   /** Mean gap between cuts of the replication network; 0 never. */
   readonly replicationCutMeanIntervalMs: number;
 }
@@ -184,6 +186,7 @@ export function drawSwarmOptions(random: Prng, overrides: SwarmOverrides = {}): 
     produceIntervalMsMax: random.pick([5, 20, 50]),
     brokerCrashMeanIntervalMs: sometimes(random, 0.3, () => random.range(200, 2000)),
     brokerDownMsMax: random.range(10, 1500),
+    brokerOutageRate: random.pick([0, 0, 0.1, 0.3]),
     replicationCutMeanIntervalMs: sometimes(random, 0.4, () => random.range(200, 2000)),
   };
   const merged = { ...drawn, ...overrides };

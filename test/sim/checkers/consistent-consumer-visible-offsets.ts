@@ -1,11 +1,6 @@
 import type { Observation } from '../observation.js';
 import type { Checker } from './checker.js';
-
-/** One replica as the checker mirrors it: its records, and the high watermark it vouches for them up to. */
-interface Mirror {
-  readonly records: string[];
-  highWatermark: number;
-}
+import { entryOf, type ReplicaMirror, ReplicaMirrors } from './replica-mirrors.js';
 
 /**
  * Every consumer-visible offset holds the same record on every replica that has it. An offset
@@ -19,35 +14,20 @@ interface Mirror {
  * its high watermark.
  */
 export function createConsistentConsumerVisibleOffsets(): Checker {
-  /** `${brokerId}/${partition}` → that replica's mirror. */
-  const mirrors = new Map<string, Mirror>();
+  const mirrors = new ReplicaMirrors();
   /** partition → the records below the highest high watermark published. */
   const visible = new Map<number, string[]>();
-  const mirror = (brokerId: number, partition: number): Mirror => {
-    const key = `${brokerId}/${partition}`;
-    const existing = mirrors.get(key) ?? { records: [], highWatermark: 0 };
-    mirrors.set(key, existing);
-    return existing;
-  };
-  const visibleOf = (partition: number): string[] => {
-    const existing = visible.get(partition) ?? [];
-    visible.set(partition, existing);
-    return existing;
-  };
+  const visibleOf = (partition: number): string[] => entryOf(visible, partition, () => []);
   return {
     name: 'consistentConsumerVisibleOffsets',
     observe(observation: Observation): string | undefined {
+      mirrors.follow(observation);
       switch (observation.kind) {
         case 'replicaAppended': {
-          const { brokerId, partition, offset, recordId } = observation;
-          const replica = mirror(brokerId, partition);
-          replica.records.length = offset;
-          replica.records.push(recordId);
-          return offset < replica.highWatermark ? disagreement(visibleOf(partition), replica, brokerId, partition, offset, offset + 1) : undefined;
+          const { brokerId, partition, offset } = observation;
+          const replica = mirrors.of(brokerId, partition);
+          return offset < replica.highWatermark ? disagreement(visibleOf(partition), replica, partition, offset, offset + 1) : undefined;
         }
-        case 'replicaTruncated':
-          mirror(observation.brokerId, observation.partition).records.length = observation.endOffset;
-          return undefined;
         case 'replicaHighWatermark':
           return vouch(observation.brokerId, observation.partition, observation.highWatermark);
         case 'highWatermarkPublished':
@@ -60,7 +40,7 @@ export function createConsistentConsumerVisibleOffsets(): Checker {
 
   function publish(brokerId: number, partition: number, highWatermark: number): string | undefined {
     const seen = visibleOf(partition);
-    const leader = mirror(brokerId, partition);
+    const leader = mirrors.of(brokerId, partition);
     if (highWatermark > leader.records.length) return `partition ${partition}: broker ${brokerId} published high watermark ${highWatermark} beyond its log end ${leader.records.length}`;
     for (let offset = seen.length; offset < highWatermark; offset++) seen.push(leader.records[offset] as string);
     return vouch(brokerId, partition, highWatermark);
@@ -68,19 +48,19 @@ export function createConsistentConsumerVisibleOffsets(): Checker {
 
   /** The replica now vouches for its records below `highWatermark`: those not checked yet must be the visible ones. */
   function vouch(brokerId: number, partition: number, highWatermark: number): string | undefined {
-    const replica = mirror(brokerId, partition);
+    const replica = mirrors.of(brokerId, partition);
     const from = replica.highWatermark;
     replica.highWatermark = highWatermark;
     if (highWatermark > replica.records.length) return `partition ${partition}: broker ${brokerId}'s high watermark ${highWatermark} is beyond its log end ${replica.records.length}`;
-    return disagreement(visibleOf(partition), replica, brokerId, partition, from, highWatermark);
+    return disagreement(visibleOf(partition), replica, partition, from, highWatermark);
   }
 }
 
-function disagreement(seen: readonly string[], replica: Mirror, brokerId: number, partition: number, from: number, to: number): string | undefined {
+function disagreement(seen: readonly string[], replica: ReplicaMirror, partition: number, from: number, to: number): string | undefined {
   for (let offset = from; offset < to; offset++) {
     const expected = seen[offset];
     if (expected === undefined || expected === replica.records[offset]) continue;
-    return `partition ${partition} offset ${offset} is visible to consumers holding ${expected}, but broker ${brokerId} holds ${replica.records[offset] ?? 'nothing'} there below its high watermark ${replica.highWatermark}`;
+    return `partition ${partition} offset ${offset} is visible to consumers holding ${expected}, but broker ${replica.brokerId} holds ${replica.records[offset] ?? 'nothing'} there below its high watermark ${replica.highWatermark}`;
   }
   return undefined;
 }

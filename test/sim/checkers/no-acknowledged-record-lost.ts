@@ -1,46 +1,72 @@
 import type { Observation } from '../observation.js';
 import type { Checker } from './checker.js';
+import { entryOf, ReplicaMirrors } from './replica-mirrors.js';
+
+interface Acknowledgement {
+  readonly recordId: string;
+  readonly brokerId: number;
+  readonly leaderEpoch: number;
+}
 
 /**
- * No acks=all write that a leader acknowledged is lost: after the liveness phase, each partition's
- * final leader holds the acknowledged record at the offset it was acknowledged at, below its high
- * watermark (so a consumer reads it back there). Judged on the final observations; an
- * acknowledgement of another record at an offset already acknowledged fails at once.
+ * No acks=all write that a leader acknowledged is lost (DESIGN.md §6: an acknowledgement means
+ * fsynced on every in-sync replica). Three views of it:
+ *   1. when acknowledged, the record is durable at its offset on every member of the leader's
+ *      (maximal) ISR, so even a power loss of them all keeps it;
+ *   2. no replica the controller counts in the ISR ever drops an acknowledged offset, by
+ *      reconciliation or by a crash: it could be elected next;
+ *   3. after the liveness phase each partition's final leader holds every acknowledged record at
+ *      the offset it was acknowledged at, below its high watermark (a consumer reads it back).
+ * Two leaders acknowledging different records at one offset fail at once.
  */
 export function createNoAcknowledgedRecordLost(): Checker {
-  /** `${partition}/${offset}` → the acknowledgement, the first one at that offset. */
-  const acknowledged = new Map<string, { recordId: string; brokerId: number; leaderEpoch: number }>();
+  const mirrors = new ReplicaMirrors();
+  /** partition → offset → the first acknowledgement there. */
+  const acknowledged = new Map<number, Map<number, Acknowledgement>>();
+  const acknowledgedIn = (partition: number): Map<number, Acknowledgement> => entryOf(acknowledged, partition, () => new Map<number, Acknowledgement>());
   return {
     name: 'noAcknowledgedRecordLost',
     observe(observation: Observation): string | undefined {
-      if (observation.kind === 'recordAcknowledged') {
-        const { partition, offset, recordId, brokerId, leaderEpoch } = observation;
-        const key = `${partition}/${offset}`;
-        const first = acknowledged.get(key);
-        if (first === undefined) acknowledged.set(key, { recordId, brokerId, leaderEpoch });
-        else if (first.recordId !== recordId) {
-          return `partition ${partition} offset ${offset}: broker ${brokerId} (leader epoch ${leaderEpoch}) acknowledged ${recordId}, but broker ${first.brokerId} (leader epoch ${first.leaderEpoch}) had acknowledged ${first.recordId} there`;
+      mirrors.follow(observation);
+      switch (observation.kind) {
+        case 'recordAcknowledged':
+          return acknowledge(observation);
+        case 'replicaTruncated': {
+          const { brokerId, partition, endOffset, why } = observation;
+          const dropped = [...acknowledgedIn(partition).keys()].find((offset) => offset >= endOffset);
+          if (!observation.inIsr || dropped === undefined) return undefined;
+          return `partition ${partition}: broker ${brokerId}, in the controller's ISR, truncated its log to ${endOffset} (${why}), dropping acknowledged offset ${dropped}`;
         }
-        return undefined;
+        case 'replicationFinal':
+          return lostOn(observation, acknowledgedIn(observation.partition));
+        default:
+          return undefined;
       }
-      if (observation.kind !== 'replicationFinal') return undefined;
-      return lostOn(observation, acknowledged);
     },
   };
+
+  function acknowledge(observation: Extract<Observation, { kind: 'recordAcknowledged' }>): string | undefined {
+    const { partition, offset, recordId, brokerId, leaderEpoch } = observation;
+    const where = `partition ${partition} offset ${offset}: broker ${brokerId} (leader epoch ${leaderEpoch}) acknowledged ${recordId}`;
+    const atOffset = acknowledgedIn(partition);
+    const first = atOffset.get(offset);
+    if (first !== undefined && first.recordId !== recordId) return `${where}, but broker ${first.brokerId} (leader epoch ${first.leaderEpoch}) had acknowledged ${first.recordId} there`;
+    atOffset.set(offset, first ?? { recordId, brokerId, leaderEpoch });
+    for (const memberId of observation.isr) {
+      const member = mirrors.of(memberId, partition);
+      if (member.durableEndOffset > offset && member.records[offset] === recordId) continue;
+      const held = member.records[offset] ?? 'nothing';
+      return `${where} while broker ${memberId}, in its ISR [${observation.isr.join(', ')}], held ${held} there, durable only below ${member.durableEndOffset}`;
+    }
+    return undefined;
+  }
 }
 
-function lostOn(
-  final: Extract<Observation, { kind: 'replicationFinal' }>,
-  acknowledged: ReadonlyMap<string, { recordId: string; brokerId: number; leaderEpoch: number }>,
-): string | undefined {
-  for (const [key, ack] of acknowledged) {
-    const [partition, offset] = key.split('/').map(Number) as [number, number];
-    if (partition !== final.partition) continue;
+function lostOn(final: Extract<Observation, { kind: 'replicationFinal' }>, acknowledged: ReadonlyMap<number, Acknowledgement>): string | undefined {
+  for (const [offset, ack] of acknowledged) {
     const held = final.recordIds[offset];
-    const where = `partition ${partition} offset ${offset}: ${ack.recordId}, acknowledged by broker ${ack.brokerId} (leader epoch ${ack.leaderEpoch})`;
-    if (held !== ack.recordId) {
-      return `${where}, is lost: the final leader ${final.brokerId} holds ${held ?? 'nothing'} there (its log ends at ${final.recordIds.length})`;
-    }
+    const where = `partition ${final.partition} offset ${offset}: ${ack.recordId}, acknowledged by broker ${ack.brokerId} (leader epoch ${ack.leaderEpoch})`;
+    if (held !== ack.recordId) return `${where}, is lost: the final leader ${final.brokerId} holds ${held ?? 'nothing'} there (its log ends at ${final.recordIds.length})`;
     if (offset >= final.highWatermark) return `${where}, is not readable: the final leader ${final.brokerId}'s high watermark is ${final.highWatermark}`;
   }
   return undefined;
