@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { noEpoch } from '../../src/broker/index.js';
+import { Prng } from './prng.js';
+import { ReplicaLog } from './replica-log.js';
+
+function logOf(epochs: number[]): ReplicaLog {
+  const log = new ReplicaLog();
+  epochs.forEach((epoch, offset) => log.append({ epoch, recordId: `r${offset}` }));
+  return log;
+}
+
+describe('ReplicaLog (the simulator\'s partition replica)', () => {
+  it('answers epochs through the LeaderEpochCache: each epoch ends where the next starts', () => {
+    const log = logOf([1, 1, 3, 3, 3]);
+    expect(log.lastEpoch()).toBe(3);
+    expect(log.endOffsetForEpoch(1)).toEqual({ epoch: 1, endOffset: 2 });
+    expect(log.endOffsetForEpoch(2)).toEqual({ epoch: 1, endOffset: 2 });
+    expect(log.endOffsetForEpoch(3)).toEqual({ epoch: 3, endOffset: 5 });
+    expect(log.endOffsetForEpoch(4)).toBeUndefined();
+    expect(new ReplicaLog().lastEpoch()).toBe(noEpoch);
+  });
+
+  it('keeps only the durable prefix through a crash, and truncation drops epochs and durability above it', () => {
+    const log = logOf([1, 1, 2, 2]);
+    log.markDurable(3);
+    expect(log.crash(new Prng(1), { unsyncedSurvivalRate: 0, tornWriteRate: 0 })).toBe(3);
+    expect(log.recordIds()).toEqual(['r0', 'r1', 'r2']);
+    expect(log.durableEndOffset()).toBe(3);
+    expect(log.truncateTo(2)).toBe(2);
+    expect(log.durableEndOffset()).toBe(2);
+    expect(log.lastEpoch()).toBe(1);
+    expect(log.endOffsetForEpoch(1)).toEqual({ epoch: 1, endOffset: 2 });
+    log.append({ epoch: 4, recordId: 'x' });
+    expect(log.endOffsetForEpoch(2)).toEqual({ epoch: 1, endOffset: 2 });
+    expect(() => log.append({ epoch: 3, recordId: 'y' })).toThrow('record of epoch 3 appended after epoch 4');
+  });
+
+  it('lets write-back save a prefix of the unsynced records, which are then durable', () => {
+    const log = logOf([1, 1, 1, 1, 1, 1]);
+    log.markDurable(2);
+    // Seed 7 lets three of the four unsynced records through.
+    const endOffset = log.crash(new Prng(7), { unsyncedSurvivalRate: 1, tornWriteRate: 0 });
+    expect(endOffset).toBe(5);
+    expect(log.recordIds()).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
+    expect(log.durableEndOffset()).toBe(5);
+  });
+});
