@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Admin, Consumer, type ConsumerRecord, Producer, type RecordMetadata } from '../../src/client/index.js';
+import { type Admin, Consumer, type ConsumerRecord, Producer, type RecordMetadata } from '../../src/client/index.js';
 import { eventually } from '../support/eventually.js';
-import { LocalCluster } from '../support/local-cluster.js';
+import type { LocalCluster } from '../support/local-cluster.js';
+import { startSdkCluster } from '../support/sdk-cluster.js';
 
 const waitMs = 30_000;
 const topic = 'events';
@@ -52,13 +53,7 @@ describe('the SDK Producer and Consumer against a controller and two broker proc
   let admin: Admin;
 
   beforeAll(async () => {
-    cluster = await LocalCluster.create({ controllers: 1, brokers: 2, settings: { controller: { raft: { tickIntervalMs: 20 }, brokerSessionTimeoutMs: 2_000 } } });
-    await cluster.up();
-    admin = new Admin({ bootstrap: cluster.bootstrap.split(','), deadlineMs: 3_000 });
-    await eventually(async () => {
-      const brokers = (await admin.describeCluster().catch(() => undefined))?.brokers ?? [];
-      return brokers.filter((broker) => broker.state === 'active').length === 2 ? true : undefined;
-    }, waitMs, 'brokers 2 and 3 to be active');
+    ({ cluster, admin } = await startSdkCluster({ controllers: 1, brokers: 2 }, 2));
   }, 120_000);
 
   afterAll(async () => {

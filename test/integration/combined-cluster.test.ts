@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Admin } from '../../src/client/index.js';
-import { eventually } from '../support/eventually.js';
-import { LocalCluster } from '../support/local-cluster.js';
+import type { Admin } from '../../src/client/index.js';
+import type { LocalCluster } from '../support/local-cluster.js';
+import { startSdkCluster } from '../support/sdk-cluster.js';
 import { runTrib } from '../support/trib-process.js';
-
-const waitMs = 30_000;
 
 interface Acknowledged {
   line: number;
@@ -18,14 +16,8 @@ describe('the quick start on three combined node processes (the shape of cluster
   let bootstrap: string[];
 
   beforeAll(async () => {
-    cluster = await LocalCluster.create({ controllers: 3, combined: true, settings: { controller: { raft: { tickIntervalMs: 20 }, brokerSessionTimeoutMs: 2_000 } } });
-    await cluster.up();
+    ({ cluster, admin } = await startSdkCluster({ controllers: 3, combined: true }, 3));
     bootstrap = ['--bootstrap', cluster.bootstrap];
-    admin = new Admin({ bootstrap: cluster.bootstrap.split(','), deadlineMs: 3_000 });
-    await eventually(async () => {
-      const brokers = (await admin.describeCluster().catch(() => undefined))?.brokers ?? [];
-      return brokers.filter((broker) => broker.state === 'active').length === 3 ? true : undefined;
-    }, waitMs, 'three active brokers');
   }, 120_000);
 
   afterAll(async () => {
