@@ -34,14 +34,15 @@ async function consume(topic: string, flags: ConsumeFlags): Promise<void> {
     consumer.assign(partitions.map((partition) => ({ topic, partition, offset: flags.fromBeginning ? 'earliest' : 'latest' })));
     let printed = 0;
     let lastRecordAtMs = Date.now();
-    while (printed < recordsMax && Date.now() - lastRecordAtMs < idleMsMax) {
+    // At least one poll, so --wait-ms 0 still prints what is there now.
+    do {
       const records = await consumer.poll();
       for (const record of records.slice(0, recordsMax - printed)) {
         console.log(flags.json ? JSON.stringify(consumedRecordJson(record)) : consumedRecordLine(record));
         printed++;
       }
       if (records.length > 0) lastRecordAtMs = Date.now();
-    }
+    } while (printed < recordsMax && Date.now() - lastRecordAtMs < idleMsMax);
   } finally {
     consumer.close();
   }

@@ -107,5 +107,8 @@ describe('trib produce and trib consume against a combined node', () => {
   it('starts at the high watermark without --from-beginning and leaves after --wait-ms without records', async () => {
     const result = await runTrib(['consume', 'readings', ...bootstrap, '--wait-ms', '300']);
     expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    // --wait-ms 0 still polls once and prints what is there.
+    const now = await runTrib(['consume', 'readings', ...bootstrap, '--partition', '0', '--from-beginning', '--wait-ms', '0', '--max', '2']);
+    expect(now).toMatchObject({ code: 0, stdout: 'partition 0, offset 0, key (none): one\npartition 0, offset 1, key (none): two\n', stderr: '' });
   });
 });
