@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient, defaultClientOptions, MetadataClient } from '../../src/rpc/clients/index.js';
 import { startSingleControllerWithBrokers, type TestNode } from '../support/controller-quorum.js';
+import { waitFor } from '../support/in-process-raft-cluster.js';
 
 describe('AdminService on a single-controller quorum with three live brokers', () => {
   let node: TestNode;
@@ -105,6 +106,8 @@ describe('AdminService on a single-controller quorum with three live brokers', (
   });
 
   it('validates AddController and treats removing an absent controller as done', async () => {
+    // The leader registers its own address in the metadata as a duty, shortly after it is elected.
+    await waitFor(() => node.controller?.state.controllers.get(1)?.address, 10_000, 'the controller to register its own address');
     await expect(admin.addController(1, 'elsewhere:1')).rejects.toMatchObject({ code: 'INVALID_REQUEST', message: `controller 1 is already in the quorum at ${node.grpcAddress}, not elsewhere:1; remove it first` });
     await expect(admin.addController(5, 'no-port')).rejects.toMatchObject({ code: 'INVALID_REQUEST', message: 'address "no-port" is not host:port with a port from 1 to 65535' });
     expect((await admin.removeController(7)).controllers.map((controller) => controller.nodeId)).toEqual([1]);
