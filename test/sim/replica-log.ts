@@ -42,10 +42,6 @@ export class ReplicaLog {
     return this.records.at(-1)?.epoch ?? noEpoch;
   }
 
-  recordAt(offset: number): ReplicaRecord | undefined {
-    return this.records[offset];
-  }
-
   /** Records from `fromOffset`, at most `countMax` of them. */
   slice(fromOffset: number, countMax: number): ReplicaRecord[] {
     return this.records.slice(fromOffset, fromOffset + countMax);
