@@ -225,7 +225,10 @@ export class ReplicationWorkload {
     if (topic === undefined) return;
     this.topicId ??= topic.topicId;
     if (topic.topicId !== this.topicId) throw new Error(`the replication topic was re-created (${this.topicId}, then ${topic.topicId}); nothing deletes it`);
-    for (const partition of topic.partitions) broker.replicas[partition.partition]?.learn(partition, topic.config.minInSyncReplicas);
+    for (const partition of topic.partitions) {
+      // With more than three brokers a broker hosts only the partitions placed on it.
+      if (partition.replicas.includes(brokerId)) broker.replicas[partition.partition]?.learn(partition, topic.config.minInSyncReplicas);
+    }
   }
 
   // Faults, only before healing.
