@@ -35,6 +35,12 @@ export const noEpoch = -1;
  * holds no record of that epoch at all. It answers "epoch lastFetchedEpoch − 1 ends no later than
  * your fetch offset", which makes the follower drop exactly its records of that epoch (its own end
  * of the previous epoch is where that epoch starts) and ask again one epoch lower.
+ *
+ * Reconciliation stops at the leader's log start: for an epoch older than every one the leader
+ * kept, its log answers its log start (KAFKA-7415), so a follower may keep a divergent record below
+ * it. The host MUST therefore also move the follower's log start up to the leader's (sent with
+ * every fetch answer) BEFORE the follower's high watermark vouches for its records, as Kafka's
+ * follower does (maybeIncrementLogStartOffset). The simulator found the divergence without it.
  */
 export function divergingEpoch(fetch: FetchPosition, leaderEndForEpoch: EpochEndOffset | undefined, leaderLogStartOffset: number): EpochEndOffset | undefined {
   const { fetchOffset, lastFetchedEpoch } = fetch;

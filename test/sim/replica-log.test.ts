@@ -35,6 +35,21 @@ describe('ReplicaLog (the simulator\'s partition replica)', () => {
     expect(() => log.append({ epoch: 3, recordId: 'y' })).toThrow('record of epoch 3 appended after epoch 4');
   });
 
+  it('moves its log start forward (retention), or restarts empty past its end (a follower whose leader deleted what it lacks)', () => {
+    const log = logOf([1, 1, 2, 2, 2]);
+    log.markDurable(5);
+    log.advanceLogStartOffset(3);
+    expect(log.logStartOffset()).toBe(3);
+    expect(log.recordIds()).toEqual(['r3', 'r4']);
+    expect(log.endOffsetForEpoch(2)).toEqual({ epoch: 2, endOffset: 5 });
+    expect(() => log.slice(2, 1)).toThrow('offset 2 is below the log start 3');
+    log.advanceLogStartOffset(9);
+    expect([log.logStartOffset(), log.endOffset(), log.durableEndOffset(), log.lastEpoch()]).toEqual([9, 9, 9, noEpoch]);
+    expect(log.recordIds()).toEqual([]);
+    expect(log.append({ epoch: 3, recordId: 'x' })).toBe(9);
+    expect(log.endOffsetForEpoch(3)).toEqual({ epoch: 3, endOffset: 10 });
+  });
+
   it('lets write-back save a prefix of the unsynced records, which are then durable', () => {
     const log = logOf([1, 1, 1, 1, 1, 1]);
     log.markDurable(2);

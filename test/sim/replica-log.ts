@@ -19,13 +19,20 @@ export const replicaLogRecordsMax = 200_000;
  * simulated-disk.ts; a crash keeps the durable prefix, plus a prefix of the rest when the fault
  * model lets write-back through. Epochs are answered by the storage's real LeaderEpochCache, fed
  * as the real partition log feeds it: the first record of each epoch is its checkpoint. A
- * truncation is durable at once (the real log's truncateTo resolves once synced).
- * The log starts at offset 0: the simulated partitions have no retention.
+ * truncation, and moving the log start forward (retention, or a follower restarting its log at its
+ * leader's log start), are durable at once (the real log's writes resolve once synced).
  */
 export class ReplicaLog {
-  private readonly records: ReplicaRecord[] = [];
+  /** By offset; the offsets below `startOffset` hold nothing any more. */
+  private readonly records: Array<ReplicaRecord | undefined> = [];
+  private startOffset = 0;
   private durableEnd = 0;
   private readonly epochs = new LeaderEpochCache([]);
+
+  /** The first offset still held. */
+  logStartOffset(): number {
+    return this.startOffset;
+  }
 
   /** The offset after the last record, durable or not. */
   endOffset(): number {
@@ -42,13 +49,15 @@ export class ReplicaLog {
     return this.records.at(-1)?.epoch ?? noEpoch;
   }
 
-  /** Records from `fromOffset`, at most `countMax` of them. */
+  /** Records from `fromOffset` (at or above the log start), at most `countMax` of them. */
   slice(fromOffset: number, countMax: number): ReplicaRecord[] {
-    return this.records.slice(fromOffset, fromOffset + countMax);
+    assert.ok(fromOffset >= this.startOffset, `offset ${fromOffset} is below the log start ${this.startOffset}`);
+    return this.records.slice(fromOffset, fromOffset + countMax) as ReplicaRecord[];
   }
 
+  /** The ids of the records from the log start on. */
   recordIds(): string[] {
-    return this.records.map((record) => record.recordId);
+    return this.slice(this.startOffset, this.records.length).map((record) => record.recordId);
   }
 
   /** Appends at the end; the first record of a newer epoch checkpoints where that epoch starts. */
@@ -66,9 +75,28 @@ export class ReplicaLog {
   truncateTo(offset: number): number {
     if (offset >= this.records.length) return this.records.length;
     this.records.length = offset;
+    this.startOffset = Math.min(this.startOffset, offset);
     this.durableEnd = Math.min(this.durableEnd, offset);
     this.epochs.truncateFromEnd(offset);
     return offset;
+  }
+
+  /**
+   * Drops the records below `offset` (retention); past the log end, empties the log and restarts
+   * it there, as a follower does when its leader no longer holds what it lacks.
+   */
+  advanceLogStartOffset(offset: number): void {
+    if (offset <= this.startOffset) return;
+    if (offset > this.records.length) {
+      this.records.length = 0;
+      this.records.length = offset;
+      this.durableEnd = offset;
+      this.epochs.clear();
+    } else {
+      this.records.fill(undefined, this.startOffset, offset);
+      this.epochs.truncateFromStart(offset);
+    }
+    this.startOffset = offset;
   }
 
   /** An fsync issued when the log ended at `syncedEndOffset` completed. */

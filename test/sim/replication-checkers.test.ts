@@ -25,8 +25,8 @@ const published = (brokerId: number, leaderEpoch: number, highWatermark: number)
 const followerHighWatermark = (brokerId: number, highWatermark: number): ReplicationObservation => ({ kind: 'replicaHighWatermark', atMs: 1, brokerId, partition, highWatermark });
 const acknowledged = (offset: number, recordId: string, isr: number[], brokerId = 1, leaderEpoch = 1): ReplicationObservation =>
   ({ kind: 'recordAcknowledged', atMs: 1, brokerId, partition, leaderEpoch, offset, recordId, isr });
-const final = (brokerId: number, recordIds: string[], highWatermark: number): ReplicationObservation =>
-  ({ kind: 'replicationFinal', atMs: 1, brokerId, partition, recordIds, highWatermark });
+const final = (brokerId: number, recordIds: string[], highWatermark: number, logStartOffset = 0): ReplicationObservation =>
+  ({ kind: 'replicationFinal', atMs: 1, brokerId, partition, logStartOffset, recordIds, highWatermark });
 
 /**
  * Broker 1 leads epoch 1 and writes a, b; broker 2 copies and syncs them; both are acknowledged;
@@ -67,6 +67,12 @@ describe('replication checkers', () => {
     expect(firstViolation(createNoAcknowledgedRecordLost, [...healthyTrace.slice(0, 11), final(2, ['a', 'b'], 1)])).toBe(
       "partition 0 offset 1: b, acknowledged by broker 1 (leader epoch 1), is not readable: the final leader 2's high watermark is 1",
     );
+    // A deposed leader acknowledging what its successor already published and deleted by retention loses nothing.
+    const deletedByRetention: ReplicationObservation[] = [
+      ...healthyTrace.slice(0, 9), { kind: 'replicaLogStartMoved', atMs: 1, brokerId: 2, partition, logStartOffset: 2, restarted: false }, acknowledged(1, 'b', [1, 2]),
+    ];
+    expect(firstViolation(createNoAcknowledgedRecordLost, deletedByRetention)).toBeUndefined();
+    expect(firstViolation(createNoAcknowledgedRecordLost, [...healthyTrace.slice(0, 11), final(2, ['b'], 2, 1)])).toBeUndefined();
     expect(firstViolation(createNoAcknowledgedRecordLost, [acknowledged(0, 'a', []), acknowledged(0, 'x', [], 2, 2)])).toBe(
       'partition 0 offset 0: broker 2 (leader epoch 2) acknowledged x, but broker 1 (leader epoch 1) had acknowledged a there',
     );

@@ -3,12 +3,18 @@ import type { ReplicaRecord } from './replica-log.js';
 
 /** What a leader answers a follower's fetch. */
 export type FetchResult =
-  /** Records from `baseOffset` (maybe none) and the high watermark the leader publishes, if any. */
-  | { readonly kind: 'records'; readonly baseOffset: number; readonly records: readonly ReplicaRecord[]; readonly highWatermark: number | undefined }
+  /** Records from `baseOffset` (maybe none), the high watermark the leader publishes, if any, and its log start. */
+  | {
+      readonly kind: 'records';
+      readonly baseOffset: number;
+      readonly records: readonly ReplicaRecord[];
+      readonly highWatermark: number | undefined;
+      readonly leaderLogStartOffset: number;
+    }
   /** The follower's log departs from the leader's: reconcile (fetch-divergence.ts) and fetch again. */
   | { readonly kind: 'diverging'; readonly diverging: EpochEndOffset }
-  /** NOT_LEADER, STALE_EPOCH, OFFSET_OUT_OF_RANGE…, with the leader's log end for the last. */
-  | { readonly kind: 'error'; readonly code: string; readonly leaderLogEndOffset: number };
+  /** NOT_LEADER, STALE_EPOCH, OFFSET_OUT_OF_RANGE…, with the leader's log bounds for the last. */
+  | { readonly kind: 'error'; readonly code: string; readonly leaderLogStartOffset: number; readonly leaderLogEndOffset: number };
 
 /**
  * The replication workload's messages over its simulated network: followers' fetches (Kafka's

@@ -20,6 +20,18 @@ export type ReplicationObservation =
       readonly why: string;
       readonly inIsr: boolean;
     }
+  /**
+   * The replica no longer holds the offsets below `logStartOffset`: retention, or (`restarted`) a
+   * follower whose leader had deleted what it lacked emptied its log and restarted it there.
+   */
+  | {
+      readonly kind: 'replicaLogStartMoved';
+      readonly atMs: number;
+      readonly brokerId: number;
+      readonly partition: number;
+      readonly logStartOffset: number;
+      readonly restarted: boolean;
+    }
   /** Every record of the replica below `durableEndOffset` survives a crash (an fsync completed, or a crash kept them). */
   | { readonly kind: 'replicaSynced'; readonly atMs: number; readonly brokerId: number; readonly partition: number; readonly durableEndOffset: number }
   /**
@@ -48,12 +60,13 @@ export type ReplicationObservation =
       /** The leader's maximal ISR then: every member must hold the record durably. */
       readonly isr: readonly number[];
     }
-  /** After the liveness phase: the partition's leader, its whole log and its high watermark. */
+  /** After the liveness phase: the partition's leader, its log (the records from its log start) and its high watermark. */
   | {
       readonly kind: 'replicationFinal';
       readonly atMs: number;
       readonly brokerId: number;
       readonly partition: number;
+      readonly logStartOffset: number;
       readonly recordIds: readonly string[];
       readonly highWatermark: number;
     };

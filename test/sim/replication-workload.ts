@@ -30,7 +30,7 @@ export type ReplicationOptions = CrashFaults &
     SwarmOptions,
     | 'replicationPartitionCount' | 'replicationMinInSyncReplicas' | 'replicaLagTimeMaxMs' | 'replicaFsyncDelayMsMax' | 'replicaFetchIntervalMs'
     | 'replicaMetadataPollMs' | 'replicationProducerCount' | 'produceIntervalMsMax' | 'brokerCrashMeanIntervalMs' | 'brokerDownMsMax'
-    | 'brokerOutageRate' | 'replicationCutMeanIntervalMs' | 'partitionDurationMsMax' | 'operationTimeoutMs'
+    | 'brokerOutageRate' | 'replicationCutMeanIntervalMs' | 'replicaRetainedRecordsMax' | 'partitionDurationMsMax' | 'operationTimeoutMs'
   >;
 
 export interface ReplicationContext {
@@ -49,6 +49,8 @@ export interface ReplicationCounters extends ProducerCounters {
   /** Truncations by log reconciliation (not crashes): divergent suffixes removed. */
   truncations: number;
   highWatermarkMax: number;
+  /** Followers that restarted their log at their leader's log start (OFFSET_OUT_OF_RANGE after retention). */
+  logRestarts: number;
 }
 
 interface HostedBroker {
@@ -76,7 +78,7 @@ const quietDelayMsMax = 20;
  * durable log end.
  */
 export class ReplicationWorkload {
-  readonly counters: ReplicationCounters = { produced: 0, acknowledged: 0, refused: 0, crashes: 0, truncations: 0, highWatermarkMax: 0 };
+  readonly counters: ReplicationCounters = { produced: 0, acknowledged: 0, refused: 0, crashes: 0, truncations: 0, highWatermarkMax: 0, logRestarts: 0 };
   private readonly brokers = new Map<number, HostedBroker>();
   private readonly producers = new Map<number, SimProducer>();
   private readonly network: SimulatedNetwork<ReplicationMessage>;
@@ -157,7 +159,7 @@ export class ReplicationWorkload {
       if (replica === undefined) continue;
       this.context.observe({
         kind: 'replicationFinal', atMs: this.context.now(), brokerId: partition.leader, partition: partition.partition,
-        recordIds: replica.log.recordIds(), highWatermark: replica.publishedHighWatermark() ?? 0,
+        logStartOffset: replica.log.logStartOffset(), recordIds: replica.log.recordIds(), highWatermark: replica.publishedHighWatermark() ?? 0,
       });
     }
   }
@@ -177,6 +179,7 @@ export class ReplicationWorkload {
       fsyncDelayMsMax: this.options.replicaFsyncDelayMsMax,
       fetchIntervalMs: this.options.replicaFetchIntervalMs,
       fetchTimeoutMs: this.options.operationTimeoutMs,
+      retainedRecordsMax: this.options.replicaRetainedRecordsMax,
       bug: this.context.bug,
     };
     const replicas = Array.from({ length: this.options.replicationPartitionCount }, (_, partition) =>
@@ -187,6 +190,7 @@ export class ReplicationWorkload {
 
   private observe(observation: ReplicationObservation): void {
     if (observation.kind === 'replicaTruncated' && observation.why !== 'crash') this.counters.truncations++;
+    if (observation.kind === 'replicaLogStartMoved' && observation.restarted) this.counters.logRestarts++;
     if (observation.kind === 'highWatermarkPublished') this.counters.highWatermarkMax = Math.max(this.counters.highWatermarkMax, observation.highWatermark);
     this.context.trace.log(this.context.now(), () => `replication ${describeObservation(observation)}`);
     this.context.observe(observation);
@@ -322,6 +326,8 @@ function describeObservation(observation: ReplicationObservation): string {
       return `broker ${observation.brokerId} p${observation.partition} wrote ${observation.recordId} at ${observation.offset}`;
     case 'replicaTruncated':
       return `broker ${observation.brokerId} p${observation.partition} truncated to ${observation.endOffset} (${observation.why})${observation.inIsr ? ' in the ISR' : ''}`;
+    case 'replicaLogStartMoved':
+      return `broker ${observation.brokerId} p${observation.partition} log ${observation.restarted ? 'restarted' : 'starts'} at ${observation.logStartOffset}`;
     case 'replicaSynced':
       return `broker ${observation.brokerId} p${observation.partition} durable to ${observation.durableEndOffset}`;
     case 'replicaHighWatermark':

@@ -104,6 +104,7 @@ interface Totals {
   recordsAcknowledged: number;
   brokerCrashes: number;
   replicaTruncations: number;
+  replicaLogRestarts: number;
 }
 
 /** Runs the seeds on worker threads (seed s on worker s mod jobs) and totals what they report. */
@@ -111,7 +112,7 @@ async function runSeeds(options: Arguments): Promise<Totals> {
   const jobs = Math.min(options.jobs, options.seeds);
   const totals: Totals = {
     failures: 0, operations: 0, unknownOperations: 0, linearizabilityUnknown: 0, virtualSeconds: 0, metadataSeeds: 0, metadataCommands: 0, staleAlterPartitionsRejected: 0,
-    replicationSeeds: 0, recordsAcknowledged: 0, brokerCrashes: 0, replicaTruncations: 0,
+    replicationSeeds: 0, recordsAcknowledged: 0, brokerCrashes: 0, replicaTruncations: 0, replicaLogRestarts: 0,
   };
   const workers = Array.from({ length: jobs }, (_, offset) => {
     const task: WorkerTask = { from: options.from, count: options.seeds, offset, stride: jobs, bug: options.bug, overrides: options.overrides };
@@ -128,6 +129,7 @@ async function runSeeds(options: Arguments): Promise<Totals> {
       totals.recordsAcknowledged += result.stats.recordsAcknowledged;
       totals.brokerCrashes += result.stats.brokerCrashes;
       totals.replicaTruncations += result.stats.replicaTruncations;
+      totals.replicaLogRestarts += result.stats.replicaLogRestarts;
       if (result.report === undefined) return;
       totals.failures++;
       console.log(result.report);
@@ -158,7 +160,7 @@ async function main(): Promise<number> {
       `linearizability verdicts 'unknown' (budget spent, counted as passes): ${totals.linearizabilityUnknown}; ` +
       `virtual time ${Math.round(totals.virtualSeconds)}s; ` +
       `metadata: ${totals.metadataSeeds} seeds, ${totals.metadataCommands} commands applied, ${totals.staleAlterPartitionsRejected} stale ISR changes rejected; ` +
-      `replication: ${totals.replicationSeeds} seeds, ${totals.recordsAcknowledged} acks=all records acknowledged, ${totals.brokerCrashes} broker crashes, ${totals.replicaTruncations} reconciliation truncations`,
+      `replication: ${totals.replicationSeeds} seeds, ${totals.recordsAcknowledged} acks=all records acknowledged, ${totals.brokerCrashes} broker crashes, ${totals.replicaTruncations} reconciliation truncations, ${totals.replicaLogRestarts} logs restarted at the leader's log start`,
   );
   console.log(JSON.stringify({ seeds: options.seeds, failures: totals.failures, seconds }));
   return totals.failures > 0 ? 1 : 0;

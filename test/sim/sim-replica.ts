@@ -24,6 +24,8 @@ export interface ReplicaSettings {
   readonly fetchIntervalMs: number;
   /** A fetch unanswered this long is sent again. */
   readonly fetchTimeoutMs: number;
+  /** Retention: records kept below the high watermark (and the durable end); 0 keeps every record. */
+  readonly retainedRecordsMax: number;
   readonly bug: ReplicationBug | undefined;
 }
 
@@ -228,20 +230,22 @@ export class SimReplica {
   private answerFetch(message: Extract<ReplicationMessage, { type: 'fetch' }>): void {
     const answer = (result: FetchResult) =>
       this.environment.send({ type: 'fetchResponse', from: this.brokerId, to: message.from, partition: this.partition, leaderEpoch: message.leaderEpoch, token: message.token, result });
-    if (this.role.kind !== 'leader') return answer({ kind: 'error', code: 'NOT_LEADER', leaderLogEndOffset: this.log.endOffset() });
+    const bounds = () => ({ leaderLogStartOffset: this.log.logStartOffset(), leaderLogEndOffset: this.log.endOffset() });
+    if (this.role.kind !== 'leader') return answer({ kind: 'error', code: 'NOT_LEADER', ...bounds() });
     const { state } = this.role;
     try {
       validateLeaderEpoch(this.name, this.roleEpoch, message.leaderEpoch);
       const { fetchOffset, lastFetchedEpoch } = message;
       const leaderEnd = this.log.endOffsetForEpoch(lastFetchedEpoch);
-      const diverging = this.settings.bug === 'truncateToHighWatermark' ? undefined : divergingEpoch({ fetchOffset, lastFetchedEpoch }, leaderEnd, 0);
+      const logStartOffset = this.log.logStartOffset();
+      const diverging = this.settings.bug === 'truncateToHighWatermark' ? undefined : divergingEpoch({ fetchOffset, lastFetchedEpoch }, leaderEnd, logStartOffset);
       if (diverging !== undefined) return answer({ kind: 'diverging', diverging });
       const durableEndOffset = this.settings.bug === 'countFetchOffset' ? fetchOffset : message.durableEndOffset;
       this.release(state.followerFetched(message.from, { fetchOffset, durableEndOffset }, this.environment.now()));
-      answer({ kind: 'records', baseOffset: fetchOffset, records: this.log.slice(fetchOffset, fetchRecordsMax), highWatermark: this.publishable() });
+      answer({ kind: 'records', baseOffset: fetchOffset, records: this.log.slice(fetchOffset, fetchRecordsMax), highWatermark: this.publishable(), leaderLogStartOffset: logStartOffset });
     } catch (error) {
       if (!(error instanceof TributaryError)) throw error;
-      answer({ kind: 'error', code: error.code, leaderLogEndOffset: this.log.endOffset() });
+      answer({ kind: 'error', code: error.code, ...bounds() });
     }
   }
 
@@ -257,6 +261,20 @@ export class SimReplica {
     }
     if (this.settings.bug === 'ackBeforeHighWatermark') this.acknowledgeBelow(this.log.durableEndOffset());
     else if (change.advanced && change.highWatermark !== undefined) this.acknowledgeBelow(change.highWatermark);
+    this.retain(this.role.published ?? 0);
+  }
+
+  /** Retention by count, only below the high watermark and the durable end: nothing a reader or a crash still needs. */
+  private retain(highWatermark: number): void {
+    if (this.settings.retainedRecordsMax === 0) return;
+    const limit = Math.min(highWatermark, this.log.durableEndOffset()) - this.settings.retainedRecordsMax;
+    if (limit > this.log.logStartOffset()) this.moveLogStart(limit);
+  }
+
+  private moveLogStart(offset: number): void {
+    const restarted = offset > this.log.endOffset();
+    this.log.advanceLogStartOffset(offset);
+    this.environment.observe({ kind: 'replicaLogStartMoved', atMs: this.environment.now(), brokerId: this.brokerId, partition: this.partition, logStartOffset: offset, restarted });
   }
 
   /** The high watermark consumers and followers are given: none before KIP-207 allows it, unless broken. */
@@ -314,8 +332,7 @@ export class SimReplica {
     if (role.kind !== 'follower' || message.from !== role.leaderId || message.leaderEpoch !== this.roleEpoch || message.token !== this.fetchToken) return;
     const { result } = message;
     if (result.kind === 'error') {
-      // Only a follower ahead of its leader's log, which divergingEpoch answers first, gets this.
-      if (result.code === 'OFFSET_OUT_OF_RANGE') this.truncate(Math.min(this.log.endOffset(), result.leaderLogEndOffset), 'beyond the leader\'s log end');
+      if (result.code === 'OFFSET_OUT_OF_RANGE') this.outOfRange(result.leaderLogStartOffset, result.leaderLogEndOffset);
       return this.fetchLater(this.settings.fetchIntervalMs);
     }
     if (result.kind === 'diverging') {
@@ -328,9 +345,26 @@ export class SimReplica {
     if (result.baseOffset !== this.log.endOffset()) return this.fetchLater(this.settings.fetchIntervalMs);
     for (const record of result.records) this.append(record);
     if (result.records.length > 0) this.requestSync();
+    // Kafka's maybeIncrementLogStartOffset, before this log vouches for anything: below the
+    // leader's log start its epochs are gone, so reconciliation cannot reach there (divergingEpoch
+    // answers an epoch older than all it kept with its log start); what this log holds below it may
+    // differ from what the leader had, and must go.
+    if (result.leaderLogStartOffset > this.log.logStartOffset()) this.moveLogStart(result.leaderLogStartOffset);
     this.followerHighWatermark.update(result.highWatermark, this.log.endOffset());
     this.reportHighWatermark();
+    this.retain(this.followerHighWatermark.value());
     this.fetchLater(result.records.length > 0 ? 0 : this.settings.fetchIntervalMs);
+  }
+
+  /**
+   * The leader no longer holds this follower's fetch offset: below its log start (retention), the
+   * follower restarts its log there (Kafka's rule); beyond its log end (only a follower that skips
+   * reconciliation gets there), it truncates to it.
+   */
+  private outOfRange(leaderLogStartOffset: number, leaderLogEndOffset: number): void {
+    const endOffset = this.log.endOffset();
+    if (endOffset < leaderLogStartOffset) this.moveLogStart(leaderLogStartOffset);
+    else this.truncate(Math.min(endOffset, leaderLogEndOffset), "beyond the leader's log end");
   }
 
   // The log.

@@ -65,6 +65,7 @@ export interface SimulationStats {
   brokerCrashes: number;
   replicaTruncations: number;
   highWatermarkMax: number;
+  replicaLogRestarts: number;
 }
 
 export interface SimulationResult {
@@ -103,7 +104,7 @@ class Simulation implements HostListener {
   private readonly stats: SimulationStats = {
     events: 0, virtualMs: 0, elections: 0, crashes: 0, partitions: 0, commitIndexMax: 0, operations: 0, unknownOperations: 0, linearizabilityUnknown: 0,
     metadataCommands: 0, metadataRejected: 0, brokersFenced: 0, staleAlterPartitionsProposed: 0, staleAlterPartitionsRejected: 0,
-    recordsProduced: 0, recordsAcknowledged: 0, recordsRefused: 0, brokerCrashes: 0, replicaTruncations: 0, highWatermarkMax: 0,
+    recordsProduced: 0, recordsAcknowledged: 0, recordsRefused: 0, brokerCrashes: 0, replicaTruncations: 0, highWatermarkMax: 0, replicaLogRestarts: 0,
   };
 
   constructor(
@@ -171,8 +172,10 @@ class Simulation implements HostListener {
     const { commands, rejected, brokersFenced, staleAlterPartitionsProposed, staleAlterPartitionsRejected } = this.metadata.counters;
     Object.assign(this.stats, { metadataCommands: commands, metadataRejected: rejected, brokersFenced, staleAlterPartitionsProposed, staleAlterPartitionsRejected });
     if (this.replication !== undefined) {
-      const { produced, acknowledged, refused, crashes, truncations, highWatermarkMax } = this.replication.counters;
-      Object.assign(this.stats, { recordsProduced: produced, recordsAcknowledged: acknowledged, recordsRefused: refused, brokerCrashes: crashes, replicaTruncations: truncations, highWatermarkMax });
+      const { produced, acknowledged, refused, crashes, truncations, highWatermarkMax, logRestarts } = this.replication.counters;
+      Object.assign(this.stats, {
+        recordsProduced: produced, recordsAcknowledged: acknowledged, recordsRefused: refused, brokerCrashes: crashes, replicaTruncations: truncations, highWatermarkMax, replicaLogRestarts: logRestarts,
+      });
     }
     if (failure !== undefined) this.trace.log(this.queue.nowMs, () => `FAILURE ${failure.failureClass} ${failure.checker}: ${failure.message}`);
     return { seed: this.seed, bug: this.settings.bug, options: this.options, failure, stats: this.stats, traceDigest: this.trace.digest() };

@@ -100,6 +100,8 @@ export interface SwarmOptions {
   readonly brokerOutageRate: number;
   /** Mean gap between cuts of the replication network; 0 never. */
   readonly replicationCutMeanIntervalMs: number;
+  /** Retention: records a replica keeps below its high watermark; 0 keeps them all. */
+  readonly replicaRetainedRecordsMax: number;
 }
 
 /**
@@ -188,6 +190,7 @@ export function drawSwarmOptions(random: Prng, overrides: SwarmOverrides = {}): 
     brokerDownMsMax: random.range(10, 1500),
     brokerOutageRate: random.pick([0, 0, 0.1, 0.3]),
     replicationCutMeanIntervalMs: sometimes(random, 0.4, () => random.range(200, 2000)),
+    replicaRetainedRecordsMax: sometimes(random, 0.5, () => random.pick([2, 8, 32])),
   };
   const merged = { ...drawn, ...overrides };
   // A pinned election timeout keeps the drawn heartbeat below it, as the core requires.

@@ -12,11 +12,13 @@ interface Acknowledgement {
  * No acks=all write that a leader acknowledged is lost (DESIGN.md §6: an acknowledgement means
  * fsynced on every in-sync replica). Three views of it:
  *   1. when acknowledged, the record is durable at its offset on every member of the leader's
- *      (maximal) ISR, so even a power loss of them all keeps it;
+ *      (maximal) ISR, so even a power loss of them all keeps it (or a member already deleted it
+ *      by retention, which only reaches below its own high watermark);
  *   2. no replica the controller counts in the ISR ever drops an acknowledged offset, by
  *      reconciliation or by a crash: it could be elected next;
  *   3. after the liveness phase each partition's final leader holds every acknowledged record at
- *      the offset it was acknowledged at, below its high watermark (a consumer reads it back).
+ *      the offset it was acknowledged at, below its high watermark (a consumer reads it back),
+ *      unless retention deleted it (below its log start).
  * Two leaders acknowledging different records at one offset fail at once.
  */
 export function createNoAcknowledgedRecordLost(): Checker {
@@ -55,6 +57,9 @@ export function createNoAcknowledgedRecordLost(): Checker {
     for (const memberId of observation.isr) {
       const member = mirrors.of(memberId, partition);
       if (member.durableEndOffset > offset && member.records[offset] === recordId) continue;
+      // Retention deletes only below a replica's own high watermark: the offset was committed there
+      // (a deposed leader may acknowledge after its successor published and deleted past it).
+      if (offset < member.logStartOffset) continue;
       const held = member.records[offset] ?? 'nothing';
       return `${where} while broker ${memberId}, in its ISR [${observation.isr.join(', ')}], held ${held} there, durable only below ${member.durableEndOffset}`;
     }
@@ -64,9 +69,11 @@ export function createNoAcknowledgedRecordLost(): Checker {
 
 function lostOn(final: Extract<Observation, { kind: 'replicationFinal' }>, acknowledged: ReadonlyMap<number, Acknowledgement>): string | undefined {
   for (const [offset, ack] of acknowledged) {
-    const held = final.recordIds[offset];
+    // Retention deleted it, below the high watermark: that is no loss.
+    if (offset < final.logStartOffset) continue;
+    const held = final.recordIds[offset - final.logStartOffset];
     const where = `partition ${final.partition} offset ${offset}: ${ack.recordId}, acknowledged by broker ${ack.brokerId} (leader epoch ${ack.leaderEpoch})`;
-    if (held !== ack.recordId) return `${where}, is lost: the final leader ${final.brokerId} holds ${held ?? 'nothing'} there (its log ends at ${final.recordIds.length})`;
+    if (held !== ack.recordId) return `${where}, is lost: the final leader ${final.brokerId} holds ${held ?? 'nothing'} there (its log ends at ${final.logStartOffset + final.recordIds.length})`;
     if (offset >= final.highWatermark) return `${where}, is not readable: the final leader ${final.brokerId}'s high watermark is ${final.highWatermark}`;
   }
   return undefined;

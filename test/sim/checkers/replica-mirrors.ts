@@ -3,8 +3,9 @@ import type { Observation } from '../observation.js';
 /** One replica's log as a checker rebuilds it from the replication workload's reports. */
 export interface ReplicaMirror {
   readonly brokerId: number;
-  /** Record ids by offset. */
-  readonly records: string[];
+  /** Record ids by offset; offsets below the replica's log start hold none. */
+  readonly records: Array<string | undefined>;
+  logStartOffset: number;
   /** Every offset below it survives a crash. */
   durableEndOffset: number;
   /** The high watermark the replica vouches for its records up to (the consistency checker's). */
@@ -30,7 +31,7 @@ export class ReplicaMirrors {
 
   of(brokerId: number, partition: number): ReplicaMirror {
     const replicas = entryOf(this.byPartition, partition, () => new Map<number, ReplicaMirror>());
-    return entryOf(replicas, brokerId, () => ({ brokerId, records: [], durableEndOffset: 0, highWatermark: 0 }));
+    return entryOf(replicas, brokerId, () => ({ brokerId, records: [], logStartOffset: 0, durableEndOffset: 0, highWatermark: 0 }));
   }
 
   /** Applies an append, a truncation or a sync to the mirror it concerns; other observations change nothing. */
@@ -45,7 +46,16 @@ export class ReplicaMirrors {
       case 'replicaTruncated': {
         const replica = this.of(observation.brokerId, observation.partition);
         replica.records.length = observation.endOffset;
+        replica.logStartOffset = Math.min(replica.logStartOffset, observation.endOffset);
         replica.durableEndOffset = Math.min(replica.durableEndOffset, observation.endOffset);
+        return;
+      }
+      case 'replicaLogStartMoved': {
+        const replica = this.of(observation.brokerId, observation.partition);
+        const { records } = replica;
+        if (observation.logStartOffset > records.length) records.length = observation.logStartOffset;
+        records.fill(undefined, replica.logStartOffset, observation.logStartOffset);
+        replica.logStartOffset = observation.logStartOffset;
         return;
       }
       case 'replicaSynced':
