@@ -238,8 +238,9 @@ export class SimReplica {
       const { fetchOffset, lastFetchedEpoch } = message;
       const leaderEnd = this.log.endOffsetForEpoch(lastFetchedEpoch);
       const logStartOffset = this.log.logStartOffset();
-      const diverging = this.settings.bug === 'truncateToHighWatermark' ? undefined : divergingEpoch({ fetchOffset, lastFetchedEpoch }, leaderEnd, logStartOffset);
-      if (diverging !== undefined) return answer({ kind: 'diverging', diverging });
+      // The log start check (OFFSET_OUT_OF_RANGE) holds even for the bug, which only ignores the divergence.
+      const diverging = divergingEpoch({ fetchOffset, lastFetchedEpoch }, leaderEnd, logStartOffset);
+      if (diverging !== undefined && this.settings.bug !== 'truncateToHighWatermark') return answer({ kind: 'diverging', diverging });
       const durableEndOffset = this.settings.bug === 'countFetchOffset' ? fetchOffset : message.durableEndOffset;
       this.release(state.followerFetched(message.from, { fetchOffset, durableEndOffset }, this.environment.now()));
       answer({ kind: 'records', baseOffset: fetchOffset, records: this.log.slice(fetchOffset, fetchRecordsMax), highWatermark: this.publishable(), leaderLogStartOffset: logStartOffset });
