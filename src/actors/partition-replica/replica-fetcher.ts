@@ -181,8 +181,12 @@ export class ReplicaFetcher {
       await Promise.all(outcome.batches.map(({ baseOffset, batch }) => log.append(batch, { baseOffset })));
       entry.listed = false;
     }
-    if (outcome.error !== undefined) await this.onError(entry, outcome);
-    else highWatermark.update(outcome.highWatermark, log.logEndOffset());
+    if (outcome.error !== undefined) return this.onError(entry, outcome);
+    // Follow the leader's log start up (Kafka's maybeIncrementLogStartOffset) before vouching for
+    // its high watermark: below its log start the leader can no longer reconcile, so a divergent
+    // record kept there would be counted as the leader's (KAFKA-7415).
+    if (outcome.logStartOffset > log.logStartOffset()) await log.advanceLogStartOffset(outcome.logStartOffset);
+    highWatermark.update(outcome.highWatermark, log.logEndOffset());
   }
 
   private async onError(entry: FetchEntry, outcome: PartitionFetchOutcome): Promise<void> {

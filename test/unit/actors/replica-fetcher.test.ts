@@ -97,6 +97,21 @@ describe('replica fetcher', () => {
     }
   });
 
+  it('moves its log start up to the leader\'s, so it keeps nothing the leader can no longer reconcile', async () => {
+    const leaderLog = await logOf([['a0', 1], ['a1', 1], ['a2', 1], ['a3', 1]]);
+    await leaderLog.advanceLogStartOffset(2);
+    const leader = leaderOn(leaderLog, 1);
+    const followerLog = await logOf([['a0', 1], ['a1', 1], ['a2', 1]]);
+    const fetcher = new ReplicaFetcher({ leaderId: 1, connect: () => Promise.resolve(linkTo(leader)), clock: systemClock, random: () => 0.5, logger: captureLogger().logger, settings: replicaFetcherDefaults });
+    fetcher.follow({ id, topicId: 't1', leaderEpoch: 1, log: followerLog, highWatermark: new FollowerHighWatermark(0) });
+    try {
+      await waitFor(() => (followerLog.logEndOffset() === 4 && followerLog.logStartOffset() === 2 ? true : undefined), 5_000, 'the follower to follow the log start');
+      expect(await contents(followerLog)).toEqual(await contents(leaderLog));
+    } finally {
+      await fetcher.stop();
+    }
+  });
+
   it('restarts its log at the leader\'s log start when the leader no longer has what it lacks', async () => {
     const leaderLog = await logOf([['a0', 1], ['a1', 1], ['a2', 1], ['a3', 1]]);
     await leaderLog.advanceLogStartOffset(2);
