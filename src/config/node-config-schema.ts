@@ -103,6 +103,8 @@ const brokerSchema = z
     controlledShutdownTimeoutMs: boundedInteger(0, 600_000, 'milliseconds').default(30_000),
     // A follower not caught up with its leader for this long leaves the ISR (Kafka's replica.lag.time.max.ms).
     replicaLagTimeMaxMs: boundedInteger(100, 600_000, 'milliseconds').default(30_000),
+    // How often led partitions delete what their topic's retention no longer keeps (Kafka's log.retention.check.interval.ms).
+    retentionCheckIntervalMs: boundedInteger(1_000, 86_400_000, 'milliseconds').default(300_000),
   })
   .prefault({});
 

@@ -114,6 +114,7 @@ export async function startBrokerRole(config: NodeConfig, logger: Logger, option
     onError: (error) => brokerLogger.error({ err: error }, 'the metadata watch stopped for good'),
   });
   lifecycle.start();
+  const stopRetention = scheduleRetention(config.broker.retentionCheckIntervalMs, replicas, metadata, brokerLogger);
   let stopped: Promise<void> | undefined;
   return {
     lifecycle,
@@ -126,12 +127,36 @@ export async function startBrokerRole(config: NodeConfig, logger: Logger, option
       stopped ??= (async () => {
         await lifecycle.shutdown();
         watch.close();
+        stopRetention();
         await replicas.stop();
         await fetchers.stop();
         client.close();
       })();
       return stopped;
     },
+  };
+}
+
+/**
+ * Every `intervalMs`, the partitions this broker leads delete what their topic's retention no
+ * longer keeps. One pass at a time: a slow pass delays the next rather than overlapping it.
+ */
+function scheduleRetention(intervalMs: number, replicas: PartitionReplicas, metadata: BrokerMetadataView, logger: Logger): () => void {
+  let cancel: () => void = () => undefined;
+  let stopped = false;
+  const pass = async (): Promise<void> => {
+    try {
+      const deleted = await replicas.enforceRetention((topic) => metadata.topic(topic)?.config);
+      for (const [partition, result] of deleted) logger.info({ partition, ...result }, 'retention deleted old batches');
+    } catch (error) {
+      logger.error({ err: error }, 'retention failed; it is tried again at the next interval');
+    }
+    if (!stopped) cancel = systemClock.setTimer(intervalMs, () => void pass());
+  };
+  cancel = systemClock.setTimer(intervalMs, () => void pass());
+  return () => {
+    stopped = true;
+    cancel();
   };
 }
 

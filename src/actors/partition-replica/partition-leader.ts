@@ -4,7 +4,7 @@ import {
   type LeaderPartitionStateOptions, PendingAcks,
 } from '../../broker/index.js';
 import { TributaryError } from '../../errors/index.js';
-import { type AppendedBatch, formatPartition, type LogBatch, type PartitionLog, type StoredBatch } from '../../storage/index.js';
+import { type AppendedBatch, formatPartition, type LogBatch, type PartitionLog, type RetentionResult, type StoredBatch } from '../../storage/index.js';
 import type { Clock } from '../clock.js';
 
 /** How many replicas must have a batch before its producer is answered (Kafka's acks). */
@@ -220,6 +220,19 @@ export class PartitionLeader {
     if (epoch >= this.options.leaderEpoch) return { epoch: this.options.leaderEpoch, endOffset: log.logEndOffset() };
     if (latest === undefined || epoch > latest.epoch) return { epoch: latest?.epoch ?? 0, endOffset: log.logEndOffset() };
     return log.endOffsetForEpoch(epoch) ?? { epoch: 0, endOffset: log.logStartOffset() };
+  }
+
+  /**
+   * Deletes whole batches from the front that breach the topic's retention (`undefined` keeps
+   * by that rule), never one holding the high watermark or later: a record is kept at least
+   * until every in-sync replica has it. Followers follow the new log start from their next fetch.
+   */
+  async enforceRetention(retentionMs: number | undefined, retentionBytes: number | undefined): Promise<RetentionResult | undefined> {
+    const highWatermark = this.state.highWatermark();
+    if (this.resignation !== undefined || highWatermark === undefined) return undefined;
+    const result = await this.options.log.enforceRetention({ nowMs: this.options.clock.nowMs(), retentionMs, retentionBytes, offsetLimit: highWatermark });
+    if (result.deletedBatches > 0) this.signalChange();
+    return result;
   }
 
   /** The controller committed an ISR for this epoch (a metadata change): it may move the high watermark. */

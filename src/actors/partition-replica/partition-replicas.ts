@@ -1,7 +1,7 @@
 import { type Actor, createActor } from 'xstate';
 import type { Logger } from '../../observability/index.js';
 import type { PartitionInfo } from '../../rpc/clients/index.js';
-import { formatPartition, type PartitionId, type PartitionLog } from '../../storage/index.js';
+import { formatPartition, type PartitionId, type PartitionLog, type RetentionResult } from '../../storage/index.js';
 import type { PartitionChange } from '../broker-metadata/broker-metadata-view.js';
 import type { Clock } from '../clock.js';
 import type { NodeSupervisor } from '../node-supervisor/node-supervisor.js';
@@ -98,6 +98,22 @@ export class PartitionReplicas {
   /** Every running partition's role, for status and tests: "orders-3" → "leading". */
   roles(): Map<string, string> {
     return new Map([...this.actors].map(([key, actor]) => [key, String(actor.getSnapshot().value)]));
+  }
+
+  /**
+   * Applies each led partition's topic retention (`retentionOf`, 0 meaning "keep" as in the
+   * topic config); answers what was deleted, by partition. Followers follow the leaders' log starts.
+   */
+  async enforceRetention(retentionOf: (topic: string) => { retentionMs: number; retentionBytes: number } | undefined): Promise<Map<string, RetentionResult>> {
+    const deleted = new Map<string, RetentionResult>();
+    for (const [key, actor] of [...this.actors]) {
+      const leader = actor.getSnapshot().context.leader;
+      const retention = retentionOf(this.assignments.get(key)?.id.topic ?? '');
+      if (leader === undefined || retention === undefined) continue;
+      const result = await leader.enforceRetention(retention.retentionMs || undefined, retention.retentionBytes || undefined);
+      if (result !== undefined && result.deletedBatches > 0) deleted.set(key, result);
+    }
+    return deleted;
   }
 
   /** Partitions this broker leads whose committed ISR lacks one of their replicas. */

@@ -132,6 +132,23 @@ describe('partition leader', () => {
   });
 });
 
+describe('partition leader: retention', () => {
+  it('deletes old batches by time and size, never one at or above the high watermark', async () => {
+    const { leader, clock } = await leaderOf({ replicas: [1, 2], isr: [1, 2], minInSyncReplicas: 1 });
+    for (let index = 0; index < 4; index++) await leader.append({ ...batchOf(1), firstTimestampMs: 1_000, maxTimestampMs: 1_000 }, 'leader', 1_000);
+    // Only offsets 0-1 are on the follower too: the high watermark is 2.
+    await leader.replicaFetch(2, { fetchOffset: 2, lastFetchedEpoch: 4, durableEndOffset: 2, maxBytes: 1_000 });
+    await clock.advance(60_000);
+    await expect(leader.enforceRetention(30_000, undefined)).resolves.toMatchObject({ deletedBatches: 2, logStartOffset: 2 });
+    expect(leader.logStartOffset()).toBe(2);
+    await leader.replicaFetch(2, { fetchOffset: 4, lastFetchedEpoch: 4, durableEndOffset: 4, maxBytes: 1_000 });
+    await expect(leader.enforceRetention(undefined, 1)).resolves.toMatchObject({ deletedBatches: 1, logStartOffset: 3 });
+    await expect(leader.enforceRetention(undefined, undefined)).resolves.toMatchObject({ deletedBatches: 0 });
+    leader.resign('test');
+    await expect(leader.enforceRetention(1, 1)).resolves.toBeUndefined();
+  });
+});
+
 describe('partition leader: replication', () => {
   const fetchFrom = (fetchOffset: number, lastFetchedEpoch = noEpoch, durableEndOffset = fetchOffset) => ({ fetchOffset, lastFetchedEpoch, durableEndOffset, maxBytes: 1_000_000 });
 

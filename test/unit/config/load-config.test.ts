@@ -48,7 +48,7 @@ const defaults = {
   listen: { grpc: '127.0.0.1:7400', metrics: '127.0.0.1:7480' },
   dataDir: './.tributary',
   controller: { quorum: [], join: false, brokerSessionTimeoutMs: 9_000, raft: raftDefaults },
-  broker: { rack: '', controlledShutdownTimeoutMs: 30_000, replicaLagTimeMaxMs: 30_000 },
+  broker: { rack: '', controlledShutdownTimeoutMs: 30_000, replicaLagTimeMaxMs: 30_000, retentionCheckIntervalMs: 300_000 },
   limits: {
     maxMessageBytes: 16 * 1024 * 1024,
     maxConcurrentStreams: 1000,
