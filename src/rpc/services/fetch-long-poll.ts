@@ -1,7 +1,7 @@
 import type { Clock } from '../../actors/clock.js';
 import type { FetchRequest, FetchResponse } from '../generated/tributary/client/v1/consumer_service.js';
 import { fetchPlanOf, type FetchRound, type FetchRoundContext, readFetchRound } from './fetch-round.js';
-import type { LeaderChanges } from './leader-changes.js';
+import { type LeaderChanges, waitForLeaderChange, type WaitOutcome } from './leader-changes.js';
 
 export interface FetchContext extends FetchRoundContext {
   readonly clock: Clock;
@@ -41,33 +41,8 @@ function changedSince(round: FetchRound, context: FetchContext): boolean {
   });
 }
 
-type WaitOutcome = 'changed' | 'deadline' | 'stopped';
-
 /** Waits on the clock for the first of: a change that matters to `round`, the deadline, `stop`. */
 function waitForChange(round: FetchRound, deadlineMs: number, context: FetchContext, stop: AbortSignal): Promise<WaitOutcome> {
-  return new Promise((resolve) => {
-    let cancelWatches: Array<() => void> = [];
-    let cancelTimer: () => void = () => undefined;
-    let settled = false;
-    const settle = (outcome: WaitOutcome): void => {
-      if (settled) return;
-      settled = true;
-      for (const cancel of cancelWatches) cancel();
-      cancelTimer();
-      stop.removeEventListener('abort', onStop);
-      resolve(outcome);
-    };
-    const onStop = (): void => settle('stopped');
-    // Subscribing before checking: a change after the check fires the subscription, and one
-    // during the pass that was just read (before the subscription existed) shows in the check.
-    const watch = (): void => {
-      if (settled) return;
-      for (const cancel of cancelWatches) cancel();
-      cancelWatches = round.watched.map(({ leader }) => context.changes.subscribe(leader, watch));
-      if (changedSince(round, context)) settle('changed');
-    };
-    stop.addEventListener('abort', onStop, { once: true });
-    cancelTimer = context.clock.setTimer(Math.max(0, deadlineMs - context.clock.nowMs()), () => settle('deadline'));
-    watch();
-  });
+  const leaders = round.watched.map(({ leader }) => leader);
+  return waitForLeaderChange({ changes: context.changes, clock: context.clock, leaders, deadlineMs, stop, changedSince: () => changedSince(round, context) });
 }

@@ -6,7 +6,7 @@ import { TributaryError } from '../../errors/index.js';
 import { formatPartition } from '../../storage/index.js';
 import { toErrorDetail } from '../error-status.js';
 import type { PartitionFetchResult, ReplicateAck, ReplicateFetch } from '../generated/tributary/broker/v1/broker_replication_service.js';
-import type { LeaderChanges } from './leader-changes.js';
+import { type LeaderChanges, waitForLeaderChange } from './leader-changes.js';
 import { wireBatchFromStored } from './record-batch-mapping.js';
 
 /** Bounds of one follower's fetch session on this leader. */
@@ -130,28 +130,10 @@ export class ReplicaFetchSession {
     }
   }
 
-  /**
-   * Waits for the first of: a leader's log end or high watermark moving past what the last pass
-   * saw, the deadline, `stop`. Subscribing goes through LeaderChanges (one reaction per leader,
-   * however many waiters), then the positions are checked, so a change that came during the pass
-   * is not missed.
-   */
-  private waitForChange(leaders: readonly LeaderPosition[], deadlineMs: number, stop: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const cancels: Array<() => void> = [];
-      let settled = false;
-      const settle = (): void => {
-        if (settled) return;
-        settled = true;
-        for (const cancel of cancels) cancel();
-        stop.removeEventListener('abort', settle);
-        resolve();
-      };
-      stop.addEventListener('abort', settle, { once: true });
-      cancels.push(this.clock.setTimer(Math.max(0, deadlineMs - this.clock.nowMs()), settle));
-      for (const { leader } of leaders) cancels.push(this.changes.subscribe(leader, settle));
-      if (leaders.some(({ leader, logEndOffset, highWatermark }) => leader.logEndOffset() !== logEndOffset || leader.highWatermark() !== highWatermark)) settle();
-    });
+  /** Waits for the first of: a leader's log end or high watermark moving past what the last pass saw, the deadline, `stop`. */
+  private async waitForChange(positions: readonly LeaderPosition[], deadlineMs: number, stop: AbortSignal): Promise<void> {
+    const changedSince = () => positions.some(({ leader, logEndOffset, highWatermark }) => leader.logEndOffset() !== logEndOffset || leader.highWatermark() !== highWatermark);
+    await waitForLeaderChange({ changes: this.changes, clock: this.clock, leaders: positions.map(({ leader }) => leader), deadlineMs, stop, changedSince });
   }
 
   /** Reads every partition of the session once, from a rotating start so none is starved of the byte budget. */
