@@ -8,14 +8,17 @@ export type IsrChangeOutcomeLabel = 'committed' | 'refused' | 'undecided';
 export interface BrokerMetrics {
   /** One ISR proposal of a leader, by what it did (shrink, expand or both) and how it ended. */
   isrChange(change: 'shrink' | 'expand' | 'shrink_expand', outcome: IsrChangeOutcomeLabel): void;
+  /** The replicas the gauges read; until set they read nothing. */
+  observe(replicas: PartitionReplicas): void;
 }
 
 /**
  * The broker's replication metrics (DESIGN.md §10): partitions by role, the partitions this broker
  * leads whose ISR lacks a replica (Kafka's UnderReplicatedPartitions), and ISR changes.
  */
-export function registerBrokerMetrics(metrics: MetricsRegistry, replicas: PartitionReplicas): BrokerMetrics {
+export function registerBrokerMetrics(metrics: MetricsRegistry): BrokerMetrics {
   const registers = [metrics.registry];
+  let replicas: PartitionReplicas | undefined;
   new Gauge({
     name: `${metrics.prefix}broker_partitions`,
     help: 'Partitions hosted by this broker, by replica role (leading, following, offline, settling, opening, failed).',
@@ -23,7 +26,7 @@ export function registerBrokerMetrics(metrics: MetricsRegistry, replicas: Partit
     registers,
     collect() {
       this.reset();
-      for (const role of replicas.roles().values()) this.inc({ role });
+      for (const role of replicas?.roles().values() ?? []) this.inc({ role });
     },
   });
   new Gauge({
@@ -31,7 +34,7 @@ export function registerBrokerMetrics(metrics: MetricsRegistry, replicas: Partit
     help: 'Partitions this broker leads whose in-sync replicas are fewer than their replicas.',
     registers,
     collect() {
-      this.set(replicas.underReplicatedCount());
+      this.set(replicas?.underReplicatedCount() ?? 0);
     },
   });
   const isrChanges = new Counter({
@@ -40,5 +43,10 @@ export function registerBrokerMetrics(metrics: MetricsRegistry, replicas: Partit
     labelNames: ['change', 'outcome'],
     registers,
   });
-  return { isrChange: (change, outcome) => isrChanges.inc({ change, outcome }) };
+  return {
+    isrChange: (change, outcome) => isrChanges.inc({ change, outcome }),
+    observe: (observed) => {
+      replicas = observed;
+    },
+  };
 }

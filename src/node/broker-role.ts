@@ -84,31 +84,9 @@ export async function startBrokerRole(config: NodeConfig, logger: Logger, option
     logger: componentLogger(brokerLogger, 'replica-fetcher'),
     settings: replicaFetcherDefaults,
   });
-  // A partition replica that keeps crashing takes the node down: something is wrong with its disk or its code.
-  const supervisor = await NodeSupervisor.start({
-    ...supervisorDefaults,
-    name: 'partitions',
-    clock: systemClock,
-    random: { nextInt: (maxExclusive) => randomInt(maxExclusive) },
-    logger: componentLogger(brokerLogger, 'partition-supervisor'),
-    onEscalate: (error) => options.onFailure(error),
-  });
-  const replicas = new PartitionReplicas({
-    supervisor,
-    brokerId: config.nodeId,
-    openLog: async (partition, topicId) => {
-      const claim = await options.storage.claimPartition(partition, topicId);
-      if (typeof claim === 'object') brokerLogger.warn({ partition: formatPartition(partition), topicId, ...claim }, 'discarded the data of a deleted incarnation of the topic');
-      return options.storage.openPartitionLog(partition);
-    },
-    minInSyncReplicasOf: (topic) => metadata.topic(topic)?.config.minInSyncReplicas,
-    fetchers,
-    alterIsr: (id, assignment, proposal) => proposeIsr({ client, metadata, nodeId: config.nodeId, brokerEpoch: brokerEpoch(), logger: brokerLogger, metrics: brokerMetrics }, id, assignment, proposal),
-    clock: systemClock,
-    logger: brokerLogger,
-    settings: { ...partitionReplicasDefaults, replicaLagTimeMaxMs: config.broker.replicaLagTimeMaxMs },
-  });
-  const brokerMetrics = registerBrokerMetrics(options.metrics, replicas);
+  const brokerMetrics = registerBrokerMetrics(options.metrics);
+  const replicas = await startPartitionReplicas(config, options, { client, metadata, fetchers, brokerEpoch, metrics: brokerMetrics, logger: brokerLogger });
+  brokerMetrics.observe(replicas);
   const watch: MetadataWatch = client.watchMetadata(0, (update) => replicas.apply(metadata.apply(update)), {
     clusterId: config.clusterId,
     onError: (error) => brokerLogger.error({ err: error }, 'the metadata watch stopped for good'),
@@ -135,6 +113,43 @@ export async function startBrokerRole(config: NodeConfig, logger: Logger, option
       return stopped;
     },
   };
+}
+
+interface ReplicasContext {
+  readonly client: ControllerBrokerClient;
+  readonly metadata: BrokerMetadataView;
+  readonly fetchers: ReplicaFetchers;
+  readonly brokerEpoch: () => number;
+  readonly metrics: BrokerMetrics;
+  readonly logger: Logger;
+}
+
+/** The partition replicas under their own supervisor; a replica that keeps crashing takes the node down (its disk or its code is broken). */
+async function startPartitionReplicas(config: NodeConfig, options: BrokerRoleOptions, context: ReplicasContext): Promise<PartitionReplicas> {
+  const { client, metadata, fetchers, brokerEpoch, metrics, logger } = context;
+  const supervisor = await NodeSupervisor.start({
+    ...supervisorDefaults,
+    name: 'partitions',
+    clock: systemClock,
+    random: { nextInt: (maxExclusive) => randomInt(maxExclusive) },
+    logger: componentLogger(logger, 'partition-supervisor'),
+    onEscalate: (error) => options.onFailure(error),
+  });
+  return new PartitionReplicas({
+    supervisor,
+    brokerId: config.nodeId,
+    openLog: async (partition, topicId) => {
+      const claim = await options.storage.claimPartition(partition, topicId);
+      if (typeof claim === 'object') logger.warn({ partition: formatPartition(partition), topicId, ...claim }, 'discarded the data of a deleted incarnation of the topic');
+      return options.storage.openPartitionLog(partition);
+    },
+    minInSyncReplicasOf: (topic) => metadata.topic(topic)?.config.minInSyncReplicas,
+    fetchers,
+    alterIsr: (id, assignment, proposal) => proposeIsr({ client, metadata, nodeId: config.nodeId, brokerEpoch: brokerEpoch(), logger, metrics }, id, assignment, proposal),
+    clock: systemClock,
+    logger,
+    settings: { ...partitionReplicasDefaults, replicaLagTimeMaxMs: config.broker.replicaLagTimeMaxMs },
+  });
 }
 
 /**
