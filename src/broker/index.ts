@@ -11,3 +11,7 @@ export {
   type LeaderPartitionStateOptions,
 } from './leader-partition-state.js';
 export { PendingAcks, type PendingAcksOptions } from './pending-acks.js';
+export {
+  producerBatchesCachedMax, producerSequenceMax, ProducerStateTable, type ProducerBatch, type ProducerBatchEntry, type ProducerCheck, type ProducerEntry,
+  type ProducerStateTableOptions,
+} from './producer-state-table.js';
