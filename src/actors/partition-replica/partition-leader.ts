@@ -40,7 +40,10 @@ export interface CommittedIsr {
 /** One follower's fetch as the replication service received it (domain terms: no epoch is `noEpoch`). */
 export interface ReplicaFetchRequest extends FetchPosition {
   readonly durableEndOffset: number;
-  /** Most batch bytes to return; at least one batch is returned when any exists. */
+  /**
+   * Most batch bytes to return; at least one batch is returned when any exists. 0 returns none
+   * (the answer's byte budget is spent): the fetch still counts as the follower's position.
+   */
   readonly maxBytes: number;
 }
 
@@ -201,7 +204,7 @@ export class PartitionLeader {
     if (diverging === undefined) {
       this.release(this.state.followerFetched(replicaId, fetch, this.options.clock.nowMs()));
       this.proposeIsrChange();
-      batches = await log.read(fetch.fetchOffset, fetch.maxBytes);
+      if (fetch.maxBytes > 0) batches = await log.read(fetch.fetchOffset, fetch.maxBytes);
     }
     return {
       batches, diverging, highWatermark: this.state.highWatermark(), logStartOffset: log.logStartOffset(), logEndOffset: log.logEndOffset(), leaderEpoch: this.options.leaderEpoch,

@@ -146,8 +146,7 @@ export class ReplicaFetchSession {
     let bytes = 0;
     let urgent = false;
     for (const entry of ordered) {
-      const budget = bytes === 0 ? maxBytes : maxBytes - bytes;
-      const read = await this.read(entry, budget);
+      const read = await this.read(entry, Math.max(0, maxBytes - bytes));
       if (read.leader !== undefined) leaders.push(read.leader);
       bytes += read.bytes;
       urgent ||= read.result.error !== undefined || read.result.divergingEpoch !== undefined;
@@ -163,9 +162,9 @@ export class ReplicaFetchSession {
       leader = this.leaders.leaderFor(entry.topic, entry.partition, entry.currentLeaderEpoch);
       const fetched = await leader.replicaFetch(this.replicaId, {
         fetchOffset: entry.fetchOffset, lastFetchedEpoch: entry.lastFetchedEpoch, durableEndOffset: entry.durableEndOffset,
-        maxBytes: budgetBytes <= 0 ? 0 : Math.min(entry.partitionMaxBytes, budgetBytes),
+        maxBytes: Math.min(entry.partitionMaxBytes, budgetBytes),
       });
-      const batches = budgetBytes <= 0 ? [] : fetched.batches.map((batch) => wireBatchFromStored(batch, entry.name));
+      const batches = fetched.batches.map((batch) => wireBatchFromStored(batch, entry.name));
       const bytes = batches.reduce((sum, batch) => sum + batch.records.byteLength, 0);
       const highWatermark = fetched.highWatermark ?? 0;
       const sent = `${highWatermark}/${fetched.logStartOffset}/${fetched.leaderEpoch}`;

@@ -129,3 +129,30 @@ describe('replica fetcher', () => {
     }
   });
 });
+
+describe('replica fetch session (leader side)', () => {
+  const listing = (fetchOffset: number, durableEndOffset: number, maxBytes = 0) => replicateFetchToWire(1, {
+    maxWaitMs: 0, minBytes: 0, maxBytes,
+    partitions: [{ topic: 'orders', partition: 0, topicId: 't1', currentLeaderEpoch: 1, fetchOffset, lastFetchedEpoch: 1, durableEndOffset, logStartOffset: 0, partitionMaxBytes: 0 }],
+    removed: [],
+  });
+
+  it('counts an ack of the follower\'s durable end toward the high watermark, and refuses one beyond its fetch offset', async () => {
+    const leader = leaderOn(await logOf([['a0', 1], ['a1', 1]]), 1);
+    const session = new ReplicaFetchSession(2, { leaderFor: () => leader }, systemClock, replicaFetchSessionDefaults, new LeaderChanges());
+    // The follower has both records but has fsynced neither yet.
+    await session.answer(listing(2, 0), new AbortController().signal);
+    expect(leader.highWatermark()).toBeUndefined();
+    const ack = (durableEndOffset: number) => session.ack({ partitions: [{ topicPartition: { topic: 'orders', partition: 0 }, currentLeaderEpoch: 1, durableEndOffset }] });
+    ack(2);
+    expect(leader.highWatermark()).toBe(2);
+    expect(() => ack(3)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', message: 'partition "orders-0": acked durable end offset 3 is outside 2..2 (the last reported, the fetch offset)' }));
+  });
+
+  it('sends the first batch even when it alone is past the byte budget, and no more', async () => {
+    const leader = leaderOn(await logOf([['a0', 1], ['a1', 1], ['a2', 1]]), 1);
+    const session = new ReplicaFetchSession(2, { leaderFor: () => leader }, systemClock, replicaFetchSessionDefaults, new LeaderChanges());
+    const results = await session.answer(listing(0, 0, 1), new AbortController().signal);
+    expect(results.map((result) => result.batches.map((batch) => batch.baseOffset))).toEqual([[0]]);
+  });
+});
