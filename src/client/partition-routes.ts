@@ -1,5 +1,5 @@
 import { type LeaderHint, TributaryError } from '../errors/index.js';
-import type { BrokerInfo, MetadataClient, TopicInfo } from '../rpc/clients/index.js';
+import type { BrokerInfo, CompressionCodec, MetadataClient, TopicInfo } from '../rpc/clients/index.js';
 import { checkPartition } from './partitioner.js';
 
 /** The one metadata call the cache makes: MetadataClient.topics. */
@@ -19,6 +19,8 @@ export interface PartitionRoute {
 export interface TopicRoutes {
   readonly topic: string;
   readonly partitions: PartitionRoute[];
+  /** The topic's configured codec, which a producer that names none uses. */
+  readonly compression: CompressionCodec;
 }
 
 interface CachedTopic {
@@ -95,6 +97,7 @@ export function routesOf(topic: TopicInfo, brokers: readonly BrokerInfo[]): Topi
   const addresses = new Map(brokers.map((broker) => [broker.nodeId, broker.address]));
   return {
     topic: topic.name,
+    compression: topic.config.compression,
     partitions: topic.partitions.map((partition) => ({
       topic: topic.name,
       partition: partition.partition,

@@ -1,5 +1,5 @@
 import { TributaryError } from '../errors/index.js';
-import { MetadataClient, type ProduceAcks, type ProducedBatch, ProducerClient, type ProducerRecord } from '../rpc/clients/index.js';
+import { type CompressionCodec, MetadataClient, type ProduceAcks, type ProducedBatch, ProducerClient, type ProducerRecord } from '../rpc/clients/index.js';
 import { ByteBudget } from './byte-budget.js';
 import { type ConnectionOptions, controllerOptionsOf, integerOption, retryPolicyOf } from './client-settings.js';
 import { checkPartition, partitionForKey, StickyPartitioner } from './partitioner.js';
@@ -11,6 +11,8 @@ import { retryDecision, type RetryPolicy, type RetryRoute } from './retry-policy
 export interface ProducerOptions extends ConnectionOptions {
   /** Durability before a record counts as sent: `all` in-sync replicas (default), the `leader` only, or `none`. */
   acks?: ProduceAcks;
+  /** Codec of every batch: `none`, `lz4` or `zstd`; unset, each topic's configured `compression`. */
+  compression?: CompressionCodec;
   /** A batch is cut before it would pass this many bytes (default 128 KiB). */
   batchBytesMax?: number;
   /** A batch is cut at this many records (default 10 000). */
@@ -50,6 +52,8 @@ interface PendingRecord {
 
 interface ProducerSettings extends RetryPolicy {
   acks: ProduceAcks;
+  /** Undefined: the topic's codec. */
+  compression: CompressionCodec | undefined;
   bufferWaitMsMax: number;
   deliveryTimeoutMs: number;
   ackTimeoutMs: number;
@@ -204,8 +208,9 @@ export class Producer {
       let route: PartitionRoute | undefined;
       try {
         route = await this.routes.leaderOf(batch.topic, batch.partition);
+        const compression = this.settings.compression ?? (await this.routes.topic(batch.topic)).compression;
         return await this.links.brokers.produce(route.address, {
-          topic: batch.topic, partition: batch.partition, records, acks: this.settings.acks, ackTimeoutMs: this.settings.ackTimeoutMs, currentLeaderEpoch: route.leaderEpoch,
+          topic: batch.topic, partition: batch.partition, records, acks: this.settings.acks, ackTimeoutMs: this.settings.ackTimeoutMs, currentLeaderEpoch: route.leaderEpoch, compression,
         });
       } catch (error) {
         const failure = TributaryError.from(error);
@@ -229,9 +234,14 @@ export class Producer {
 function producerSettingsOf(options: ProducerOptions): ProducerSettings {
   const acks = options.acks ?? 'all';
   if (!['none', 'leader', 'all'].includes(acks)) throw new TributaryError('INVALID_REQUEST', `option acks must be one of none, leader, all, got "${String(acks)}"`);
+  const { compression } = options;
+  if (compression !== undefined && !['none', 'lz4', 'zstd'].includes(compression)) {
+    throw new TributaryError('INVALID_REQUEST', `option compression must be one of none, lz4, zstd, got "${String(compression)}"`);
+  }
   return {
     ...retryPolicyOf(options),
     acks,
+    compression,
     bufferWaitMsMax: integerOption('bufferWaitMsMax', options.bufferWaitMsMax, 60_000, 0, 3_600_000),
     deliveryTimeoutMs: integerOption('deliveryTimeoutMs', options.deliveryTimeoutMs, 120_000, 1, 86_400_000),
     ackTimeoutMs: integerOption('ackTimeoutMs', options.ackTimeoutMs, 30_000, 1, 600_000),

@@ -2,6 +2,7 @@ import { TributaryError } from '../../errors/index.js';
 import { Acks, type ProduceResponse, ProducerServiceClient } from '../generated/tributary/client/v1/producer_service.js';
 import { BrokerChannels } from './broker-channels.js';
 import type { ClientOptions } from './client-options.js';
+import type { CompressionCodec } from './cluster-metadata-types.js';
 import { encodeRecordBatch, type ProducerRecord } from './record-batch-codec.js';
 import { newRequestHeader } from './request-header.js';
 
@@ -17,6 +18,8 @@ export interface ProduceBatchInput {
   ackTimeoutMs: number;
   /** The leader epoch the producer believes current; 0 skips the broker's fencing check. */
   currentLeaderEpoch: number;
+  /** The batch's codec; `none` when unset. */
+  compression?: CompressionCodec;
 }
 
 export interface ProducedBatch {
@@ -35,8 +38,9 @@ const acksOf: Record<ProduceAcks, Acks> = { none: Acks.NONE, leader: Acks.LEADER
 export const produceDeadlineMarginMs = 2_000;
 
 /**
- * `tributary.client.v1.ProducerService.Produce` for the SDK: one uncompressed, non-idempotent
- * batch (producer id 0; idempotence is issue #7) to one partition on the broker at `address`.
+ * `tributary.client.v1.ProducerService.Produce` for the SDK: one non-idempotent batch (producer
+ * id 0; idempotence is issue #7), compressed as the input asks, to one partition on the broker at
+ * `address`.
  * Failures are TributaryErrors with the broker's code, `retriable` and leader hint.
  */
 export class ProducerClient {
@@ -54,7 +58,7 @@ export class ProducerClient {
       header: newRequestHeader(this.options.clientId),
       partitionBatch: {
         topicPartition: { topic: input.topic, partition: input.partition },
-        batch: encodeRecordBatch(input.records),
+        batch: encodeRecordBatch(input.records, undefined, input.compression),
         currentLeaderEpoch: input.currentLeaderEpoch,
       },
       acks: acksOf[input.acks],

@@ -1,13 +1,15 @@
 import { TributaryError } from '../../errors/index.js';
 import { crc32c } from '../../storage/crc32c.js';
 import { batchRecordCountMax } from '../../storage/stored-batch.js';
+import { codecName, compressRecords, decompressRecords, isSupportedCodec } from '../batch-compression.js';
 import { Codec, type Record as WireRecord, type RecordBatch, RecordSet } from '../generated/tributary/common/v1/common.js';
+import { type CompressionCodec, codecToProto } from './cluster-metadata-types.js';
 
 /*
  * Records as producers hand them in and consumers get them out, and the RecordBatch that carries
  * them on the wire (docs/PROTOCOL.md, "Record batches on the wire and on disk"): a serialized
- * RecordSet, uncompressed (CODEC_NONE) until compression lands (issue #7), with the CRC-32C of
- * those bytes. The broker checks the same things on produce (rpc/services/record-batch-mapping.ts);
+ * RecordSet compressed with the batch's codec (none, lz4 or zstd: rpc/batch-compression.ts), with
+ * the CRC-32C of the bytes exactly as sent. The broker checks the same things on produce (rpc/services/record-batch-mapping.ts);
  * checking them here too means a client never sends a batch the broker must refuse, and a consumer
  * never returns records that were damaged on the way.
  *
@@ -48,12 +50,13 @@ export interface ConsumedRecord {
 const uint32Max = 0xffff_ffff;
 
 /**
- * One batch of `records` (at least one, at most batchRecordCountMax), uncompressed, as a producer
- * sends it: base offset and leader epoch 0 (the leader assigns them), first and max timestamps the
- * smallest and largest record timestamps. Whether it is small enough is the broker's to say (its
- * limits.maxMessageBytes). INVALID_REQUEST naming the record when an input is out of range.
+ * One batch of `records` (at least one, at most batchRecordCountMax) compressed with
+ * `compression`, as a producer sends it: base offset and leader epoch 0 (the leader assigns
+ * them), first and max timestamps the smallest and largest record timestamps, the CRC-32C over the
+ * compressed bytes. Whether it is small enough is the broker's to say (its limits.maxMessageBytes).
+ * INVALID_REQUEST naming the record when an input is out of range.
  */
-export function encodeRecordBatch(records: readonly ProducerRecord[], producer?: BatchProducerFields): RecordBatch {
+export function encodeRecordBatch(records: readonly ProducerRecord[], producer?: BatchProducerFields, compression: CompressionCodec = 'none'): RecordBatch {
   if (records.length < 1 || records.length > batchRecordCountMax) {
     throw invalid(`a record batch holds 1 to ${batchRecordCountMax} records, got ${records.length}`);
   }
@@ -65,33 +68,37 @@ export function encodeRecordBatch(records: readonly ProducerRecord[], producer?:
     firstTimestampMs = Math.min(firstTimestampMs, timestampMs);
     maxTimestampMs = Math.max(maxTimestampMs, timestampMs);
   }
-  const bytes = RecordSet.encode({ records: wireRecords }).finish();
+  const codec = codecToProto(compression);
+  const uncompressed = RecordSet.encode({ records: wireRecords }).finish();
+  const sent = compressRecords(codec, uncompressed);
   return {
     baseOffset: 0,
     recordCount: records.length,
-    codec: Codec.NONE,
-    crc32c: crc32c(bytes),
-    records: asBuffer(bytes),
+    codec,
+    crc32c: crc32c(sent),
+    records: asBuffer(sent),
     ...producerFields(producer),
     partitionLeaderEpoch: 0,
     firstTimestampMs,
     maxTimestampMs,
-    uncompressedBytes: bytes.byteLength,
+    uncompressedBytes: uncompressed.byteLength,
   };
 }
 
 /**
- * The records of a fetched batch at their offsets. CORRUPT_RECORD naming the base offset when the
- * records fail the batch's CRC-32C or do not hold what the batch says; UNKNOWN for a codec this
- * client cannot read (it needs an upgrade, not a retry). Keys, values and header values are views
- * of `batch.records`, not copies.
+ * The records of a fetched batch at their offsets, decompressed. CORRUPT_RECORD naming the base
+ * offset when the records fail the batch's CRC-32C (checked on the bytes as sent, before
+ * decompressing), do not decompress to `uncompressed_bytes` (at most uncompressedRecordsBytesMax)
+ * or do not hold what the batch says; UNKNOWN for a codec this client cannot read (it needs an
+ * upgrade, not a retry). Keys, values and header values are views of the uncompressed records, not
+ * copies.
  */
 export function decodeRecordBatch(batch: RecordBatch): ConsumedRecord[] {
   const where = `batch at offset ${batch.baseOffset} (${batch.recordCount} records)`;
   checkCodec(batch.codec, where);
   const computed = crc32c(batch.records);
   if (computed !== batch.crc32c) throw corrupt(where, `CRC32C ${hex(computed)} does not match the ${hex(batch.crc32c)} it carries`);
-  const records = decodedRecordSet(batch.records, where);
+  const records = decodedRecordSet(decompressRecords(batch.codec, batch.records, batch.uncompressedBytes, where), where);
   if (records.length !== batch.recordCount) throw corrupt(where, `its records hold ${records.length} records`);
   return records.map((record, index) => {
     if (record.offsetDelta !== index) throw corrupt(where, `record ${index} has offset_delta ${record.offsetDelta}`);
@@ -128,13 +135,13 @@ function producerFields(producer: BatchProducerFields | undefined): Pick<RecordB
   return { producerId, producerEpoch, baseSequence };
 }
 
+/**
+ * A codec a broker sends but this client does not know is a newer broker's: UNKNOWN, upgrade the
+ * client. CODEC_UNSPECIFIED is never sent, so it means a damaged batch.
+ */
 function checkCodec(codec: Codec, where: string): void {
-  if (codec === Codec.NONE) return;
-  if (codec === Codec.LZ4 || codec === Codec.ZSTD) {
-    const name = codec === Codec.LZ4 ? 'lz4' : 'zstd';
-    throw new TributaryError('UNKNOWN', `${where}: compression ${name} is not supported by this client yet (issue #7)`);
-  }
-  throw corrupt(where, `codec ${codec} is not a codec a broker sends`);
+  if (codec === Codec.UNSPECIFIED) throw corrupt(where, 'codec CODEC_UNSPECIFIED (0) is not a codec a broker sends');
+  if (!isSupportedCodec(codec)) throw new TributaryError('UNKNOWN', `${where}: ${codecName(codec)} is not a codec this client can decompress; upgrade the client`);
 }
 
 function decodedRecordSet(bytes: Uint8Array, where: string): WireRecord[] {

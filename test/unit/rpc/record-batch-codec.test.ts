@@ -73,9 +73,8 @@ describe('decodeRecordBatch', () => {
     const good = encodeRecordBatch(records);
     const garbage = Buffer.from([0xff, 0xff]);
     const cases: Array<[RecordBatch, string, string]> = [
-      [{ ...good, codec: Codec.LZ4 }, 'UNKNOWN', 'batch at offset 0 (3 records): compression lz4 is not supported by this client yet (issue #7)'],
-      [{ ...good, codec: Codec.ZSTD }, 'UNKNOWN', 'batch at offset 0 (3 records): compression zstd is not supported by this client yet (issue #7)'],
-      [{ ...good, codec: Codec.UNSPECIFIED }, 'CORRUPT_RECORD', 'batch at offset 0 (3 records): codec 0 is not a codec a broker sends; the records are not returned'],
+      [{ ...good, codec: 9 as Codec }, 'UNKNOWN', 'batch at offset 0 (3 records): codec 9 is not a codec this client can decompress; upgrade the client'],
+      [{ ...good, codec: Codec.UNSPECIFIED }, 'CORRUPT_RECORD', 'batch at offset 0 (3 records): codec CODEC_UNSPECIFIED (0) is not a codec a broker sends; the records are not returned'],
       [{ ...good, recordCount: 4 }, 'CORRUPT_RECORD', 'batch at offset 0 (4 records): its records hold 3 records; the records are not returned'],
       [batchOf([wireRecord(0), wireRecord(2)]), 'CORRUPT_RECORD', 'batch at offset 0 (2 records): record 1 has offset_delta 2; the records are not returned'],
     ];
