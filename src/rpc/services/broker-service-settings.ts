@@ -34,6 +34,28 @@ export interface BrokerServiceSettings {
   readonly timestampScanBytesMax: number;
   /** ...in reads of this many bytes each. */
   readonly timestampScanReadBytes: number;
+  /** A Subscribe's credit window when SubscribeRequest.window_bytes is 0. */
+  readonly subscribeWindowBytesDefault: number;
+  /**
+   * The largest credit window a subscription may have; larger requested or granted windows are
+   * clamped to it. With the message bound it is what one slow subscriber can make this broker hold.
+   */
+  readonly subscribeWindowBytesMax: number;
+  /** Record bytes of one SubscribeData when max_message_bytes is 0; larger values are clamped to fetchResponseBytesMax. */
+  readonly subscribeMessageBytesDefault: number;
+  /** Live subscriptions on this broker; one more is refused with retriable RESOURCE_EXHAUSTED. */
+  readonly subscriptionsMax: number;
+  /**
+   * How soon a subscription looks again at a partition this broker is still opening (it has no
+   * leader yet whose change could wake the subscription).
+   */
+  readonly subscribeUnavailableRetryMs: number;
+  /**
+   * The longest a subscription with nothing to send waits before it looks at its partitions again,
+   * as long as a Fetch long poll may wait. New data, a leader change and credit wake it sooner:
+   * this only bounds how long any one wait's timer lives.
+   */
+  readonly subscribeWaitMsMax: number;
 }
 
 /** What one RecordBatch adds to a Fetch answer beside its records: its other fields, tags and length prefixes. */
@@ -62,5 +84,11 @@ export function brokerServiceSettingsFor(maxMessageBytes: number): BrokerService
     fetchResponseBatchesMax: Math.max(1, Math.floor(fetchResponseBytesMax / (2 * fetchBatchFramingBytes))),
     timestampScanBytesMax: 64 * 1024 * 1024,
     timestampScanReadBytes: 1024 * 1024,
+    subscribeWindowBytesDefault: 4 * 1024 * 1024,
+    subscribeWindowBytesMax: 64 * 1024 * 1024,
+    subscribeMessageBytesDefault: Math.min(1024 * 1024, fetchResponseBytesMax),
+    subscriptionsMax: 1_000,
+    subscribeUnavailableRetryMs: 200,
+    subscribeWaitMsMax: 30_000,
   };
 }

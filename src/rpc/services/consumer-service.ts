@@ -9,11 +9,14 @@ import {
 import type { RpcService } from '../server/rpc-server.js';
 import type { BrokerPartitions } from './broker-partitions.js';
 import type { BrokerServiceSettings } from './broker-service-settings.js';
+import { callerPrincipal } from './caller-principal.js';
 import { type FetchContext, fetchLongPoll } from './fetch-long-poll.js';
+import { grantCredit } from './grant-credit.js';
 import { LeaderChanges } from './leader-changes.js';
 import { listOffsets } from './list-offsets.js';
-import { notImplementedStatus } from './not-implemented-status.js';
 import { serveUnary } from './serve-unary.js';
+import { type SubscribeContext, SubscribeStream } from './subscribe-stream.js';
+import { SubscriptionRegistry } from './subscription-registry.js';
 
 export interface ConsumerServiceOptions {
   readonly partitions: BrokerPartitions;
@@ -23,12 +26,15 @@ export interface ConsumerServiceOptions {
 }
 
 /**
- * `tributary.client.v1.ConsumerService` on a broker: Fetch long-polls and ListOffsets over the
- * partitions it leads, never past the high watermark (docs/PROTOCOL.md §8, "Produce and fetch on a broker").
- * The push subscription (Subscribe, GrantCredit) arrives with issue #7.
+ * `tributary.client.v1.ConsumerService` on a broker: Fetch long-polls, credit-flow-controlled
+ * Subscribe streams with their GrantCredit, and ListOffsets over the partitions it leads, never
+ * past the high watermark (docs/PROTOCOL.md §8, "Produce and fetch on a broker").
  */
 export function createConsumerService(options: ConsumerServiceOptions): RpcService {
-  const context: FetchContext = { ...options, changes: new LeaderChanges() };
+  const changes = new LeaderChanges();
+  const context: FetchContext = { ...options, changes };
+  const registry = new SubscriptionRegistry({ nodeId: options.partitions.nodeId, subscriptionsMax: options.settings.subscriptionsMax });
+  const subscribeContext: SubscribeContext = { ...options, changes, registry };
   const fetch: handleUnaryCall<FetchRequest, FetchResponse> = (call, callback) => {
     // The long poll ends early when the caller goes away or the server begins to shut down.
     const stop = new AbortController();
@@ -40,13 +46,17 @@ export function createConsumerService(options: ConsumerServiceOptions): RpcServi
       .finally(() => options.partitions.shutdownSignal.removeEventListener('abort', onStop));
   };
   const subscribe: handleServerStreamingCall<SubscribeRequest, SubscribeResponse> = (call) => {
-    call.emit('error', notImplementedStatus('ConsumerService.Subscribe', 7, 'long-poll with Fetch meanwhile'));
+    new SubscribeStream(call, subscribeContext, callerPrincipal(call)).start();
   };
-  const grantCredit: handleUnaryCall<GrantCreditRequest, GrantCreditResponse> = (_call, callback) => {
-    callback(notImplementedStatus('ConsumerService.GrantCredit', 7, 'long-poll with Fetch meanwhile'));
+  const grant: handleUnaryCall<GrantCreditRequest, GrantCreditResponse> = (call, callback) => {
+    try {
+      callback(null, grantCredit(call.request, callerPrincipal(call), registry));
+    } catch (error) {
+      callback(toGrpcStatus(error));
+    }
   };
   return {
     definition: ConsumerServiceService,
-    implementation: { fetch, subscribe, grantCredit, listOffsets: serveUnary((request: ListOffsetsRequest) => listOffsets(request, options)) },
+    implementation: { fetch, subscribe, grantCredit: grant, listOffsets: serveUnary((request: ListOffsetsRequest) => listOffsets(request, options)) },
   };
 }

@@ -43,13 +43,11 @@ export class CreditWindow {
   }
 
   /**
-   * The most charged bytes the next message may carry without breaking the window: what is left
-   * of it, or `messageBytesMax` when nothing is outstanding (a message then goes whatever its
-   * size, so the caller may still send one batch above this). Never above `messageBytesMax`.
+   * Charged bytes the window has left. When nothing is outstanding a message may exceed it (see
+   * mayCharge), so a batch larger than the window still gets through, alone.
    */
-  roomBytes(messageBytesMax: number): number {
-    if (this.outstandingBytes() === 0) return messageBytesMax;
-    return Math.max(0, Math.min(messageBytesMax, this.windowBytes - this.outstandingBytes()));
+  roomBytes(): number {
+    return Math.max(0, this.windowBytes - this.outstandingBytes());
   }
 
   /** Whether a message of `bytes` charged bytes may be sent now. */
