@@ -1,8 +1,12 @@
 import { TributaryError } from '../errors/index.js';
 import {
-  backoffDelayMs, ConsumerClient, type FetchedPartition, type ListedOffsets, MetadataClient, type RecordHeaderEntry,
+  backoffDelayMs, ConsumerClient, type FetchedPartition, GroupCoordinatorClient, type ListedOffsets, MetadataClient, type RecordHeaderEntry,
 } from '../rpc/clients/index.js';
+import { type AssignorName, assignorNamed } from './assignors.js';
 import { type ConnectionOptions, controllerOptionsOf, integerOption, retryPolicyOf } from './client-settings.js';
+import { type GroupCoordinatorLink, GroupMembership } from './group-membership.js';
+import { GroupRun, type RecordSource, type RunOptions } from './group-run.js';
+import type { PartitionOffset } from './offset-tracker.js';
 import { type PartitionRoute, PartitionRoutes, type TopicMetadataSource } from './partition-routes.js';
 import { keyOf } from './record-accumulator.js';
 import { retryDecision, type RetryPolicy } from './retry-policy.js';
@@ -42,7 +46,30 @@ export interface ConsumerOptions extends ConnectionOptions {
   backoffMsMin?: number;
   backoffMsMax?: number;
   random?: () => number;
+  /**
+   * What a Fetch answered with OFFSET_OUT_OF_RANGE does: move to the partition's oldest record or
+   * its high watermark, or `none` (the default without a group): poll throws the error naming the
+   * range. A group consumer defaults to `earliest` with fromBeginning, else `latest`.
+   */
+  offsetReset?: 'earliest' | 'latest' | 'none';
+  /** The consumer group to join with subscribe() and run(); plain assign()/poll() need none. */
+  groupId?: string;
+  /** A group member the coordinator hears nothing from for this long is removed (default 30 s; the coordinator accepts 1 s to 30 min). */
+  sessionTimeoutMs?: number;
+  /** How long members have to rejoin once a rebalance starts (default 60 s). */
+  rebalanceTimeoutMs?: number;
+  /** Heartbeats while a member owns partitions (default 3 s; keep it well under sessionTimeoutMs). */
+  heartbeatIntervalMs?: number;
+  /** How often run() commits processed offsets with autoCommit (default 5 s). */
+  autoCommitIntervalMs?: number;
+  /** Where a partition the group never committed starts: its oldest record (true) or its high watermark (false, the default). */
+  fromBeginning?: boolean;
+  /** Assignors this member offers, in order of preference (default range, then roundrobin). */
+  partitionAssigners?: AssignorName[];
 }
+
+/** Topics one consumer may subscribe to. */
+export const subscribedTopicsMax = 1_000;
 
 interface Position {
   readonly topic: string;
@@ -56,12 +83,25 @@ interface ConsumerSettings extends RetryPolicy {
   fetchMinBytes: number;
   fetchMaxBytes: number;
   partitionFetchMaxBytes: number;
+  offsetReset: 'earliest' | 'latest' | 'none';
+}
+
+interface GroupSettings {
+  groupId: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  autoCommitIntervalMs: number;
+  startWithoutCommit: 'earliest' | 'latest';
+  assignors: AssignorName[];
 }
 
 /** What a Consumer talks to: the controllers for topic metadata and the leaders for Fetch and ListOffsets (the wire clients by default). */
 export interface ConsumerLinks {
   readonly metadata: TopicMetadataSource & { close(): void };
   readonly brokers: Pick<ConsumerClient, 'fetch' | 'listOffsets' | 'close'>;
+  /** The group coordinator, for consumers with a groupId (the wire client by default). */
+  readonly groups?: GroupCoordinatorLink;
 }
 
 /** Partitions one consumer may be assigned: a bound on its positions and on the requests of one poll. */
@@ -86,6 +126,10 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
    */
   private failure: { key: string; error: TributaryError } | undefined;
   private closed = false;
+  private readonly group: GroupSettings | undefined;
+  private readonly paused = new Set<string>();
+  private topics: string[] = [];
+  private running: GroupRun | undefined;
 
   constructor(options: ConsumerOptions, links?: ConsumerLinks) {
     const connection = controllerOptionsOf(options, 'tributary-consumer');
@@ -95,9 +139,15 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       fetchMinBytes: integerOption('fetchMinBytes', options.fetchMinBytes, 1, 0, 67_108_864),
       fetchMaxBytes: integerOption('fetchMaxBytes', options.fetchMaxBytes, 4_194_304, 1, 67_108_864),
       partitionFetchMaxBytes: integerOption('partitionFetchMaxBytes', options.partitionFetchMaxBytes, 1_048_576, 1, 67_108_864),
+      offsetReset: options.offsetReset ?? (options.groupId === undefined ? 'none' : options.fromBeginning ? 'earliest' : 'latest'),
     };
+    this.group = groupSettingsOf(options);
     this.random = options.random ?? Math.random;
-    this.links = links ?? { metadata: new MetadataClient(connection), brokers: new ConsumerClient(connection) };
+    this.links = links ?? {
+      metadata: new MetadataClient(connection),
+      brokers: new ConsumerClient(connection),
+      groups: options.groupId === undefined ? undefined : new GroupCoordinatorClient(connection),
+    };
     this.routes = new PartitionRoutes(this.links.metadata);
   }
 
@@ -106,6 +156,11 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
    * on the next poll). Like `seek`, call it between polls: a poll in progress moves positions.
    */
   assign(assignments: readonly Assignment[]): void {
+    this.requireNotRunning('assign');
+    this.replaceAssignments(assignments);
+  }
+
+  private replaceAssignments(assignments: readonly Assignment[]): void {
     if (assignments.length > assignedPartitionsMax) {
       throw new TributaryError('INVALID_REQUEST', `${assignments.length} partitions assigned; a consumer reads at most ${assignedPartitionsMax}`);
     }
@@ -141,12 +196,23 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
    * partition cannot be read: OFFSET_OUT_OF_RANGE with the range, a non-retriable error, or
    * `retriesMax` failures in a row.
    */
-  async poll(): Promise<ConsumerRecord[]> {
+  poll(): Promise<ConsumerRecord[]> {
+    this.requireNotRunning('poll');
+    return this.pollOnce();
+  }
+
+  private async pollOnce(): Promise<ConsumerRecord[]> {
     if (this.closed) throw new TributaryError('INVALID_REQUEST', 'the consumer is closed');
     if (this.positions.size === 0) throw new TributaryError('INVALID_REQUEST', 'no partitions are assigned; call assign() first');
     this.throwFailure();
     await this.resolveStartOffsets();
-    const groups = await this.groupByLeader([...this.positions.values()].filter((position) => typeof position.next === 'number'));
+    const readable = [...this.positions.values()].filter((position) => typeof position.next === 'number' && !this.isPaused(position.topic, position.partition));
+    if (readable.length === 0) {
+      // Every partition is paused (or failed to resolve): wait as a Fetch would, so callers do not spin.
+      await sleep(this.settings.fetchMaxWaitMs);
+      return [];
+    }
+    const groups = await this.groupByLeader(readable);
     const fetched = await Promise.all([...groups].map(([address, routes]) => this.fetchFrom(address, routes)));
     const records = fetched.flat();
     if (records.length > 0) return records;
@@ -168,10 +234,136 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     }
   }
 
+  /** Closes the connections at once. A consumer in a group should `disconnect()` instead, which commits and leaves first. */
   close(): void {
     this.closed = true;
     this.links.brokers.close();
     this.links.metadata.close();
+    this.links.groups?.close();
+  }
+
+  /** The topics run() consumes as a member of the group (groupId). Call it before run(). */
+  subscribe(subscription: { topics: readonly string[] }): void {
+    const group = this.requireGroup('subscribe');
+    this.requireNotRunning('subscribe');
+    const topics = [...new Set(subscription.topics)];
+    if (topics.length === 0 || topics.length > subscribedTopicsMax) {
+      throw new TributaryError('INVALID_REQUEST', `group "${group.groupId}": subscribe to 1 to ${subscribedTopicsMax} topics, got ${topics.length}`);
+    }
+    for (const topic of topics) if (topic === '') throw new TributaryError('INVALID_REQUEST', `group "${group.groupId}": a subscribed topic name is empty`);
+    this.topics = topics;
+  }
+
+  /**
+   * Joins the group and hands every record of the partitions it is assigned to `eachMessage` (or
+   * each partition's records of a fetch to `eachBatch`), one call at a time, until stop(). Resolves
+   * once the first assignment is in place; `done()` tells how the run ended.
+   */
+  async run(options: RunOptions): Promise<void> {
+    const group = this.requireGroup('run');
+    this.requireNotRunning('run');
+    if (this.closed) throw new TributaryError('INVALID_REQUEST', 'the consumer is closed');
+    if (this.topics.length === 0) throw new TributaryError('INVALID_REQUEST', `group "${group.groupId}": call subscribe({ topics }) before run()`);
+    const coordinator = this.groupLink();
+    const membership = new GroupMembership(
+      {
+        groupId: group.groupId, topics: this.topics, sessionTimeoutMs: group.sessionTimeoutMs, rebalanceTimeoutMs: group.rebalanceTimeoutMs,
+        assignors: group.assignors.map(assignorNamed), ...this.settings, random: this.random,
+      },
+      coordinator,
+      (topics) => this.partitionCounts(topics),
+    );
+    const runSettings = { ...group, idleWaitMs: this.settings.fetchMaxWaitMs };
+    this.running = new GroupRun(runSettings, options, membership, coordinator, this.recordSource(), assignedPartitionsMax);
+    await this.running.started;
+  }
+
+  /** Resolves when a run() ended by stop(); rejects with what ended it otherwise (a handler's error, a fatal answer of the coordinator). */
+  done(): Promise<void> {
+    if (this.running === undefined) throw new TributaryError('INVALID_REQUEST', 'run() was not called');
+    return this.running.done;
+  }
+
+  /** Ends run(): the handler in flight finishes, processed offsets are committed (autoCommit), the member leaves the group. */
+  async stop(): Promise<void> {
+    const running = this.running;
+    if (running === undefined) return;
+    try {
+      await running.stop();
+    } finally {
+      if (this.running === running) this.running = undefined;
+    }
+  }
+
+  /** stop(), then close(). */
+  async disconnect(): Promise<void> {
+    try {
+      await this.stop();
+    } finally {
+      this.close();
+    }
+  }
+
+  /**
+   * Commits offsets as this member and generation: each the offset of the next record to read
+   * (the last processed + 1). Never below what this member committed for the partition in this
+   * generation (INVALID_REQUEST); a commit the coordinator fences is ILLEGAL_GENERATION or
+   * UNKNOWN_MEMBER, and the member rejoins.
+   */
+  commitOffsets(offsets: readonly PartitionOffset[]): Promise<void> {
+    if (this.running === undefined) return Promise.reject(new TributaryError('INVALID_REQUEST', 'commitOffsets needs a running group consumer: call run() first'));
+    return this.running.commit(offsets);
+  }
+
+  /** Stops reading the partitions (all of a topic's when `partitions` is absent) until resume(). */
+  pause(topics: ReadonlyArray<{ topic: string; partitions?: number[] }>): void {
+    for (const key of this.keysOf(topics)) this.paused.add(key);
+  }
+
+  resume(topics: ReadonlyArray<{ topic: string; partitions?: number[] }>): void {
+    for (const key of this.keysOf(topics)) this.paused.delete(key);
+  }
+
+  isPaused(topic: string, partition: number): boolean {
+    return this.paused.has(keyOf(topic, partition)) || this.paused.has(keyOf(topic, -1));
+  }
+
+  private keysOf(topics: ReadonlyArray<{ topic: string; partitions?: number[] }>): string[] {
+    return topics.flatMap(({ topic, partitions }) => (partitions ?? [-1]).map((partition) => keyOf(topic, partition)));
+  }
+
+  private recordSource(): RecordSource {
+    return {
+      assign: (assignments) => this.replaceAssignments(assignments),
+      poll: () => this.pollOnce(),
+      seek: (topic, partition, offset) => this.seek(topic, partition, offset),
+      isPaused: (topic, partition) => this.isPaused(topic, partition),
+    };
+  }
+
+  /** Partition counts of the topics that exist; a topic not (yet) created gets no partitions, as in Kafka. */
+  private async partitionCounts(topics: readonly string[]): Promise<Map<string, number>> {
+    const { topics: found } = await this.links.metadata.topics(topics);
+    const counts = new Map<string, number>();
+    for (const lookup of found) {
+      if (lookup.topic !== undefined) counts.set(lookup.name, lookup.topic.partitions.length);
+      else if (lookup.error.code !== 'TOPIC_NOT_FOUND') throw lookup.error;
+    }
+    return counts;
+  }
+
+  private groupLink(): GroupCoordinatorLink {
+    if (this.links.groups === undefined) throw new TributaryError('INVALID_REQUEST', 'the consumer links have no group coordinator; pass links.groups with a groupId');
+    return this.links.groups;
+  }
+
+  private requireGroup(what: string): GroupSettings {
+    if (this.group === undefined) throw new TributaryError('INVALID_REQUEST', `${what}() needs a consumer group: pass the groupId option`);
+    return this.group;
+  }
+
+  private requireNotRunning(what: string): void {
+    if (this.running !== undefined) throw new TributaryError('INVALID_REQUEST', `${what}() is not available while run() consumes for group "${this.group?.groupId ?? ''}"; call stop() first`);
   }
 
   private assigned(topic: string, partition: number): Position {
@@ -254,6 +446,10 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private take(address: string, result: FetchedPartition): ConsumerRecord[] {
     const position = this.positions.get(keyOf(result.topic, result.partition));
     if (position === undefined || typeof position.next !== 'number') return [];
+    if (result.error?.code === 'OFFSET_OUT_OF_RANGE' && this.settings.offsetReset !== 'none') {
+      position.next = this.settings.offsetReset;
+      return [];
+    }
     if (result.error?.code === 'OFFSET_OUT_OF_RANGE') {
       this.failure ??= { key: keyOf(position.topic, position.partition), error: outOfRange(position.topic, position.partition, position.next, result) };
       return [];
@@ -293,6 +489,27 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     if (failures === 0) return;
     await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(failures, this.settings, this.random)));
   }
+}
+
+function groupSettingsOf(options: ConsumerOptions): GroupSettings | undefined {
+  if (options.groupId === undefined) return undefined;
+  if (options.groupId === '') throw new TributaryError('INVALID_REQUEST', 'option groupId must not be empty');
+  const sessionTimeoutMs = integerOption('sessionTimeoutMs', options.sessionTimeoutMs, 30_000, 1_000, 1_800_000);
+  const assignors = options.partitionAssigners ?? ['range', 'roundrobin'];
+  for (const name of assignors) assignorNamed(name);
+  return {
+    groupId: options.groupId,
+    sessionTimeoutMs,
+    rebalanceTimeoutMs: integerOption('rebalanceTimeoutMs', options.rebalanceTimeoutMs, 60_000, 1_000, 3_600_000),
+    heartbeatIntervalMs: integerOption('heartbeatIntervalMs', options.heartbeatIntervalMs, Math.min(3_000, Math.floor(sessionTimeoutMs / 3)), 1, sessionTimeoutMs - 1),
+    autoCommitIntervalMs: integerOption('autoCommitIntervalMs', options.autoCommitIntervalMs, 5_000, 1, 3_600_000),
+    startWithoutCommit: options.fromBeginning ? 'earliest' : 'latest',
+    assignors,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function checkStartOffset(topic: string, partition: number, offset: StartOffset): StartOffset {

@@ -4,7 +4,15 @@
  */
 export { Admin } from './admin.js';
 export type { ConnectionOptions } from './client-settings.js';
-export { assignedPartitionsMax, type Assignment, Consumer, type ConsumerLinks, type ConsumerOptions, type ConsumerRecord, type StartOffset } from './consumer.js';
+export {
+  assignedPartitionsMax, type Assignment, Consumer, type ConsumerLinks, type ConsumerOptions, type ConsumerRecord, type StartOffset, subscribedTopicsMax,
+} from './consumer.js';
+export {
+  assignorNamed, type AssignorMember, type AssignorName, type GroupAssignment, type PartitionAssignor, rangeAssignor, roundRobinAssignor,
+} from './assignors.js';
+export { type GroupCoordinatorLink, joinAttemptsMax, type JoinedGeneration, type MembershipState } from './group-membership.js';
+export { commitWaitersMax, type EachBatchPayload, type EachMessagePayload, type PartitionsEvent, type RunOptions } from './group-run.js';
+export type { PartitionOffset } from './offset-tracker.js';
 export { listPartitionOffsets, type PartitionOffsets } from './partition-offsets.js';
 export { murmur2, partitionForKey } from './partitioner.js';
 export { bufferWaitersMax, Producer, type ProducerLinks, type ProducerOptions, type RecordMetadata } from './producer.js';
