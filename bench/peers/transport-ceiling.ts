@@ -3,20 +3,29 @@
 // server process that answers at once (bench/peers/noop-admin-server.ts). No system that serves
 // each write as one gRPC call from this client can beat these figures on this machine, so they
 // say how much of a target's time is the call itself.
+// For bench/produce.ts, `measureStreamingCeiling`: one plain grpc-js client-streaming call pushing
+// raw byte messages, the size of a producer batch, to a server that counts and drops them
+// (bench/peers/noop-stream-server.ts): the most record bytes per second one grpc-js stream carries
+// between two Node processes here, with no protobuf, no interceptors and no disk.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { Client, type ClientWritableStream, credentials } from '@grpc/grpc-js';
 import { AdminClient, defaultClientOptions } from '../../src/rpc/clients/index.js';
 import { type MetadataWorkloadOptions, runWritePhases, type WritePhasesResult } from '../metadata-workload.js';
+import { byteStreamServiceDefinition } from './byte-stream-service.js';
 
 const serverScript = fileURLToPath(new URL('./noop-admin-server.ts', import.meta.url));
+const streamServerScript = fileURLToPath(new URL('./noop-stream-server.ts', import.meta.url));
+/** Above any message the streaming ceiling sends (a producer batch is at most 16 MiB). */
+const streamMessageBytesMax = 16 * 1024 * 1024;
 /** Bound on the server printing its port. */
 const startTimeoutMs = 30_000;
 
 /** Starts the no-op server, runs the write phases against it, and kills it. */
 export async function measureTransportCeiling(options: MetadataWorkloadOptions): Promise<WritePhasesResult> {
-  const server = spawn(process.execPath, ['--import', 'tsx', serverScript], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const killOnExit = () => server.kill('SIGKILL');
-  process.on('exit', killOnExit);
+  const { server, killOnExit } = startServer(serverScript);
   const clients = new Map<number, AdminClient>();
   try {
     const address = `127.0.0.1:${await portOf(server)}`;
@@ -39,11 +48,81 @@ export async function measureTransportCeiling(options: MetadataWorkloadOptions):
   }
 }
 
+export interface StreamingCeilingOptions {
+  /** Bytes per streamed message: the producer's batch size, so both move the same units. */
+  readonly messageBytes: number;
+  readonly recordBytes: number;
+  readonly warmUpMs: number;
+  readonly durationMs: number;
+}
+
+export interface StreamingCeilingResult {
+  readonly recordsPerSecond: number;
+  readonly mebibytesPerSecond: number;
+}
+
+/** Starts the byte-stream server, streams for the warm-up and then the measured duration, and kills it. */
+export async function measureStreamingCeiling(options: StreamingCeilingOptions): Promise<StreamingCeilingResult> {
+  const { server, killOnExit } = startServer(streamServerScript);
+  let client: Client | undefined;
+  try {
+    const address = `127.0.0.1:${await portOf(server)}`;
+    client = new Client(address, credentials.createInsecure(), { 'grpc.max_send_message_length': streamMessageBytesMax });
+    const message = Buffer.alloc(options.messageBytes, 0x61);
+    await streamFor(client, message, options.warmUpMs);
+    const { receivedBytes, seconds } = await streamFor(client, message, options.durationMs);
+    return { recordsPerSecond: receivedBytes / options.recordBytes / seconds, mebibytesPerSecond: receivedBytes / 1_048_576 / seconds };
+  } finally {
+    client?.close();
+    server.kill('SIGKILL');
+    process.off('exit', killOnExit);
+  }
+}
+
+/**
+ * One client-streaming call: writes `message` as fast as the stream drains for `durationMs`, then
+ * ends it; the time runs until the server's answer, so every byte counted has arrived.
+ */
+async function streamFor(client: Client, message: Buffer, durationMs: number): Promise<{ receivedBytes: number; seconds: number }> {
+  const startMs = performance.now();
+  let call: ClientWritableStream<Buffer> | undefined;
+  const answer = new Promise<Buffer>((resolve, reject) => {
+    const method = byteStreamServiceDefinition.push;
+    if (method === undefined) throw new Error('byte stream service has no push method');
+    call = client.makeClientStreamRequest<Buffer, Buffer>(method.path, (bytes) => bytes, (bytes) => bytes, (error, response) => {
+      if (error !== null || response === undefined) reject(error ?? new Error('byte stream: empty answer'));
+      else resolve(response);
+    });
+  });
+  if (call === undefined) throw new Error('byte stream: no call started');
+  const endMs = startMs + durationMs;
+  while (performance.now() < endMs) {
+    if (!call.write(message)) await once(call, 'drain');
+  }
+  call.end();
+  const receivedBytes = Number((await answer).toString());
+  return { receivedBytes, seconds: (performance.now() - startMs) / 1_000 };
+}
+
+export function streamingCeilingSettings(messageBytes: number): Record<string, unknown> {
+  return {
+    server: 'one process: a plain grpc-js Server (no interceptors, no protobuf) counting and dropping the bytes of a client-streaming call',
+    client: `one plain grpc-js client-streaming call, ${messageBytes}-byte raw messages written as fast as the stream drains`,
+  };
+}
+
 export function transportCeilingSettings(): Record<string, unknown> {
   return {
     server: 'one process: startRpcServer with every interceptor, AdminService answering at once (no Raft, no disk)',
     client: 'the Tributary target\'s: AdminClient over @grpc/grpc-js, AlterTopicConfig with a 256-byte label',
   };
+}
+
+function startServer(script: string): { server: ChildProcess; killOnExit: () => void } {
+  const server = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const killOnExit = () => server.kill('SIGKILL');
+  process.on('exit', killOnExit);
+  return { server, killOnExit };
 }
 
 async function portOf(server: ChildProcess): Promise<number> {
