@@ -15,3 +15,4 @@ export {
   producerBatchesCachedMax, producerSequenceMax, ProducerStateTable, type ProducerBatch, type ProducerBatchEntry, type ProducerCheck, type ProducerEntry,
   type ProducerStateTableOptions,
 } from './producer-state-table.js';
+export { producerEpochMax, type ProducerIdBlock, type ProducerIdBlockSource, ProducerIds, type ProducerIdentity, type ProducerIdsOptions } from './producer-ids.js';

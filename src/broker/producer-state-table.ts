@@ -25,6 +25,14 @@ export interface ProducerEntry {
   readonly batches: readonly ProducerBatchEntry[];
 }
 
+/** A batch already in a partition log, as its summary (storage's BatchSummary) tells it. */
+export interface LoggedBatch {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly maxTimestampMs: number;
+  readonly producer?: Omit<ProducerBatch, 'recordCount'> | undefined;
+}
+
 /** A batch to append, or a retry of one already in the log (answered with its offsets, not stored again). */
 export type ProducerCheck = { readonly kind: 'append' } | { readonly kind: 'duplicate'; readonly firstOffset: number; readonly lastOffset: number };
 
@@ -57,6 +65,20 @@ export class ProducerStateTable {
 
   constructor(private readonly options: ProducerStateTableOptions) {
     assert.ok(Number.isSafeInteger(options.producersMax) && options.producersMax >= 1, `producersMax must be a positive integer, got ${options.producersMax}`);
+  }
+
+  /**
+   * The state a partition's log implies (Kafka rebuilds it from the log the same way): every
+   * batch of an idempotent producer replayed in offset order. A new leader starts from it, so it
+   * knows the retries of batches a previous leader appended. Producers whose every batch left
+   * the log (retention) are not known: their next batch must start a new epoch at sequence 0.
+   */
+  static rebuilt(options: ProducerStateTableOptions, batches: Iterable<LoggedBatch>): ProducerStateTable {
+    const table = new ProducerStateTable(options);
+    for (const { producer, baseOffset, lastOffset, maxTimestampMs } of batches) {
+      if (producer !== undefined) table.appended({ ...producer, recordCount: lastOffset - baseOffset + 1 }, baseOffset, maxTimestampMs);
+    }
+    return table;
   }
 
   check(batch: ProducerBatch): ProducerCheck {

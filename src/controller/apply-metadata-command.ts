@@ -11,6 +11,7 @@ import {
   expireGroupMembers, groupHeartbeat, joinGroup, leaveGroup, syncGroup, type ExpireGroupMembersOutput, type GroupHeartbeatOutput,
   type JoinGroupOutput, type LeaveGroupOutput, type SyncGroupOutput,
 } from './apply-group-command.js';
+import { allocateProducerIds, type AllocateProducerIdsOutput } from './apply-producer-id-command.js';
 import { alterPartition, electLeaders, type AlterPartitionOutput, type ElectLeadersOutput } from './apply-partition-command.js';
 import {
   createTopic, deleteTopic, updateTopicConfig, type CreateTopicOutput, type DeleteTopicOutput, type UpdateTopicConfigOutput,
@@ -40,6 +41,7 @@ export interface MetadataCommandOutputs {
   upsertUploadSession: UpsertUploadSessionOutput;
   registerController: ControllersOutput;
   unregisterController: ControllersOutput;
+  allocateProducerIds: AllocateProducerIdsOutput;
 }
 
 export type MetadataCommandResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
@@ -58,6 +60,7 @@ const handlers: { [K in MetadataCommandType]: Handler<K> } = {
   alterPartition, electLeaders,
   joinGroup, syncGroup, groupHeartbeat, leaveGroup, commitOffsets, expireGroupMembers,
   upsertUploadSession, registerController, unregisterController,
+  allocateProducerIds,
 };
 
 /**

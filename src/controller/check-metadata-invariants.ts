@@ -13,6 +13,7 @@ export interface MetadataWatermarks {
   /** Per topic id: leader and partition epochs by partition. */
   partitionEpochs: Map<string, Array<{ leaderEpoch: number; partitionEpoch: number }>>;
   groupGenerations: Map<string, number>;
+  nextProducerId: number;
 }
 
 export function metadataWatermarks(state: MetadataState): MetadataWatermarks {
@@ -20,7 +21,7 @@ export function metadataWatermarks(state: MetadataState): MetadataWatermarks {
   const partitionEpochs = new Map([...state.topics.values()].map((topic) =>
     [topic.topicId, topic.partitions.map(({ leaderEpoch, partitionEpoch }) => ({ leaderEpoch, partitionEpoch }))] as const));
   const groupGenerations = new Map([...state.groups.values()].map((group) => [group.groupId, group.generation] as const));
-  return { version: state.version, brokerEpochs, partitionEpochs, groupGenerations };
+  return { version: state.version, brokerEpochs, partitionEpochs, groupGenerations, nextProducerId: state.nextProducerId };
 }
 
 /**
@@ -65,6 +66,7 @@ function checkCounts(state: MetadataState, violations: string[]): void {
   ];
   for (const [what, value, limit] of counts) if (value > limit) violations.push(`${value} ${what} exceed the limit of ${limit}`);
   if (!Number.isSafeInteger(state.version) || state.version < 0) violations.push(`metadata version ${state.version} is not a non-negative integer`);
+  if (!Number.isSafeInteger(state.nextProducerId) || state.nextProducerId < 1) violations.push(`next producer id ${state.nextProducerId} is not a positive integer`);
 }
 
 function checkBroker(state: MetadataState, key: number, broker: BrokerRecord, violations: string[]): void {
@@ -150,6 +152,8 @@ function checkGroup(group: GroupRecord, violations: string[]): void {
 
 function checkWatermarks(state: MetadataState, previous: MetadataWatermarks, violations: string[]): void {
   if (state.version < previous.version) violations.push(`metadata version went back from ${previous.version} to ${state.version}`);
+  // A producer id handed out twice would let two producers' batches pass as each other's retries.
+  if (state.nextProducerId < previous.nextProducerId) violations.push(`next producer id went back from ${previous.nextProducerId} to ${state.nextProducerId}`);
   for (const broker of state.brokers.values()) {
     const before = previous.brokerEpochs.get(broker.brokerId) ?? 0;
     if (broker.brokerEpoch < before) violations.push(`broker ${broker.brokerId} epoch went back from ${before} to ${broker.brokerEpoch}`);

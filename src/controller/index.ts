@@ -19,6 +19,7 @@ export type {
 } from './apply-group-command.js';
 export type { CommitOffsetsOutput, OffsetCommitResult } from './commit-offsets.js';
 export type { ControllersOutput, UpsertUploadSessionOutput } from './apply-catalog-command.js';
+export type { AllocateProducerIdsOutput } from './apply-producer-id-command.js';
 export { decodeMetadataCommand, encodeMetadataCommand } from './metadata-command-codec.js';
 export { decodeMetadataSnapshot, encodeMetadataSnapshot, metadataSnapshotFormat } from './metadata-snapshot-codec.js';
 export { metadataImage } from './metadata-image.js';

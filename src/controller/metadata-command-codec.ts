@@ -52,6 +52,7 @@ const commandSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('registerController'), nodeId, address: text, role: z.enum(controllerRoles) }),
   z.strictObject({ type: z.literal('unregisterController'), nodeId }),
+  z.strictObject({ type: z.literal('allocateProducerIds'), brokerId: nodeId, brokerEpoch: count }),
 ]);
 
 // Compile-time checks that the schema decodes into MetadataCommand and covers every command type.

@@ -201,6 +201,16 @@ export interface UnregisterControllerCommand {
   nodeId: number;
 }
 
+/**
+ * A broker asks for a block of idempotent-producer ids to hand out from (Kafka KIP-730): ids are
+ * unique across the cluster because only the quorum moves `nextProducerId`.
+ */
+export interface AllocateProducerIdsCommand {
+  type: 'allocateProducerIds';
+  brokerId: number;
+  brokerEpoch: number;
+}
+
 export type MetadataCommand =
   | RegisterBrokerCommand
   | BrokerHeartbeatCommand
@@ -218,6 +228,7 @@ export type MetadataCommand =
   | ExpireGroupMembersCommand
   | UpsertUploadSessionCommand
   | RegisterControllerCommand
-  | UnregisterControllerCommand;
+  | UnregisterControllerCommand
+  | AllocateProducerIdsCommand;
 
 export type MetadataCommandType = MetadataCommand['type'];

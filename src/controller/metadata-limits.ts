@@ -39,4 +39,9 @@ export const metadataLimits = {
   groupRebalanceTimeoutMsMax: 3_600_000,
   brokerSessionTimeoutMsMin: 100,
   brokerSessionTimeoutMsMax: 600_000,
+  /**
+   * Producer ids one AllocateProducerIds hands a broker (Kafka's block size): one Raft entry per
+   * thousand new idempotent producers, and the ids a broker's crash wastes at most.
+   */
+  producerIdBlockSize: 1_000,
 } as const;

@@ -11,7 +11,7 @@ import {
 } from './metadata-state.js';
 
 /** Bumped on any change to the snapshot's layout; a decoder refuses formats it does not know. */
-export const metadataSnapshotFormat = 1;
+export const metadataSnapshotFormat = 2;
 
 const packr = new Packr({ useRecords: false, int64AsType: 'number', mapsAsObjects: true });
 
@@ -35,6 +35,7 @@ const snapshotSchema = z.strictObject({
   groups: z.array(groupSnapshotSchema),
   uploadSessions: z.array(uploadSessionRecordSchema),
   controllers: z.array(controllerRecordSchema),
+  nextProducerId: count,
 });
 
 /**
@@ -51,6 +52,7 @@ export function encodeMetadataSnapshot(state: MetadataState): Uint8Array {
     groups: sortedValues(state.groups).map(groupForSnapshot),
     uploadSessions: sortedValues(state.uploadSessions),
     controllers: sortedValues(state.controllers),
+    nextProducerId: state.nextProducerId,
   };
   return packr.pack(canonical(snapshot));
 }
@@ -88,6 +90,7 @@ export function decodeMetadataSnapshot(bytes: Uint8Array): MetadataState {
   const snapshot = parsed.data;
   const state = createMetadataState();
   state.version = snapshot.version;
+  state.nextProducerId = snapshot.nextProducerId;
   for (const broker of snapshot.brokers) putUnique(state.brokers, broker.brokerId, broker, `broker ${broker.brokerId}`);
   for (const topic of snapshot.topics) putUnique(state.topics, topic.name, topic, `topic "${topic.name}"`);
   for (const group of snapshot.groups) putUnique(state.groups, group.groupId, groupFromSnapshot(group), `group "${group.groupId}"`);

@@ -16,6 +16,8 @@ export interface MetadataState {
   /** Keyed by `uploadSessionKey(deviceId, sessionId)`. */
   uploadSessions: Map<string, UploadSessionRecord>;
   controllers: Map<number, ControllerRecord>;
+  /** The first idempotent-producer id not yet handed to a broker (ids start at 1; 0 means none). */
+  nextProducerId: number;
 }
 
 /** Node ids are integers >= 1 (docs/ARCHITECTURE.md); 0 means "none", e.g. an offline leader. */
@@ -187,7 +189,7 @@ export interface ControllerRecord {
 }
 
 export function createMetadataState(): MetadataState {
-  return { version: 0, brokers: new Map(), topics: new Map(), groups: new Map(), uploadSessions: new Map(), controllers: new Map() };
+  return { version: 0, brokers: new Map(), topics: new Map(), groups: new Map(), uploadSessions: new Map(), controllers: new Map(), nextProducerId: 1 };
 }
 
 export function uploadSessionKey(deviceId: string, sessionId: string): string {

@@ -10,7 +10,7 @@ import type { CommittedIsr } from '../actors/partition-replica/partition-leader.
 import type { ReplicaAssignment } from '../actors/partition-replica/partition-replica-machine.js';
 import { replicaFetcherDefaults } from '../actors/partition-replica/replica-fetcher.js';
 import { ReplicaFetchers } from '../actors/partition-replica/replica-fetchers.js';
-import type { IsrChangeProposal } from '../broker/index.js';
+import { type IsrChangeProposal, ProducerIds } from '../broker/index.js';
 import type { NodeConfig } from '../config/index.js';
 import { TributaryError } from '../errors/index.js';
 import { componentLogger, type Logger, type MetricsRegistry } from '../observability/index.js';
@@ -34,6 +34,8 @@ export interface BrokerRole extends ReplicationBroker {
   readonly replicas: PartitionReplicas;
   /** Where the produce, fetch and replication services find the partitions this broker leads. */
   readonly leaders: PartitionLeaderSource;
+  /** InitProducerId's answers, from blocks of ids the controllers hand this broker. */
+  readonly producerIds: ProducerIds;
   /** Controlled shutdown (leaderships moved away first), then the controller connections closed. */
   stop(): Promise<void>;
 }
@@ -99,6 +101,7 @@ export async function startBrokerRole(config: NodeConfig, logger: Logger, option
     metadata,
     replicas,
     leaders: new PartitionLeaderLookup(config.nodeId, metadata, replicas),
+    producerIds: new ProducerIds({ brokerId: config.nodeId, brokerEpoch, source: client }),
     brokerEpoch,
     brokerEpochOf: (nodeId) => metadata.broker(nodeId)?.incarnationEpoch,
     stop: () => {

@@ -10,6 +10,7 @@ export { crc32c } from './crc32c.js';
 export { GroupCommitWriter, groupCommitDefaults, type Durability, type GroupCommitWriterOptions } from './group-commit-writer.js';
 export type { HardStateStore } from './hard-state-store.js';
 export { KeyValueHardStateStore } from './key-value-hard-state-store.js';
+export type { BatchSummary } from './batch-index.js';
 export { openPartitionLog } from './key-value-partition-log.js';
 export { KeyValueProducerStateStore } from './key-value-producer-state-store.js';
 export { openRaftLogStore } from './key-value-raft-log-store.js';

@@ -123,6 +123,10 @@ class KeyValuePartitionLog implements PartitionLog {
     return this.epochs.all();
   }
 
+  batchSummaries(): IterableIterator<BatchSummary> {
+    return this.index[Symbol.iterator]();
+  }
+
   endOffsetForEpoch(epoch: number): EpochEndOffset | undefined {
     return this.epochs.endOffsetFor(epoch, this.endOffset);
   }
@@ -142,7 +146,7 @@ class KeyValuePartitionLog implements PartitionLog {
     this.assertAppendable(batch, baseOffset);
     const value = encodeStoredBatch(batch, baseOffset);
     const lastOffset = baseOffset + batch.recordCount - 1;
-    const summary: BatchSummary = { baseOffset, lastOffset, maxTimestampMs: batch.maxTimestampMs, storedBytes: value.byteLength };
+    const summary: BatchSummary = { baseOffset, lastOffset, maxTimestampMs: batch.maxTimestampMs, storedBytes: value.byteLength, producer: batch.producer };
     const operations: KeyValueOperation[] = [
       { type: 'put', key: partitionBatchKey(this.partition, baseOffset), value },
       { type: 'put', key: partitionBatchSummaryKey(this.partition, baseOffset), value: encodeBatchSummary(summary) },

@@ -1,3 +1,4 @@
+import type { BatchSummary } from './batch-index.js';
 import type { EpochCheckpoint, EpochEndOffset } from './leader-epoch-cache.js';
 import type { PartitionId } from './partition-id.js';
 import type { StoredBatch } from './stored-batch.js';
@@ -79,6 +80,11 @@ export interface PartitionLog {
    */
   settled(): Promise<void>;
   leaderEpochCheckpoints(): readonly EpochCheckpoint[];
+  /**
+   * The durable batches from the log start on, oldest first, as their summaries: offsets,
+   * timestamps and producer fields, read from memory. Do not hold the iterator across a write.
+   */
+  batchSummaries(): IterableIterator<BatchSummary>;
   /** OffsetsForLeaderEpoch for `epoch` (leader-epoch-cache.ts); undefined when the log cannot say. */
   endOffsetForEpoch(epoch: number): EpochEndOffset | undefined;
 }

@@ -60,7 +60,8 @@ describe('ProducerService on a combined node', () => {
       [{ ...good, topicPartition: orders(7) }, Acks.ALL, 'PARTITION_NOT_FOUND: topic "orders" has 2 partitions; partition 7 does not exist'],
       [{ ...good, currentLeaderEpoch: 9 }, Acks.ALL, 'NOT_LEADER'],
       [damaged, Acks.ALL, 'CORRUPT_RECORD: batch of 1 records for partition "orders-1": CRC32C'],
-      [{ ...good, batch: { ...good.batch, producerId: 12 } }, Acks.ALL, 'INVALID_REQUEST: batch for partition "orders-1" has producer_id 12: idempotent producers arrive with issue #7; send producer_id 0'],
+      [{ ...good, batch: { ...good.batch, producerId: 12 } }, Acks.NONE, 'INVALID_REQUEST: batch for partition "orders-1" has producer_id 12 with ACKS_NONE; an idempotent producer needs ACKS_LEADER or ACKS_ALL'],
+      [{ ...good, batch: { ...good.batch, producerId: 12, baseSequence: 5 } }, Acks.ALL, 'UNKNOWN_PRODUCER_ID: partition "orders-1" producer 12: the partition has no state for this producer'],
       [{ ...good, batch: batchOf(['y'.repeat(5_000)]) }, Acks.ALL, 'RESOURCE_EXHAUSTED: batch of 1 records for partition "orders-1": records are'],
     ];
     for (const [partitionBatch, acks, expected] of cases) {
@@ -91,9 +92,24 @@ describe('ProducerService on a combined node', () => {
     expect(await readBack(1, 0)).toEqual([[0, 'b0']]);
   });
 
-  it('InitProducerId answers UNIMPLEMENTED naming issue #7 rather than a made-up id', async () => {
-    const error = await failureOf(unary(clients.producer.initProducerId.bind(clients.producer), { header: header(), producerId: 0, producerEpoch: 0 }));
-    expect([error.code, error.retriable, error.message]).toEqual(['NOT_AVAILABLE', false, 'ProducerService.InitProducerId is not implemented yet (issue #7); produce with producer_id 0 (not idempotent) meanwhile']);
+  it('InitProducerId hands out identities, and a retried batch is answered with its original offset, stored once', async () => {
+    const init = (producerId: number, producerEpoch: number) => unary(clients.producer.initProducerId.bind(clients.producer), { header: header(), producerId, producerEpoch });
+    const [first, second] = [await init(0, 0), await init(0, 0)];
+    expect(first).toMatchObject({ producerEpoch: 0, maxInFlightBatchesPerPartition: 5 });
+    expect(first.producerId).toBeGreaterThanOrEqual(1);
+    expect(second.producerId).not.toBe(first.producerId);
+    expect(await init(first.producerId, 0)).toMatchObject({ producerId: first.producerId, producerEpoch: 1 });
+    const idempotent = (values: string[], baseSequence: number) => ({
+      topicPartition: orders(1), batch: { ...batchOf(values), producerId: first.producerId, producerEpoch: 1, baseSequence }, currentLeaderEpoch: 0,
+    });
+    const start = (await readBack(1, 0)).length;
+    const original = await produce(idempotent(['i0', 'i1'], 0), Acks.ALL);
+    expect(original).toMatchObject({ baseOffset: start, duplicate: false });
+    expect(await produce(idempotent(['i0', 'i1'], 0), Acks.ALL)).toMatchObject({ baseOffset: start, duplicate: true });
+    expect(await produce(idempotent(['i2'], 2), Acks.LEADER)).toMatchObject({ baseOffset: start + 2, duplicate: false });
+    const gap = await failureOf(produce(idempotent(['i9'], 9), Acks.ALL));
+    expect([gap.code, gap.retriable]).toEqual(['OUT_OF_ORDER_SEQUENCE', false]);
+    expect((await readBack(1, start)).map(([, value]) => value)).toEqual(['i0', 'i1', 'i2']);
   });
 });
 

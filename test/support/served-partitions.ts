@@ -1,5 +1,7 @@
 import type { PartitionLeaderSource } from '../../src/actors/partition-replica/partition-leader-lookup.js';
 import { PartitionLeader, type PartitionLeaderOptions } from '../../src/actors/partition-replica/partition-leader.js';
+import { ProducerIds } from '../../src/broker/index.js';
+import { metadataLimits } from '../../src/controller/index.js';
 import { TributaryError } from '../../src/errors/index.js';
 import type { RecordBatch } from '../../src/rpc/generated/tributary/common/v1/common.js';
 import { BrokerPartitions, type ServedBroker } from '../../src/rpc/services/broker-partitions.js';
@@ -36,7 +38,17 @@ export class ServedPartitions {
   constructor(settings: Partial<BrokerServiceSettings> = {}) {
     this.settings = { ...brokerServiceSettingsFor(16 * 1024 * 1024), ...settings };
     const source: PartitionLeaderSource = { leaderFor: (topic, partition, epoch) => this.leaderFor(`${topic}-${partition}`, epoch) };
-    const broker: ServedBroker = { leaders: source, metadata: { topic: () => ({ config: { maxMessageBytes: 1024 * 1024 } }) } };
+    // Blocks handed out as the controller does (metadataLimits.producerIdBlockSize ids each, never reused), without a quorum.
+    let nextProducerId = 1;
+    const blocks = {
+      allocateProducerIds: () => {
+        const block = { firstProducerId: nextProducerId, count: metadataLimits.producerIdBlockSize };
+        nextProducerId += block.count;
+        return Promise.resolve(block);
+      },
+    };
+    const producerIds = new ProducerIds({ brokerId, brokerEpoch: () => 1, source: blocks });
+    const broker: ServedBroker = { leaders: source, metadata: { topic: () => ({ config: { maxMessageBytes: 1024 * 1024 } }) }, producerIds };
     this.partitions = new BrokerPartitions({ nodeId: brokerId, broker: () => broker, shutdownSignal: this.shutdown.signal });
   }
 
@@ -48,7 +60,7 @@ export class ServedPartitions {
     const options: PartitionLeaderOptions = {
       log: partitionLog, clock: this.clock, leaderId: brokerId, leaderEpoch: 4, partitionEpoch: 1, replicaLagTimeMaxMs: 30_000, pendingAcksMax: 100,
       highWatermark: shape.highWatermark ?? 0, replicas: shape.replicas, isr: shape.isr, minInSyncReplicas: shape.minInSyncReplicas,
-      alterIsr: () => Promise.resolve(undefined), isrCheckIntervalMs: 60_000,
+      alterIsr: () => Promise.resolve(undefined), isrCheckIntervalMs: 60_000, producersMax: 100, producerIdleMsMax: 3_600_000,
     };
     const leader = new PartitionLeader(options);
     this.leaders.set(`orders-${partition}`, leader);

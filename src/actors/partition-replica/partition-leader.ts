@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   divergingEpoch, type EpochEndOffset, type FetchPosition, type FollowerFetch, type HighWatermarkChange, type IsrChangeProposal, LeaderPartitionState,
-  type LeaderPartitionStateOptions, PendingAcks,
+  type LeaderPartitionStateOptions, PendingAcks, type ProducerBatchEntry, ProducerStateTable,
 } from '../../broker/index.js';
 import { TributaryError } from '../../errors/index.js';
 import { type AppendedBatch, formatPartition, type LogBatch, type PartitionLog, type RetentionResult, type StoredBatch } from '../../storage/index.js';
@@ -29,6 +29,15 @@ export interface PartitionLeaderOptions
   readonly alterIsr: (proposal: IsrChangeProposal) => Promise<CommittedIsr | undefined>;
   /** How often the leader looks for followers to drop from or add to the ISR between fetches. */
   readonly isrCheckIntervalMs: number;
+  /** Idempotent producers the partition tracks at once (ProducerStateTable's producersMax). */
+  readonly producersMax: number;
+  /** A producer with no batch for this long is forgotten (Kafka's producer.id.expiration.ms). */
+  readonly producerIdleMsMax: number;
+}
+
+/** Where a produced batch is: newly appended, or (`duplicate`) a retry answered with the original's offsets. */
+export interface LeaderAppend extends AppendedBatch {
+  readonly duplicate: boolean;
 }
 
 /** A partition's ISR as the controller committed it. */
@@ -85,6 +94,14 @@ export class PartitionLeader {
   readonly partition: string;
   private readonly state: LeaderPartitionState;
   private readonly waiting: PendingAcks<AckWaiter>;
+  /** Built from the log's batches at the epoch's start, then fed every append as it takes its offsets. */
+  private readonly producers: ProducerStateTable;
+  /**
+   * Where the next append lands, ahead of the durable log end while appends are in flight: a
+   * producer's pipelined batches are checked against the ones before them before those are
+   * durable. The log asserts each append lands exactly here (OFFSET_MISMATCH otherwise).
+   */
+  private nextOffset: number;
   private resignation: TributaryError | undefined;
   /** Settled at the next change readers wait for; replaced after each, so waiters never pile up. */
   private nextChange = changeSignal();
@@ -104,6 +121,9 @@ export class PartitionLeader {
       nowMs: options.clock.nowMs(),
     });
     this.waiting = new PendingAcks({ partition: this.partition, pendingAcksMax: options.pendingAcksMax });
+    this.producers = ProducerStateTable.rebuilt({ partition: this.partition, producersMax: options.producersMax }, log.batchSummaries());
+    this.producers.expire(options.clock.nowMs(), options.producerIdleMsMax);
+    this.nextOffset = endOffset;
     // A leader alone in its ISR has its high watermark at once; otherwise it waits for fetches.
     this.state.leaderDurable(endOffset);
     this.scheduleIsrCheck();
@@ -149,17 +169,41 @@ export class PartitionLeader {
    * when durable here for `none` and `leader` (the caller does not wait for `none`), when the high
    * watermark covers it for `all`. acks=all fails first with NOT_ENOUGH_REPLICAS when the ISR is
    * below min in-sync replicas, and with TIMEOUT after `timeoutMs` (the batch may still commit).
+   * A batch of an idempotent producer is checked against the producer's state first (FENCED,
+   * OUT_OF_ORDER_SEQUENCE, UNKNOWN_PRODUCER_ID); a retry of one of its last batches is not stored
+   * again but answered with the original's offsets, once the original satisfies `acks`.
+   * Everything up to the log's append runs synchronously, so calls are appended in call order.
    */
-  async append(batch: Omit<StoredBatch, 'partitionLeaderEpoch'>, acks: Acks, timeoutMs: number): Promise<AppendedBatch> {
+  async append(batch: Omit<StoredBatch, 'partitionLeaderEpoch'>, acks: Acks, timeoutMs: number): Promise<LeaderAppend> {
     this.assertLeading();
     if (acks === 'all') this.state.assertEnoughReplicas();
-    const appended = await this.options.log.append({ ...batch, partitionLeaderEpoch: this.options.leaderEpoch });
+    const original = this.retriedBatch(batch);
+    if (original !== undefined) return this.answerRetry(original, acks, timeoutMs);
+    const baseOffset = this.nextOffset;
+    this.nextOffset += batch.recordCount;
+    if (batch.producer !== undefined) this.producers.appended({ ...batch.producer, recordCount: batch.recordCount }, baseOffset, batch.maxTimestampMs);
+    const appended = await this.options.log.append({ ...batch, partitionLeaderEpoch: this.options.leaderEpoch }, { baseOffset });
     this.afterDurable();
-    if (acks !== 'all') return appended;
+    if (acks !== 'all') return { ...appended, duplicate: false };
     // The epoch may have ended while the batch was being written: a new leader may truncate it.
     this.assertLeading();
     await this.waitForHighWatermark(appended.lastOffset, timeoutMs);
-    return appended;
+    return { ...appended, duplicate: false };
+  }
+
+  /** The original of a retried batch; undefined for a batch to append; throws for one to refuse. */
+  private retriedBatch(batch: Omit<StoredBatch, 'partitionLeaderEpoch'>): Pick<ProducerBatchEntry, 'firstOffset' | 'lastOffset'> | undefined {
+    if (batch.producer === undefined) return undefined;
+    const verdict = this.producers.check({ ...batch.producer, recordCount: batch.recordCount });
+    return verdict.kind === 'duplicate' ? verdict : undefined;
+  }
+
+  /** A retry waits for what its original needs: the high watermark for acks=all, durability here otherwise. */
+  private async answerRetry(original: Pick<ProducerBatchEntry, 'firstOffset' | 'lastOffset'>, acks: Acks, timeoutMs: number): Promise<LeaderAppend> {
+    if (acks === 'all') await this.waitForHighWatermark(original.lastOffset, timeoutMs);
+    else if (original.lastOffset >= this.options.log.logEndOffset()) await this.options.log.settled();
+    this.assertLeading();
+    return { baseOffset: original.firstOffset, lastOffset: original.lastOffset, duplicate: true };
   }
 
   /**
@@ -282,6 +326,8 @@ export class PartitionLeader {
     this.cancelIsrCheck = this.options.clock.setTimer(this.options.isrCheckIntervalMs, () => {
       if (this.resignation !== undefined) return;
       this.proposeIsrChange();
+      // The same timer forgets idle producers: often enough, and no timer of its own per partition.
+      this.producers.expire(this.options.clock.nowMs(), this.options.producerIdleMsMax);
       this.scheduleIsrCheck();
     });
   }

@@ -19,9 +19,15 @@ export interface PartitionReplicasSettings {
   readonly replicaLagTimeMaxMs: number;
   /** Bound on acks=all writes waiting for the high watermark, per partition. */
   readonly pendingAcksMax: number;
+  /** Idempotent producers a partition leader tracks at once; a new one beyond it is refused until idle ones expire. */
+  readonly producersMax: number;
+  /** An idempotent producer with no batch in a partition for this long is forgotten there (Kafka's producer.id.expiration.ms). */
+  readonly producerIdleMsMax: number;
 }
 
-export const partitionReplicasDefaults: PartitionReplicasSettings = { replicaLagTimeMaxMs: 30_000, pendingAcksMax: 10_000 };
+export const partitionReplicasDefaults: PartitionReplicasSettings = {
+  replicaLagTimeMaxMs: 30_000, pendingAcksMax: 10_000, producersMax: 10_000, producerIdleMsMax: 86_400_000,
+};
 
 export interface PartitionReplicasOptions {
   readonly brokerId: number;
@@ -213,6 +219,7 @@ export class PartitionReplicas {
             highWatermark: this.highWatermarkOf(key), replicaLagTimeMaxMs: settings.replicaLagTimeMaxMs, pendingAcksMax: settings.pendingAcksMax,
             // Kafka checks for lagging followers every half lag window.
             isrCheckIntervalMs: Math.max(1, Math.floor(settings.replicaLagTimeMaxMs / 2)),
+            producersMax: settings.producersMax, producerIdleMsMax: settings.producerIdleMsMax,
             alterIsr: (proposal) => alterIsr(id, current, proposal),
           }),
           follow: (log, current) => fetchers.follow(current.partition.leader, {

@@ -1,5 +1,7 @@
+import type { AllocateProducerIdsOutput } from '../../controller/index.js';
 import type { TributaryError } from '../../errors/index.js';
 import {
+  type AllocateProducerIdsResponse,
   type AlterPartitionResponse,
   type BrokerHeartbeatResponse,
   ControllerBrokerServiceClient,
@@ -140,6 +142,18 @@ export class ControllerBrokerClient {
       partitionInfo: result.partition === undefined ? undefined : partitionFromProto(result.partition),
       metadataVersion: result.metadataVersion,
     }));
+  }
+
+  /**
+   * A block of producer ids for this broker alone. Retried freely: a repeat that the controller
+   * applied twice only wastes a block, it never hands one id to two brokers.
+   */
+  async allocateProducerIds(brokerId: number, brokerEpoch: number): Promise<AllocateProducerIdsOutput> {
+    const request = { header: newRequestHeader(this.options.clientId), brokerId, incarnationEpoch: brokerEpoch };
+    const response = await this.channels.routed<AllocateProducerIdsResponse>(
+      (stub, metadata, options, callback) => stub.allocateProducerIds(request, metadata, options, callback), { idempotent: true },
+    );
+    return { firstProducerId: response.firstProducerId, count: response.count };
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { PartitionLeaderSource } from '../../actors/partition-replica/partition-leader-lookup.js';
 import type { PartitionLeader } from '../../actors/partition-replica/partition-leader.js';
+import type { ProducerIds } from '../../broker/index.js';
 import { TributaryError } from '../../errors/index.js';
 import type { TopicPartition } from '../generated/tributary/common/v1/common.js';
 
@@ -10,6 +11,8 @@ import type { TopicPartition } from '../generated/tributary/common/v1/common.js'
 export interface ServedBroker {
   readonly leaders: PartitionLeaderSource;
   readonly metadata: { topic(name: string): { readonly config: { readonly maxMessageBytes: number } } | undefined };
+  /** Hands out idempotent-producer identities (InitProducerId). */
+  readonly producerIds: Pick<ProducerIds, 'init'>;
 }
 
 export interface BrokerPartitionsOptions {
@@ -48,6 +51,11 @@ export class BrokerPartitions {
   /** The topic's max_message_bytes as this broker's metadata has it; undefined for a topic it does not know. */
   maxMessageBytesOf(topic: string): number | undefined {
     return this.running().metadata.topic(topic)?.config.maxMessageBytes;
+  }
+
+  /** The broker's producer-id allocator; SHUTTING_DOWN or NOT_AVAILABLE as for partitions. */
+  producerIds(): Pick<ProducerIds, 'init'> {
+    return this.running().producerIds;
   }
 
   /** Throws SHUTTING_DOWN or NOT_AVAILABLE when the broker role is not serving partitions. */

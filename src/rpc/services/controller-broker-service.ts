@@ -5,6 +5,8 @@ import type { AlterPartitionCommand } from '../../controller/index.js';
 import { TributaryError } from '../../errors/index.js';
 import { toErrorDetail, toGrpcStatus } from '../error-status.js';
 import {
+  type AllocateProducerIdsRequest,
+  type AllocateProducerIdsResponse,
   type AlterPartitionRequest,
   type AlterPartitionResponse,
   type AlterPartitionResult,
@@ -71,7 +73,13 @@ export function createControllerBrokerService(options: ControllerBrokerServiceOp
     };
     new MetadataWatchStream(call, settings).start();
   };
-  return { definition: ControllerBrokerServiceService, implementation: { registerBroker, brokerHeartbeat, alterPartition, watchMetadata } };
+  const allocateProducerIds: handleUnaryCall<AllocateProducerIdsRequest, AllocateProducerIdsResponse> = (call, callback) => {
+    allocate(options, call.request).then((response) => callback(null, response), (error: unknown) => callback(toGrpcStatus(error)));
+  };
+  return {
+    definition: ControllerBrokerServiceService,
+    implementation: { registerBroker, brokerHeartbeat, alterPartition, watchMetadata, allocateProducerIds },
+  };
 }
 
 function heartbeatIntervalMs(options: ControllerBrokerServiceOptions): number {
@@ -122,6 +130,12 @@ async function heartbeat(options: ControllerBrokerServiceOptions, request: Broke
     remainingLeaderships: output.remainingLeaderships,
     metadataVersion: options.controller.state.version,
   };
+}
+
+async function allocate(options: ControllerBrokerServiceOptions, request: AllocateProducerIdsRequest): Promise<AllocateProducerIdsResponse> {
+  requireLeader(options.controller, 'AllocateProducerIds');
+  const block = await options.controller.submit({ type: 'allocateProducerIds', brokerId: request.brokerId, brokerEpoch: request.incarnationEpoch });
+  return { firstProducerId: block.firstProducerId, count: block.count };
 }
 
 /**

@@ -22,6 +22,8 @@ export interface AppendOutcome {
   readonly baseOffset: number;
   readonly logAppendTimeMs: number;
   readonly logStartOffset: number;
+  /** A retry of an idempotent producer's batch, answered with the original's offsets and not stored again. */
+  readonly duplicate: boolean;
 }
 
 /** A PartitionBatch whose partition and batch are both set. */
@@ -86,7 +88,7 @@ export class PartitionBatchAppender {
   async result(addressed: AddressedBatch, mode: ProduceMode): Promise<ProduceResult> {
     const { topicPartition } = addressed;
     try {
-      return { topicPartition, error: undefined, ...(await this.append(addressed, mode)), duplicate: false };
+      return { topicPartition, error: undefined, ...(await this.append(addressed, mode)) };
     } catch (error) {
       return { topicPartition, error: toErrorDetail(reportedError(error, topicPartition, this.options.logger, 'produce')), baseOffset: 0, logAppendTimeMs: 0, logStartOffset: 0, duplicate: false };
     }
@@ -94,8 +96,9 @@ export class PartitionBatchAppender {
 
   private start(addressed: AddressedBatch, mode: ProduceMode): Promise<AppendOutcome> {
     const { topicPartition, batch, currentLeaderEpoch } = addressed;
-    if (batch.producerId !== 0) {
-      throw new TributaryError('INVALID_REQUEST', `batch for partition "${formatPartition(topicPartition)}" has producer_id ${batch.producerId}: idempotent producers arrive with issue #7; send producer_id 0`);
+    if (batch.producerId !== 0 && mode.acks === 'none') {
+      // Deduplication answers a retry with its original offsets; acks=none answers before knowing them.
+      throw new TributaryError('INVALID_REQUEST', `batch for partition "${formatPartition(topicPartition)}" has producer_id ${batch.producerId} with ACKS_NONE; an idempotent producer needs ACKS_LEADER or ACKS_ALL`);
     }
     const { partitions, settings, clock } = this.options;
     const leader = partitions.leaderFor(topicPartition, currentLeaderEpoch);
@@ -103,7 +106,7 @@ export class PartitionBatchAppender {
     const nowMs = clock.nowMs();
     const stored = storedBatchFromWire(batch, { partition: leader.partition, partitionLeaderEpoch: leader.leaderEpoch, maxBatchBytes, nowMs });
     if (mode.acks === 'none') return Promise.resolve(this.appendUnacknowledged(leader, stored, mode.timeoutMs));
-    return leader.append(stored, mode.acks, mode.timeoutMs).then(({ baseOffset }) => ({ baseOffset, logAppendTimeMs: nowMs, logStartOffset: leader.logStartOffset() }));
+    return leader.append(stored, mode.acks, mode.timeoutMs).then(({ baseOffset, duplicate }) => ({ baseOffset, logAppendTimeMs: nowMs, logStartOffset: leader.logStartOffset(), duplicate }));
   }
 
   /**
@@ -124,6 +127,6 @@ export class PartitionBatchAppender {
     ).finally(() => {
       this.acksNoneUnwrittenBytes -= bytes;
     });
-    return { baseOffset: 0, logAppendTimeMs: 0, logStartOffset: leader.logStartOffset() };
+    return { baseOffset: 0, logAppendTimeMs: 0, logStartOffset: leader.logStartOffset(), duplicate: false };
   }
 }

@@ -1,5 +1,6 @@
-import type { handleBidiStreamingCall, handleUnaryCall } from '@grpc/grpc-js';
+import type { handleBidiStreamingCall } from '@grpc/grpc-js';
 import type { Clock } from '../../actors/clock.js';
+import { producerBatchesCachedMax } from '../../broker/index.js';
 import type { Logger } from '../../observability/index.js';
 import {
   type InitProducerIdRequest, type InitProducerIdResponse, type ProduceBatchRequest, type ProduceBatchResponse, ProducerServiceService, type ProduceRequest,
@@ -8,7 +9,6 @@ import {
 import type { RpcService } from '../server/rpc-server.js';
 import type { BrokerPartitions } from './broker-partitions.js';
 import type { BrokerServiceSettings } from './broker-service-settings.js';
-import { notImplementedStatus } from './not-implemented-status.js';
 import { addressedBatchOf, PartitionBatchAppender, produceModeOf } from './partition-batch-appender.js';
 import { ProduceStream } from './produce-stream.js';
 import { checkRequestPartitions } from './request-partitions.js';
@@ -23,23 +23,19 @@ export interface ProducerServiceOptions {
 
 /**
  * `tributary.client.v1.ProducerService` on a broker: appends to the partitions it leads, with the
- * acks each request asks for (docs/PROTOCOL.md §8, "Produce and fetch on a broker"). Idempotent producers
- * (InitProducerId, producer ids on batches) arrive with issue #7; until then a batch with a
- * producer id is refused, so nothing pretends to deduplicate.
+ * acks each request asks for (docs/PROTOCOL.md §8, "Produce and fetch on a broker"), and hands
+ * out idempotent-producer identities from the block the controllers gave this broker.
  */
 export function createProducerService(options: ProducerServiceOptions): RpcService {
   const { partitions, settings } = options;
   const appender = new PartitionBatchAppender(options);
-  const initProducerId: handleUnaryCall<InitProducerIdRequest, InitProducerIdResponse> = (_call, callback) => {
-    callback(notImplementedStatus('ProducerService.InitProducerId', 7, 'produce with producer_id 0 (not idempotent) meanwhile'));
-  };
   const produceStream: handleBidiStreamingCall<ProduceStreamRequest, ProduceStreamResponse> = (call) => {
     new ProduceStream(call, { partitions, appender, settings }).start();
   };
   return {
     definition: ProducerServiceService,
     implementation: {
-      initProducerId,
+      initProducerId: serveUnary((request: InitProducerIdRequest) => initProducerId(partitions, request)),
       produce: serveUnary((request: ProduceRequest) => produce(appender, settings, request)),
       produceBatch: serveUnary((request: ProduceBatchRequest) => produceBatch(appender, settings, request)),
       produceStream,
@@ -47,10 +43,15 @@ export function createProducerService(options: ProducerServiceOptions): RpcServi
   };
 }
 
+async function initProducerId(partitions: BrokerPartitions, request: InitProducerIdRequest): Promise<InitProducerIdResponse> {
+  const { producerId, producerEpoch } = await partitions.producerIds().init(request.producerId, request.producerEpoch);
+  return { producerId, producerEpoch, maxInFlightBatchesPerPartition: producerBatchesCachedMax };
+}
+
 async function produce(appender: PartitionBatchAppender, settings: BrokerServiceSettings, request: ProduceRequest): Promise<ProduceResponse> {
   const mode = produceModeOf(request.acks, request.timeoutMs, settings);
   const outcome = await appender.append(addressedBatchOf(request.partitionBatch, 'Produce partition_batch'), mode);
-  return { ...outcome, duplicate: false };
+  return outcome;
 }
 
 /** Every batch is checked before any is appended: a malformed request appends nothing. */

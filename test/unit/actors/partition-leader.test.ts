@@ -21,6 +21,7 @@ async function leaderOf(overrides: Partial<PartitionLeaderOptions> = {}, log?: P
   const options: PartitionLeaderOptions = {
     log: log ?? (await openLog()), clock, leaderId: 1, leaderEpoch: 4, partitionEpoch: 7, replicas: [1, 2, 3], isr: [1, 2, 3],
     minInSyncReplicas: 2, highWatermark: 0, replicaLagTimeMaxMs: 30_000, pendingAcksMax: 100, isrCheckIntervalMs: 15_000,
+    producersMax: 100, producerIdleMsMax: 3_600_000,
     alterIsr: (proposal) => {
       proposals.push(proposal);
       return Promise.resolve(answers.shift());
@@ -39,8 +40,8 @@ async function untilDurable(log: PartitionLog, endOffset: number): Promise<void>
 describe('partition leader', () => {
   it('alone in its ISR, answers acks=all once durable here and lets readers see the batch', async () => {
     const { leader } = await leaderOf({ replicas: [1], isr: [1], minInSyncReplicas: 1 });
-    expect(await leader.append(batchOf(3), 'all', 1_000)).toEqual({ baseOffset: 0, lastOffset: 2 });
-    expect(await leader.append(batchOf(2), 'all', 1_000)).toEqual({ baseOffset: 3, lastOffset: 4 });
+    expect(await leader.append(batchOf(3), 'all', 1_000)).toEqual({ baseOffset: 0, lastOffset: 2, duplicate: false });
+    expect(await leader.append(batchOf(2), 'all', 1_000)).toEqual({ baseOffset: 3, lastOffset: 4, duplicate: false });
     const read = await leader.read(0, 1_000_000);
     expect(read.batches.map((batch) => [batch.baseOffset, batch.lastOffset, batch.partitionLeaderEpoch])).toEqual([[0, 2, 4], [3, 4, 4]]);
     expect([read.highWatermark, read.logEndOffset]).toEqual([5, 5]);
@@ -48,7 +49,7 @@ describe('partition leader', () => {
 
   it('answers acks=leader once durable here, but readers see it only below the high watermark of the ISR', async () => {
     const { leader } = await leaderOf();
-    expect(await leader.append(batchOf(3), 'leader', 1_000)).toEqual({ baseOffset: 0, lastOffset: 2 });
+    expect(await leader.append(batchOf(3), 'leader', 1_000)).toEqual({ baseOffset: 0, lastOffset: 2, duplicate: false });
     const read = await leader.read(0, 1_000_000);
     expect(read.batches).toEqual([]);
     expect([read.highWatermark, read.logEndOffset]).toEqual([0, 3]);
@@ -73,7 +74,7 @@ describe('partition leader', () => {
     await untilDurable(log, 2);
     expect(answered).toBe(false);
     leader.followerFetched(3, { fetchOffset: 2, durableEndOffset: 2 });
-    await expect(write).resolves.toEqual({ baseOffset: 0, lastOffset: 1 });
+    await expect(write).resolves.toEqual({ baseOffset: 0, lastOffset: 1, duplicate: false });
   });
 
   it('fails acks=all with TIMEOUT when the ISR does not catch up in time, and the batch is still stored', async () => {
@@ -90,7 +91,7 @@ describe('partition leader', () => {
     const { leader, log } = await leaderOf({ isr: [1] });
     await expect(leader.append(batchOf(1), 'all', 1_000)).rejects.toMatchObject({ code: 'NOT_ENOUGH_REPLICAS' });
     expect(log.logEndOffset()).toBe(0);
-    await expect(leader.append(batchOf(1), 'leader', 1_000)).resolves.toEqual({ baseOffset: 0, lastOffset: 0 });
+    await expect(leader.append(batchOf(1), 'leader', 1_000)).resolves.toEqual({ baseOffset: 0, lastOffset: 0, duplicate: false });
   });
 
   it('on resigning, fails the waiting writes with NOT_LEADER and refuses new calls', async () => {
@@ -168,7 +169,7 @@ describe('partition leader: replication', () => {
     const second = await leader.replicaFetch(2, fetchFrom(3, 4));
     expect(second.batches).toEqual([]);
     expect(second.highWatermark).toBe(3);
-    await expect(write).resolves.toEqual({ baseOffset: 0, lastOffset: 2 });
+    await expect(write).resolves.toEqual({ baseOffset: 0, lastOffset: 2, duplicate: false });
   });
 
   it('tells a follower whose log departs where to truncate, and does not count its offsets', async () => {
@@ -212,7 +213,7 @@ describe('partition leader: replication', () => {
     // Broker 2 alone is now enough with the leader: acks=all completes without broker 3.
     const write = leader.append(batchOf(1), 'all', 5_000);
     await untilFetched(leader, 2, 1);
-    await expect(write).resolves.toEqual({ baseOffset: 0, lastOffset: 0 });
+    await expect(write).resolves.toEqual({ baseOffset: 0, lastOffset: 0, duplicate: false });
   });
 
   it('proposes a caught-up replica back into the ISR, and retries a proposal the controller did not decide', async () => {

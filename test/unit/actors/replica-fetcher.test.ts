@@ -52,6 +52,7 @@ function leaderOn(log: PartitionLog, leaderEpoch: number): PartitionLeader {
   return new PartitionLeader({
     log, clock: systemClock, leaderId: 1, leaderEpoch, partitionEpoch: 1, replicas: [1, 2], isr: [1, 2], minInSyncReplicas: 2, highWatermark: 0,
     replicaLagTimeMaxMs: 30_000, pendingAcksMax: 100, isrCheckIntervalMs: 15_000, alterIsr: () => Promise.resolve(undefined),
+    producersMax: 100, producerIdleMsMax: 3_600_000,
   });
 }
 
@@ -68,7 +69,7 @@ describe('replica fetcher', () => {
     fetcher.follow({ id, topicId: 't1', leaderEpoch: 3, log: followerLog, highWatermark });
     try {
       const write = leader.append(recordBatch('b4', 3), 'all', 10_000);
-      await expect(write).resolves.toEqual({ baseOffset: 4, lastOffset: 4 });
+      await expect(write).resolves.toEqual({ baseOffset: 4, lastOffset: 4, duplicate: false });
       await waitFor(() => (followerLog.logEndOffset() === 5 ? true : undefined), 5_000, 'the follower to catch up');
       // The leader's high watermark reaches the follower with its next answer.
       await waitFor(() => (highWatermark.value() === 5 ? true : undefined), 5_000, 'the follower to learn the high watermark');

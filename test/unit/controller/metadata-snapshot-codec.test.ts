@@ -44,7 +44,7 @@ describe('metadata snapshots', () => {
     const { state } = populated();
     const snapshot = snapshotObject(state);
     expect(snapshot.format).toBe(metadataSnapshotFormat);
-    expect(() => decodeMetadataSnapshot(plain.pack({ ...snapshot, format: 99 }))).toThrow('metadata snapshot is unreadable: format 99 is not the supported format 1');
+    expect(() => decodeMetadataSnapshot(plain.pack({ ...snapshot, format: 99 }))).toThrow('metadata snapshot is unreadable: format 99 is not the supported format 2');
   });
 
   it('refuse malformed, duplicated or inconsistent content with CORRUPT_RECORD', () => {

@@ -103,6 +103,8 @@ export function commandFor(state: MetadataState, [kind, first, second]: Action, 
     }
     case 15:
       return { type: 'registerController', nodeId: 1 + (first % 3), address: `c${second % 2}:1`, role: second % 2 === 0 ? 'voter' : 'learner' };
+    case 16:
+      return { type: 'allocateProducerIds', brokerId, brokerEpoch: Math.max(0, (broker?.brokerEpoch ?? 1) - (second % 5 === 0 ? 1 : 0)) };
     default:
       return { type: 'unregisterController', nodeId: 1 + (first % 3) };
   }
