@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { type ProduceAcks, Producer, type RecordMetadata, TributaryError } from '../client/index.js';
+import type { CompressionCodec } from '../rpc/clients/index.js';
 import { type ControllerFlags, controllerClientOptionsFrom, withControllerFlags } from './client-flags.js';
 import { exitCodes } from './cli-error.js';
 import { integerFlag } from './print-output.js';
@@ -9,11 +10,13 @@ import { linesOf } from './stdin-lines.js';
 interface ProduceFlags extends ControllerFlags {
   key?: string;
   acks: string;
+  compression?: string;
   partition?: string;
   lingerMs: string;
 }
 
 const acksChoices: readonly ProduceAcks[] = ['all', 'leader', 'none'];
+const compressionChoices: readonly CompressionCodec[] = ['none', 'lz4', 'zstd'];
 
 /** The longest stdin line taken as one record: the largest batch a broker accepts (docs/PROTOCOL.md §7). */
 const lineBytesMax = 16 * 1024 * 1024;
@@ -29,6 +32,7 @@ export function produceCommand(): Command {
   return withControllerFlags(new Command('produce').argument('<topic>').description('send one record per line of standard input'))
     .option('--key <key>', 'key of every record (records are then placed by key hash)')
     .option('--acks <acks>', `durability to wait for: ${acksChoices.join(', ')}`, 'all')
+    .option('--compression <codec>', `codec of every batch: ${compressionChoices.join(', ')} (default: the topic's compression)`)
     .option('--partition <p>', 'send every record to this partition')
     .option('--linger-ms <ms>', 'how long a batch waits for more records', '5')
     .action((topic: string, flags: ProduceFlags) => produce(topic, flags));
@@ -99,9 +103,10 @@ class LineReporter {
 async function produce(topic: string, flags: ProduceFlags): Promise<void> {
   const acks = acksChoices.find((choice) => choice === flags.acks);
   if (acks === undefined) throw new Error(`--acks must be one of ${acksChoices.join(', ')}, got "${flags.acks}"`);
+  const compression = compressionOf(flags.compression);
   const partition = flags.partition === undefined ? undefined : integerFlag('--partition', flags.partition, 0);
   const lingerMs = integerFlag('--linger-ms', flags.lingerMs, 0, 60_000);
-  const producer = new Producer({ ...controllerClientOptionsFrom(flags), acks, lingerMs });
+  const producer = new Producer({ ...controllerClientOptionsFrom(flags), acks, compression, lingerMs });
   const reporter = new LineReporter(flags.json ?? false);
   try {
     let line = 0;
@@ -117,4 +122,12 @@ async function produce(topic: string, flags: ProduceFlags): Promise<void> {
   const { produced, failed } = reporter.counts;
   if (!flags.json) console.log(`produced ${produced} record${produced === 1 ? '' : 's'} to ${topic}${failed === 0 ? '' : `; ${failed} failed`}`);
   if (failed > 0) process.exitCode = exitCodes.failed;
+}
+
+/** Unset: the Producer takes each topic's configured codec. */
+function compressionOf(flag: string | undefined): CompressionCodec | undefined {
+  if (flag === undefined) return undefined;
+  const compression = compressionChoices.find((choice) => choice === flag);
+  if (compression === undefined) throw new Error(`--compression must be one of ${compressionChoices.join(', ')}, got "${flag}"`);
+  return compression;
 }

@@ -2,8 +2,9 @@ import type { LeaderRead, PartitionLeader } from '../../actors/partition-replica
 import { TributaryError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { LogBatch } from '../../storage/index.js';
+import { decompressRecords } from '../batch-compression.js';
 import { toErrorDetail } from '../error-status.js';
-import { Codec, RecordSet, type TopicPartition } from '../generated/tributary/common/v1/common.js';
+import { RecordSet, type TopicPartition } from '../generated/tributary/common/v1/common.js';
 import { type ListOffsetsPartition, type ListOffsetsRequest, type ListOffsetsResponse, type ListOffsetsResult, OffsetSpec } from '../generated/tributary/client/v1/consumer_service.js';
 import type { BrokerPartitions } from './broker-partitions.js';
 import type { BrokerServiceSettings } from './broker-service-settings.js';
@@ -101,17 +102,21 @@ async function firstAtOrAfter(leader: PartitionLeader, bounds: LeaderRead, targe
   return { offset: highWatermark, timestampMs: noTimestampMs, leaderEpoch: leader.leaderEpoch };
 }
 
-/** The first record of `batch` at or after `fromOffset` whose timestamp reaches `targetMs`. */
+/**
+ * The first record of `batch` at or after `fromOffset` whose timestamp reaches `targetMs`. Only a
+ * batch whose max timestamp reaches the target gets here, and it holds the answer unless its match
+ * lies before the log start, so a search decompresses one or two batches, each into no more than
+ * its uncompressed_bytes.
+ */
 function recordAtOrAfter(batch: LogBatch, fromOffset: number, targetMs: number, partition: string): ResolvedOffset | undefined {
   const wire = wireBatchFromStored(batch, partition);
-  if (wire.codec !== Codec.NONE) {
-    throw new TributaryError('UNKNOWN', `partition "${partition}" offset ${batch.baseOffset}: a compressed batch cannot be searched by timestamp yet (issue #7)`);
-  }
+  const where = `partition "${partition}" offset ${batch.baseOffset}`;
   let records: RecordSet['records'];
   try {
-    records = RecordSet.decode(wire.records).records;
+    records = RecordSet.decode(decompressRecords(wire.codec, wire.records, wire.uncompressedBytes, where)).records;
   } catch (error) {
-    throw new TributaryError('CORRUPT_RECORD', `partition "${partition}" offset ${batch.baseOffset}: the stored records do not decode (${String(error)}); the batch is not served (restore it from a replica)`);
+    const reason = error instanceof TributaryError ? error.message : `${where}: the stored records do not decode (${String(error)})`;
+    throw new TributaryError('CORRUPT_RECORD', `${reason}; the batch is not served (restore it from a replica)`);
   }
   for (const record of records) {
     const offset = batch.baseOffset + record.offsetDelta;

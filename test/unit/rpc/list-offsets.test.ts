@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeRecordBatch } from '../../../src/rpc/clients/index.js';
+import { type CompressionCodec, encodeRecordBatch } from '../../../src/rpc/clients/index.js';
 import { ErrorCode } from '../../../src/rpc/generated/tributary/common/v1/common.js';
 import { type ListOffsetsResult, OffsetSpec } from '../../../src/rpc/generated/tributary/client/v1/consumer_service.js';
 import type { BrokerServiceSettings } from '../../../src/rpc/services/broker-service-settings.js';
@@ -8,8 +8,9 @@ import { GroupCommitWriter, MemoryKeyValueStore, openPartitionLog } from '../../
 import { batchOf } from '../../support/data-plane-calls.js';
 import { alone, appendWire, ServedPartitions, withFollower } from '../../support/served-partitions.js';
 
-/** A batch whose records carry these timestamps, in this offset order. */
-const stamped = (...timestampsMs: number[]) => encodeRecordBatch(timestampsMs.map((timestampMs) => ({ value: new Uint8Array([1]), timestampMs })));
+/** A batch whose records carry these timestamps, in this offset order, compressed with `compression`. */
+const stampedWith = (compression: CompressionCodec, ...timestampsMs: number[]) =>
+  encodeRecordBatch(timestampsMs.map((timestampMs) => ({ value: new Uint8Array([1]), timestampMs })), undefined, compression);
 
 async function resolve(served: ServedPartitions, spec: OffsetSpec, timestampMs = 0, partition = 0): Promise<ListOffsetsResult> {
   const response = await listOffsets({ header: undefined, partitions: [{ topicPartition: { topic: 'orders', partition }, spec, timestampMs, currentLeaderEpoch: 0 }] }, { partitions: served.partitions, settings: served.settings, logger: served.log.logger });
@@ -20,13 +21,13 @@ async function resolve(served: ServedPartitions, spec: OffsetSpec, timestampMs =
 
 const fields = (result: ListOffsetsResult) => [result.offset, result.timestampMs, result.leaderEpoch, result.logStartOffset, result.highWatermark, result.logEndOffset, result.error?.code ?? 'OK'];
 
-async function servedWith(settings: Partial<BrokerServiceSettings> = {}) {
+async function servedWith(settings: Partial<BrokerServiceSettings> = {}, compression: CompressionCodec = 'none') {
   const served = new ServedPartitions(settings);
   const leader = await served.lead(0, withFollower);
   // Offsets 0-2 at times 100, 300, 200; offsets 3-4 at 500, 400; offset 5 above the high watermark at 900.
-  await appendWire(leader, stamped(100, 300, 200));
-  await appendWire(leader, stamped(500, 400));
-  await appendWire(leader, stamped(900));
+  await appendWire(leader, stampedWith(compression, 100, 300, 200));
+  await appendWire(leader, stampedWith(compression, 500, 400));
+  await appendWire(leader, stampedWith(compression, 900));
   leader.followerFetched(2, { fetchOffset: 6, durableEndOffset: 5 });
   return served;
 }
@@ -46,6 +47,14 @@ describe('ListOffsets', () => {
     expect(fields(await resolve(served, OffsetSpec.TIMESTAMP, 450))).toEqual([3, 500, 4, 0, 5, 6, 'OK']);
     // Offset 5 (900) is above the high watermark: not found, so the answer is the high watermark.
     expect(fields(await resolve(served, OffsetSpec.TIMESTAMP, 600))).toEqual([5, -1, 4, 0, 5, 6, 'OK']);
+  });
+
+  it('TIMESTAMP searches lz4 and zstd batches by decompressing them', async () => {
+    for (const compression of ['lz4', 'zstd'] as const) {
+      const served = await servedWith({}, compression);
+      expect(fields(await resolve(served, OffsetSpec.TIMESTAMP, 250))).toEqual([1, 300, 4, 0, 5, 6, 'OK']);
+      expect(fields(await resolve(served, OffsetSpec.TIMESTAMP, 450))).toEqual([3, 500, 4, 0, 5, 6, 'OK']);
+    }
   });
 
   it('gives up a timestamp search after the scan bound, naming where to fetch from', async () => {

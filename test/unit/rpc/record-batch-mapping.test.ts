@@ -94,10 +94,8 @@ describe('storedBatchFromWire refuses', () => {
   const good = encodeRecordBatch(records);
   const prefix = 'batch of 3 records for partition "orders-3": ';
   const invalidCases: Array<[string, RecordBatch, string, Partial<RecordBatchContext>?]> = [
-    ['codec UNSPECIFIED', { ...good, codec: Codec.UNSPECIFIED }, 'codec CODEC_UNSPECIFIED (0) is never sent; send CODEC_NONE'],
-    ['an unknown codec', { ...good, codec: 9 as Codec }, 'codec 9 is not a known codec; send CODEC_NONE'],
-    ['lz4', { ...good, codec: Codec.LZ4 }, 'compression lz4 is not supported yet (issue #7); send CODEC_NONE'],
-    ['zstd', { ...good, codec: Codec.ZSTD }, 'compression zstd is not supported yet (issue #7); send CODEC_NONE'],
+    ['codec UNSPECIFIED', { ...good, codec: Codec.UNSPECIFIED }, 'codec CODEC_UNSPECIFIED (0) is never sent; send CODEC_NONE, CODEC_LZ4 or CODEC_ZSTD'],
+    ['an unknown codec', { ...good, codec: 9 as Codec }, 'codec 9 is not a codec this broker supports; send CODEC_NONE, CODEC_LZ4 or CODEC_ZSTD'],
     ['a negative first timestamp', { ...good, firstTimestampMs: -1 }, 'first_timestamp_ms -1 is negative; timestamps are milliseconds since the Unix epoch'],
     ['a negative max timestamp', { ...good, maxTimestampMs: -2 }, 'max_timestamp_ms -2 is negative; timestamps are milliseconds since the Unix epoch'],
     ['a first timestamp after the max', { ...good, firstTimestampMs: 1_700_000_000_006 }, 'first_timestamp_ms 1700000000006 is after max_timestamp_ms 1700000000005'],
