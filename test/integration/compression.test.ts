@@ -61,7 +61,7 @@ async function consumeAll(topic: string, partitions: readonly number[], count: n
     while (records.length < count && Date.now() < deadlineMs) records.push(...(await consumer.poll()));
     return records;
   } finally {
-    await consumer.close();
+    consumer.close();
   }
 }
 
