@@ -10,21 +10,21 @@ export interface EachMessagePayload {
   partition: number;
   message: ConsumerRecord;
   /** Sends a heartbeat now (they are also sent every heartbeatIntervalMs while a handler runs). */
-  heartbeat(): Promise<void>;
+  heartbeat: () => Promise<void>;
 }
 
 export interface EachBatchPayload {
   /** One partition's records of one fetch, in offset order. */
   batch: { topic: string; partition: number; messages: ConsumerRecord[] };
   /** Marks the records up to `offset` processed (what `eachBatchAutoResolve` does for the whole batch). */
-  resolveOffset(offset: number): void;
+  resolveOffset: (offset: number) => void;
   /** Commits what is resolved when autoCommitIntervalMs has passed since the last commit (autoCommit on). */
-  commitOffsetsIfNecessary(): Promise<void>;
-  heartbeat(): Promise<void>;
+  commitOffsetsIfNecessary: () => Promise<void>;
+  heartbeat: () => Promise<void>;
   /** False once stop() was called: a long batch may end early; the rest is read again later. */
-  isRunning(): boolean;
+  isRunning: () => boolean;
   /** True when the member lost its partitions (removed by the coordinator): what it processes now will be processed again elsewhere. */
-  isStale(): boolean;
+  isStale: () => boolean;
 }
 
 export interface PartitionsEvent {

@@ -19,7 +19,8 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-function spawnTrib(args: string[], env: NodeJS.ProcessEnv, input?: Uint8Array | string): ChildProcess {
+/** Starts `trib ARGS` as a separate OS process with piped output; the caller owns its lifetime. */
+export function spawnTrib(args: string[], env: NodeJS.ProcessEnv, input?: Uint8Array | string): ChildProcess {
   const child = spawn(process.execPath, [...tribArgs, ...args], { cwd: repositoryRoot, env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   child.stdin?.end(input);
   return child;
