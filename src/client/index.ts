@@ -17,5 +17,6 @@ export { listPartitionOffsets, type PartitionOffsets } from './partition-offsets
 export { murmur2, partitionForKey } from './partitioner.js';
 export { bufferWaitersMax, Producer, type ProducerLinks, type ProducerOptions, type RecordMetadata } from './producer.js';
 export type { ProducerMessage } from './producer-message.js';
+export { type PartitionEnd, Subscription, type SubscriptionLinks, type SubscriptionOptions } from './subscription.js';
 export type { ProduceAcks, RecordHeaderEntry } from '../rpc/clients/index.js';
 export { TributaryError, type ErrorCode } from '../errors/index.js';

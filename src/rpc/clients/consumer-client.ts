@@ -1,9 +1,13 @@
+import type { ServiceError } from '@grpc/grpc-js';
 import { TributaryError } from '../../errors/index.js';
+import { fromGrpcError } from '../error-status.js';
+import type { RecordBatch } from '../generated/tributary/common/v1/common.js';
 import {
-  ConsumerServiceClient, type FetchPartitionResult, type FetchResponse, type ListOffsetsResponse, type ListOffsetsResult, OffsetSpec,
+  ConsumerServiceClient, type FetchPartitionResult, type FetchResponse, type GrantCreditResponse, type ListOffsetsResponse, type ListOffsetsResult, OffsetSpec,
+  type SubscribeData, type SubscribePartitionEnd, type SubscribeRequest, type SubscribeResponse,
 } from '../generated/tributary/client/v1/consumer_service.js';
 import { BrokerChannels } from './broker-channels.js';
-import type { ClientOptions } from './client-options.js';
+import { callMetadata, channelCredentialsFor, type ClientOptions } from './client-options.js';
 import { itemErrorFromProto } from './cluster-metadata-types.js';
 import { type ConsumedRecord, decodeRecordBatch } from './record-batch-codec.js';
 import { newRequestHeader } from './request-header.js';
@@ -63,6 +67,77 @@ export interface ListedOffsets {
   leaderEpoch: number;
 }
 
+export interface SubscribePartitionInput {
+  topic: string;
+  partition: number;
+  /** Offset of the first record wanted; the first batch may start below it. */
+  startOffset: number;
+  /** 0 skips the broker's leader-epoch check. */
+  currentLeaderEpoch: number;
+}
+
+export interface SubscribeInput {
+  partitions: readonly SubscribePartitionInput[];
+  /** Credit window asked for, in record bytes; 0 = the broker's default. */
+  windowBytes: number;
+  /** Most record bytes in one message; 0 = the broker's default. */
+  maxMessageBytes: number;
+}
+
+/** SubscribeStarted: the id GrantCredit names, the window granted, and the broker serving it. */
+export interface SubscriptionStarted {
+  subscriptionId: string;
+  windowBytes: number;
+  nodeId: number;
+}
+
+/** One SubscribeData, its batches decoded and checked. */
+export interface SubscribedRecords {
+  topic: string;
+  partition: number;
+  /** Whole batches' records in offset order; the first may start below the start offset. */
+  records: ConsumedRecord[];
+  /** Credit this message used: report it consumed once the application has taken its records. */
+  chargedBytes: number;
+  /** CORRUPT_RECORD when a batch failed its checks: `records` holds the intact batches before it. */
+  error: TributaryError | undefined;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+/** A partition the broker stopped delivering, and where to resume it. */
+export interface SubscribedPartitionEnd {
+  topic: string;
+  partition: number;
+  /** NOT_LEADER (with the leader hint), OFFSET_OUT_OF_RANGE, CORRUPT_RECORD, TOPIC_NOT_FOUND… */
+  error: TributaryError;
+  /** The first offset not delivered: where a new subscription or Fetch resumes. */
+  nextOffset: number;
+  logStartOffset: number;
+  highWatermark: number;
+}
+
+/** What a subscription's stream delivers, in order. */
+export interface SubscriptionHandlers {
+  started(started: SubscriptionStarted): void;
+  records(records: SubscribedRecords): void;
+  partitionEnd(end: SubscribedPartitionEnd): void;
+  /** The call ended: undefined when every partition ended (OK), else why. Not called after cancel(). */
+  ended(error: TributaryError | undefined): void;
+}
+
+/** The client's hold on an open Subscribe call. */
+export interface SubscribeCall {
+  /** Stops reading the stream: HTTP/2 flow control then holds the broker back too. */
+  pause(): void;
+  resume(): void;
+  /** Ends the call; the broker forgets the subscription. */
+  cancel(): void;
+}
+
+/** A subscription's flow-control state as GrantCredit reports it. */
+export type SubscriptionCredit = GrantCreditResponse;
+
 const specOf: Record<OffsetQuery, OffsetSpec> = { earliest: OffsetSpec.EARLIEST, latest: OffsetSpec.LATEST };
 
 /**
@@ -110,9 +185,90 @@ export class ConsumerClient {
     return response.results.map(listedOffsets);
   }
 
+  /**
+   * Opens Subscribe on the broker at `address`, on a connection of its own (a long-lived stream
+   * is worth one, and its HTTP/2 flow control then concerns it alone), closed when the call ends.
+   */
+  subscribe(address: string, input: SubscribeInput, handlers: SubscriptionHandlers): SubscribeCall {
+    const request: SubscribeRequest = {
+      header: newRequestHeader(this.options.clientId),
+      partitions: input.partitions.map((partition) => ({
+        topicPartition: { topic: partition.topic, partition: partition.partition },
+        startOffset: partition.startOffset,
+        currentLeaderEpoch: partition.currentLeaderEpoch,
+      })),
+      windowBytes: input.windowBytes,
+      maxMessageBytes: input.maxMessageBytes,
+    };
+    const client = new ConsumerServiceClient(address, channelCredentialsFor(this.options.tls));
+    const call = client.subscribe(request, callMetadata(this.options));
+    let open = true;
+    const end = (error: TributaryError | undefined): void => {
+      if (!open) return;
+      open = false;
+      client.close();
+      handlers.ended(error);
+    };
+    call.on('data', (response: SubscribeResponse) => {
+      if (open) delivered(response, handlers);
+    });
+    call.on('error', (error: ServiceError) => end(fromGrpcError(error)));
+    call.on('end', () => end(undefined));
+    return {
+      pause: () => call.pause(),
+      resume: () => call.resume(),
+      cancel: () => {
+        if (!open) return;
+        open = false;
+        call.cancel();
+        client.close();
+      },
+    };
+  }
+
+  /** Reports `consumedBytes` (a running total) of a subscription consumed, to the broker serving it; `windowBytes` 0 keeps the window. */
+  grantCredit(address: string, input: { subscriptionId: string; consumedBytes: number; windowBytes: number }): Promise<SubscriptionCredit> {
+    const request = { header: newRequestHeader(this.options.clientId), ...input };
+    return this.channels.call<GrantCreditResponse>(address, this.options.deadlineMs, (stub, ...rest) => stub.grantCredit(request, ...rest));
+  }
+
   close(): void {
     this.channels.close();
   }
+}
+
+function delivered(response: SubscribeResponse, handlers: SubscriptionHandlers): void {
+  const kind = response.kind;
+  if (kind?.$case === 'started') handlers.started({ ...kind.value });
+  else if (kind?.$case === 'data') handlers.records(subscribedRecords(kind.value));
+  else if (kind?.$case === 'partitionEnd') handlers.partitionEnd(subscribedPartitionEnd(kind.value));
+}
+
+function subscribedRecords(data: SubscribeData): SubscribedRecords {
+  const { records, error } = decodedBatches(data.batches);
+  const { topic, partition } = data.topicPartition ?? { topic: '', partition: 0 };
+  return { topic, partition, records, chargedBytes: data.chargedBytes, error, highWatermark: data.highWatermark, logStartOffset: data.logStartOffset };
+}
+
+function subscribedPartitionEnd(end: SubscribePartitionEnd): SubscribedPartitionEnd {
+  const { topic, partition } = end.topicPartition ?? { topic: '', partition: 0 };
+  const error = itemErrorFromProto(end.error) ?? new TributaryError('UNKNOWN', `the broker ended partition "${topic}-${partition}" without saying why`);
+  return { topic, partition, error, nextOffset: end.nextOffset, logStartOffset: end.logStartOffset, highWatermark: end.highWatermark };
+}
+
+/** The records of `batches` in order, up to the first that fails its checks (whose error comes back). */
+function decodedBatches(batches: readonly RecordBatch[]): { records: ConsumedRecord[]; error: TributaryError | undefined } {
+  const records: ConsumedRecord[] = [];
+  for (const batch of batches) {
+    try {
+      // A loop, not push(...records): a batch may hold a million records, too many arguments.
+      for (const record of decodeRecordBatch(batch)) records.push(record);
+    } catch (decodeError) {
+      // What came before the bad batch is intact and in order; the consumer stops at the bad one.
+      return { records, error: TributaryError.from(decodeError) };
+    }
+  }
+  return { records, error: undefined };
 }
 
 function fetchedPartition(result: FetchPartitionResult): FetchedPartition {
