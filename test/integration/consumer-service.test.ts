@@ -5,7 +5,7 @@ import { ErrorCode } from '../../src/rpc/generated/tributary/common/v1/common.js
 import { type FetchResponse, OffsetSpec } from '../../src/rpc/generated/tributary/client/v1/consumer_service.js';
 import { Acks } from '../../src/rpc/generated/tributary/client/v1/producer_service.js';
 import { waitFor } from '../support/in-process-raft-cluster.js';
-import { batchOf, type DataPlaneClients, dataPlaneClients, failureOf, header, unary } from '../support/data-plane-calls.js';
+import { batchOf, type DataPlaneClients, dataPlaneClients, header, unary } from '../support/data-plane-calls.js';
 import { startTestNode } from '../support/test-node.js';
 
 const waitMs = 20_000;
@@ -97,16 +97,5 @@ describe('ConsumerService on a combined node beside a broker-only node', () => {
     } finally {
       direct.close();
     }
-  });
-
-  it('answers Subscribe and GrantCredit UNIMPLEMENTED naming issue #7', async () => {
-    const error = await failureOf(unary(clients.consumer.grantCredit.bind(clients.consumer), { header: header(), subscriptionId: 's', consumedBytes: 0, windowBytes: 0 }));
-    expect([error.code, error.retriable, error.message]).toEqual(['NOT_AVAILABLE', false, 'ConsumerService.GrantCredit is not implemented yet (issue #7); long-poll with Fetch meanwhile']);
-    const subscribed = await new Promise<string>((resolve) => {
-      const stream = clients.consumer.subscribe({ header: header(), partitions: [], windowBytes: 0, maxMessageBytes: 0 });
-      stream.on('data', () => resolve('data'));
-      stream.on('error', (streamError: Error) => resolve(streamError.message));
-    });
-    expect(subscribed).toBe('12 UNIMPLEMENTED: NOT_AVAILABLE: ConsumerService.Subscribe is not implemented yet (issue #7); long-poll with Fetch meanwhile');
   });
 });
