@@ -90,8 +90,8 @@ export function encodeRecordBatch(records: readonly ProducerRecord[], producer?:
  * offset when the records fail the batch's CRC-32C (checked on the bytes as sent, before
  * decompressing), do not decompress to `uncompressed_bytes` (at most uncompressedRecordsBytesMax)
  * or do not hold what the batch says; UNKNOWN for a codec this client cannot read (it needs an
- * upgrade, not a retry). Keys, values and header values are views of the uncompressed records, not
- * copies.
+ * upgrade, not a retry). Keys, values and header values are the generated decoder's copies, so
+ * they do not keep the (possibly decompressed) batch alive.
  */
 export function decodeRecordBatch(batch: RecordBatch): ConsumedRecord[] {
   const where = `batch at offset ${batch.baseOffset} (${batch.recordCount} records)`;
