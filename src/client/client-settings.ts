@@ -38,11 +38,17 @@ export function integerOption(name: string, value: number | undefined, defaultVa
   return value;
 }
 
+/** Most retries any client may ask for; a producer's delivery timeout usually ends them first. */
+export const clientRetriesMax = 1_000;
+
 /** The retry bounds a Producer or Consumer takes from its options, with their defaults. */
-export function retryPolicyOf(options: { retriesMax?: number | undefined; backoffMsMin?: number | undefined; backoffMsMax?: number | undefined }): RetryPolicy {
+export function retryPolicyOf(
+  options: { retriesMax?: number | undefined; backoffMsMin?: number | undefined; backoffMsMax?: number | undefined },
+  retriesMaxDefault = 10,
+): RetryPolicy {
   const backoffMsMin = integerOption('backoffMsMin', options.backoffMsMin, 100, 1, 600_000);
   return {
-    retriesMax: integerOption('retriesMax', options.retriesMax, 10, 0, 1_000),
+    retriesMax: integerOption('retriesMax', options.retriesMax, retriesMaxDefault, 0, clientRetriesMax),
     backoffMsMin,
     backoffMsMax: integerOption('backoffMsMax', options.backoffMsMax, Math.max(1_000, backoffMsMin), backoffMsMin, 600_000),
   };

@@ -1,10 +1,13 @@
 import { TributaryError } from '../errors/index.js';
-import { type CompressionCodec, MetadataClient, type ProduceAcks, type ProducedBatch, ProducerClient, type ProducerRecord } from '../rpc/clients/index.js';
+import {
+  type BatchProducerFields, type CompressionCodec, MetadataClient, type ProduceAcks, type ProducedBatch, ProducerClient, type ProducerRecord,
+} from '../rpc/clients/index.js';
 import { ByteBudget } from './byte-budget.js';
-import { type ConnectionOptions, controllerOptionsOf, integerOption, retryPolicyOf } from './client-settings.js';
+import { clientRetriesMax, type ConnectionOptions, controllerOptionsOf, integerOption, retryPolicyOf } from './client-settings.js';
 import { checkPartition, partitionForKey, StickyPartitioner } from './partitioner.js';
 import { type PartitionRoute, PartitionRoutes, type TopicMetadataSource } from './partition-routes.js';
 import { type ProducerMessage, producerRecordOf, recordSizeBoundBytes } from './producer-message.js';
+import { ProducerSequences } from './producer-sequences.js';
 import { type ClosedBatch, keyOf, RecordAccumulator } from './record-accumulator.js';
 import { retryDecision, type RetryPolicy, type RetryRoute } from './retry-policy.js';
 
@@ -13,6 +16,12 @@ export interface ProducerOptions extends ConnectionOptions {
   acks?: ProduceAcks;
   /** Codec of every batch: `none`, `lz4` or `zstd`; unset, each topic's configured `compression`. */
   compression?: CompressionCodec;
+  /**
+   * Exactly once per offset across retries (default: on with acks `all`, off otherwise): the
+   * producer gets an id from the cluster and numbers its batches per partition, and a leader
+   * answers a retry of a batch it already has with the original offsets. Needs acks `all`.
+   */
+  idempotent?: boolean;
   /** A batch is cut before it would pass this many bytes (default 128 KiB). */
   batchBytesMax?: number;
   /** A batch is cut at this many records (default 10 000). */
@@ -23,7 +32,7 @@ export interface ProducerOptions extends ConnectionOptions {
   bufferedBytesMax?: number;
   /** How long `send` waits for buffer space before it fails with RESOURCE_EXHAUSTED (default 60 s). */
   bufferWaitMsMax?: number;
-  /** Retries of a batch after a retriable failure (default 10). */
+  /** Retries of a batch after a retriable failure (default and most 1 000: `deliveryTimeoutMs` usually ends them first). */
   retriesMax?: number;
   /** A batch not delivered this long after it was cut fails (default 120 s). */
   deliveryTimeoutMs?: number;
@@ -52,6 +61,7 @@ interface PendingRecord {
 
 interface ProducerSettings extends RetryPolicy {
   acks: ProduceAcks;
+  idempotent: boolean;
   /** Undefined: the topic's codec. */
   compression: CompressionCodec | undefined;
   bufferWaitMsMax: number;
@@ -65,7 +75,7 @@ interface ProducerSettings extends RetryPolicy {
  */
 export interface ProducerLinks {
   readonly metadata: TopicMetadataSource & { close(): void };
-  readonly brokers: Pick<ProducerClient, 'produce' | 'close'>;
+  readonly brokers: Pick<ProducerClient, 'produce' | 'initProducerId' | 'close'>;
 }
 
 /** Callers `send` may keep waiting for buffer space at once; more fail at once with RESOURCE_EXHAUSTED. */
@@ -88,6 +98,8 @@ export class Producer {
   private readonly accumulator: RecordAccumulator<PendingRecord>;
   private readonly buffer: ByteBudget;
   private readonly sticky: StickyPartitioner;
+  /** Identity and sequence numbers of an idempotent producer; undefined when it is not one. */
+  private readonly sequences: ProducerSequences | undefined;
   /** Partitions with a batch in flight. */
   private readonly sending = new Set<string>();
   /** Every record accepted by `send` and not yet settled, for `flush`. Bounded by the buffer and its waiters. */
@@ -109,6 +121,8 @@ export class Producer {
     this.sticky = new StickyPartitioner(Math.floor(this.random() * 1_000_000));
     this.links = links ?? { metadata: new MetadataClient(connection), brokers: new ProducerClient(connection) };
     this.routes = new PartitionRoutes(this.links.metadata);
+    const { brokers } = this.links;
+    this.sequences = this.settings.idempotent ? new ProducerSequences((address, id, epoch) => brokers.initProducerId(address, id, epoch)) : undefined;
   }
 
   /** Sends one record; resolves once it is acknowledged as `acks` asks, rejects with why it was not. */
@@ -204,16 +218,25 @@ export class Producer {
   private async produceWithRetries(batch: ClosedBatch<PendingRecord>): Promise<ProducedBatch> {
     const deadlineMs = batch.createdAtMs + this.settings.deliveryTimeoutMs;
     const records = batch.items.map((item) => item.record);
+    // Stamped once and kept across retries: that is what lets the leader recognise a retry.
+    let producer: BatchProducerFields | undefined;
     for (let failures = 1; ; failures++) {
       let route: PartitionRoute | undefined;
       try {
         route = await this.routes.leaderOf(batch.topic, batch.partition);
         const compression = this.settings.compression ?? (await this.routes.topic(batch.topic)).compression;
+        producer ??= await this.sequences?.stamp(keyOf(batch.topic, batch.partition), records.length, route.address);
         return await this.links.brokers.produce(route.address, {
-          topic: batch.topic, partition: batch.partition, records, acks: this.settings.acks, ackTimeoutMs: this.settings.ackTimeoutMs, currentLeaderEpoch: route.leaderEpoch, compression,
+          topic: batch.topic, partition: batch.partition, records, acks: this.settings.acks, ackTimeoutMs: this.settings.ackTimeoutMs, currentLeaderEpoch: route.leaderEpoch,
+          compression, producer,
         });
       } catch (error) {
         const failure = TributaryError.from(error);
+        if (producer !== undefined && route !== undefined && sequenceLostCodes.has(failure.code) && failures <= this.settings.retriesMax) {
+          await this.sequences?.reset(producer, route.address);
+          producer = undefined;
+          continue;
+        }
         // A failed metadata lookup (no such topic or partition any more) is final; a broker's answer may be stale.
         if (route === undefined && !failure.retriable) throw failure;
         const context = { failures, nowMs: Date.now(), deadlineMs, triedAddress: route?.address ?? '' };
@@ -231,16 +254,30 @@ export class Producer {
   }
 }
 
+/**
+ * A leader lost track of the producer's sequence (its state expired, or a batch that failed for
+ * good left a gap): the producer moves to a new epoch and sends the batch again from sequence 0.
+ * It cannot be a duplicate: a leader rebuilds its producers from its log, so it knows every batch
+ * the log still holds.
+ */
+const sequenceLostCodes: ReadonlySet<string> = new Set(['UNKNOWN_PRODUCER_ID', 'OUT_OF_ORDER_SEQUENCE']);
+
 function producerSettingsOf(options: ProducerOptions): ProducerSettings {
   const acks = options.acks ?? 'all';
   if (!['none', 'leader', 'all'].includes(acks)) throw new TributaryError('INVALID_REQUEST', `option acks must be one of none, leader, all, got "${String(acks)}"`);
+  // Kafka's rule: idempotence needs acks=all, and is on by default only where it can be.
+  const idempotent = options.idempotent ?? acks === 'all';
+  if (idempotent && acks !== 'all') throw new TributaryError('INVALID_REQUEST', `option idempotent needs acks "all", got acks "${acks}"; leave idempotent unset or false for acks "${acks}"`);
   const { compression } = options;
   if (compression !== undefined && !['none', 'lz4', 'zstd'].includes(compression)) {
     throw new TributaryError('INVALID_REQUEST', `option compression must be one of none, lz4, zstd, got "${String(compression)}"`);
   }
   return {
-    ...retryPolicyOf(options),
+    // Kafka's lesson (KIP-91): a leader failover takes as long as the controller's session
+    // timeout, so a retry count runs out too early; the delivery timeout is what ends retries.
+    ...retryPolicyOf(options, clientRetriesMax),
     acks,
+    idempotent,
     compression,
     bufferWaitMsMax: integerOption('bufferWaitMsMax', options.bufferWaitMsMax, 60_000, 0, 3_600_000),
     deliveryTimeoutMs: integerOption('deliveryTimeoutMs', options.deliveryTimeoutMs, 120_000, 1, 86_400_000),

@@ -31,7 +31,7 @@ export {
   decodeRecordBatch, encodeRecordBatch, type BatchProducerFields, type ConsumedRecord, type ProducerRecord, type RecordHeaderEntry,
 } from './record-batch-codec.js';
 export {
-  type ProduceAcks, type ProduceBatchInput, type ProducedBatch, ProducerClient, produceDeadlineMarginMs,
+  type ProduceAcks, type ProduceBatchInput, type ProducedBatch, ProducerClient, type ProducerIdentity, produceDeadlineMarginMs,
 } from './producer-client.js';
 export {
   ConsumerClient, type FetchedPartition, type FetchInput, type FetchPartitionInput, type ListedOffsets, type ListOffsetsInput, type OffsetQuery,

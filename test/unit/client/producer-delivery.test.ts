@@ -1,20 +1,26 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Producer, type ProducerLinks, type RecordMetadata, TributaryError } from '../../../src/client/index.js';
-import type { ProduceBatchInput } from '../../../src/rpc/clients/index.js';
+import { producerBatchesCachedMax, ProducerStateTable } from '../../../src/broker/index.js';
+import type { ProduceBatchInput, ProducedBatch } from '../../../src/rpc/clients/index.js';
 import { brokerAddress, topicLookup } from '../../support/topic-lookups.js';
 
-type Fault = 'none' | 'moveLeader' | 'moveLeaderWithoutHint' | 'notEnoughReplicas' | 'unavailable' | 'staleEpoch' | 'corrupt';
+type Fault = 'none' | 'moveLeader' | 'moveLeaderWithoutHint' | 'notEnoughReplicas' | 'unavailable' | 'staleEpoch' | 'corrupt' | 'appendedThenTimeout';
 
 const partitionCount = 3;
 
 /**
  * Two brokers as the producer sees them, driven by a scripted list of faults (one per Produce):
- * leaders that move with a NOT_LEADER hint, retriable refusals, stale epochs, and one
- * non-retriable failure. It checks the producer's promise: at most one batch in flight per partition.
+ * leaders that move with a NOT_LEADER hint, retriable refusals, stale epochs, one non-retriable
+ * failure, and an append whose answer is lost (TIMEOUT after the batch was stored). Idempotent
+ * batches go through the real ProducerStateTable of each partition. It checks the producer's
+ * promise: at most one batch in flight per partition.
  */
 class ScriptedCluster {
   readonly logs = Array.from({ length: partitionCount }, () => [] as string[]);
+  private producers = this.freshProducerTables();
+  private nextProducerId = 1;
+  initProducerIdCalls = 0;
   readonly leaders = Array.from({ length: partitionCount }, () => ({ nodeId: 1, epoch: 1 }));
   private readonly inFlight = new Set<number>();
   /** Partitions whose other broker does not know the leader: it answers NOT_LEADER without a hint. */
@@ -32,11 +38,28 @@ class ScriptedCluster {
         },
         close: () => undefined,
       },
-      brokers: { produce: (address, input) => this.produce(address, input), close: () => undefined },
+      brokers: {
+        produce: (address, input) => this.produce(address, input),
+        initProducerId: (_address, producerId, producerEpoch) => {
+          this.initProducerIdCalls++;
+          const identity = producerId === 0 ? { producerId: this.nextProducerId++, producerEpoch: 0 } : { producerId, producerEpoch: producerEpoch + 1 };
+          return Promise.resolve({ ...identity, maxInFlightBatchesPerPartition: producerBatchesCachedMax });
+        },
+        close: () => undefined,
+      },
     };
   }
 
-  private async produce(address: string, input: ProduceBatchInput): Promise<{ baseOffset: number; logAppendTimeMs: number; logStartOffset: number }> {
+  /** Every partition forgets its producers, as leaders do for producers idle longer than producerIdleMsMax. */
+  expireProducers(): void {
+    this.producers = this.freshProducerTables();
+  }
+
+  private freshProducerTables(): ProducerStateTable[] {
+    return Array.from({ length: partitionCount }, (_, partition) => new ProducerStateTable({ partition: `t-${partition}`, producersMax: 10 }));
+  }
+
+  private async produce(address: string, input: ProduceBatchInput): Promise<ProducedBatch> {
     if (this.inFlight.has(input.partition)) throw new Error(`two batches in flight for partition ${input.partition}`);
     this.inFlight.add(input.partition);
     try {
@@ -47,7 +70,7 @@ class ScriptedCluster {
     }
   }
 
-  private answer(address: string, input: ProduceBatchInput): { baseOffset: number; logAppendTimeMs: number; logStartOffset: number } {
+  private answer(address: string, input: ProduceBatchInput): ProducedBatch {
     const leader = this.leaders[input.partition] ?? { nodeId: 0, epoch: 0 };
     const hint = () => ({ nodeId: leader.nodeId, address: brokerAddress(leader.nodeId), epoch: leader.epoch });
     if (address !== brokerAddress(leader.nodeId)) {
@@ -67,10 +90,21 @@ class ScriptedCluster {
     if (fault === 'unavailable') throw new TributaryError('NOT_AVAILABLE', 'connection refused');
     if (fault === 'staleEpoch') throw new TributaryError('STALE_EPOCH', 'refresh your metadata');
     if (fault === 'corrupt') throw new TributaryError('CORRUPT_RECORD', 'crc mismatch');
+    const appended = this.append(input);
+    if (fault === 'appendedThenTimeout') throw new TributaryError('TIMEOUT', 'the acks did not arrive in time; the batch may still commit', { retriable: true });
+    return appended;
+  }
+
+  private append(input: ProduceBatchInput): ProducedBatch {
     const log = this.logs[input.partition] ?? [];
+    const table = this.producers[input.partition] as ProducerStateTable;
+    const producer = input.producer === undefined ? undefined : { ...input.producer, recordCount: input.records.length };
+    const verdict = producer === undefined ? undefined : table.check(producer);
+    if (verdict?.kind === 'duplicate') return { baseOffset: verdict.firstOffset, logAppendTimeMs: 1, logStartOffset: 0, duplicate: true };
     const baseOffset = log.length;
+    if (producer !== undefined) table.appended(producer, baseOffset, 1);
     for (const record of input.records) log.push(Buffer.from(record.value).toString());
-    return { baseOffset, logAppendTimeMs: 1, logStartOffset: 0 };
+    return { baseOffset, logAppendTimeMs: 1, logStartOffset: 0, duplicate: false };
   }
 }
 
@@ -78,7 +112,7 @@ const fastRetries = { backoffMsMin: 1, backoffMsMax: 2, retriesMax: 50 };
 
 describe('Producer delivery', () => {
   it('acknowledges every record at the offset it has in its partition, in send order, through moving leaders and retriable failures', async () => {
-    const faults = fc.array(fc.constantFrom<Fault>('none', 'none', 'moveLeader', 'moveLeaderWithoutHint', 'notEnoughReplicas', 'unavailable', 'staleEpoch'), { maxLength: 40 });
+    const faults = fc.array(fc.constantFrom<Fault>('none', 'none', 'moveLeader', 'moveLeaderWithoutHint', 'notEnoughReplicas', 'unavailable', 'staleEpoch', 'appendedThenTimeout'), { maxLength: 40 });
     const sends = fc.array(fc.record({ partition: fc.option(fc.integer({ min: 0, max: partitionCount - 1 }), { nil: undefined }), key: fc.option(fc.constantFrom('a', 'b', 'c'), { nil: undefined }) }), { minLength: 1, maxLength: 40 });
     await fc.assert(fc.asyncProperty(faults, sends, fc.integer({ min: 1, max: 300 }), async (script, records, batchBytesMax) => {
       const cluster = new ScriptedCluster([...script]);
@@ -101,9 +135,38 @@ describe('Producer delivery', () => {
     const producer = new Producer({ bootstrap: ['controller:1'], lingerMs: 0, ...fastRetries }, cluster.links());
     const first = producer.sendRecord('t', { value: 'a', partition: 1 });
     await expect(first).rejects.toThrow('batch of 1 records for partition t-1 not delivered: crc mismatch (CORRUPT_RECORD is not retriable)');
+    // The failed batch took sequence 0, so the leader does not know the next one: the producer bumps its epoch and starts over at 0.
     await expect(producer.sendRecord('t', { value: 'b', partition: 1 })).resolves.toMatchObject({ partition: 1, offset: 0 });
     await producer.close();
     expect(cluster.logs[1]).toEqual(['b']);
+    expect(cluster.initProducerIdCalls).toBe(2);
+  });
+
+  it('without idempotence a lost answer writes a batch twice; with it (the default for acks all) exactly once', async () => {
+    for (const idempotent of [false, true]) {
+      const cluster = new ScriptedCluster(['appendedThenTimeout']);
+      const producer = new Producer({ bootstrap: ['controller:1'], lingerMs: 0, ...fastRetries, ...(idempotent ? {} : { idempotent: false }) }, cluster.links());
+      // The retry's answer is where the record is: the original's offset, or the copy's.
+      await expect(producer.sendRecord('t', { value: 'a', partition: 2 })).resolves.toMatchObject({ offset: idempotent ? 0 : 1 });
+      await producer.close();
+      expect(cluster.logs[2]).toEqual(idempotent ? ['a'] : ['a', 'a']);
+    }
+  });
+
+  it('starts a new epoch when the leaders forgot the producer, and goes on exactly once', async () => {
+    const cluster = new ScriptedCluster([]);
+    const producer = new Producer({ bootstrap: ['controller:1'], lingerMs: 0, ...fastRetries }, cluster.links());
+    await producer.sendRecord('t', { value: 'a', partition: 0 });
+    cluster.expireProducers();
+    await expect(producer.sendRecord('t', { value: 'b', partition: 0 })).resolves.toMatchObject({ offset: 1 });
+    await expect(producer.sendRecord('t', { value: 'c', partition: 0 })).resolves.toMatchObject({ offset: 2 });
+    await producer.close();
+    expect(cluster.logs[0]).toEqual(['a', 'b', 'c']);
+    expect(cluster.initProducerIdCalls).toBe(2);
+  });
+
+  it('refuses idempotence without acks all, naming both options', () => {
+    expect(() => new Producer({ bootstrap: ['controller:1'], acks: 'leader', idempotent: true })).toThrow('option idempotent needs acks "all", got acks "leader"');
   });
 
   it('gives up after retriesMax retries with the last error, and routes the next batch by fresh metadata', async () => {
