@@ -5,7 +5,7 @@ import { AdminClient, defaultClientOptions, GroupCoordinatorClient } from '../..
 import type { TestNode } from '../support/controller-quorum.js';
 import { eventually } from '../support/eventually.js';
 import { startTestNode } from '../support/test-node.js';
-import { cleanEnv, spawnTrib } from '../support/trib-process.js';
+import { cleanEnv, runTrib, spawnTrib } from '../support/trib-process.js';
 
 const waitMs = 30_000;
 const topic = 'orders';
@@ -68,8 +68,8 @@ class GroupObserver {
 }
 
 /** `trib consume --group` as its own OS process, its output parsed line by line into the observer. */
-function cliMember(name: string, bootstrap: string, observer: GroupObserver): ChildProcess {
-  const child = spawnTrib(['consume', topic, '--group', groupId, '--bootstrap', bootstrap, '--from-beginning', '--json', '--session-timeout-ms', String(sessionTimeoutMs)], cleanEnv());
+function cliMember(name: string, bootstrap: string, observer: GroupObserver, group = groupId): ChildProcess {
+  const child = spawnTrib(['consume', topic, '--group', group, '--bootstrap', bootstrap, '--from-beginning', '--json', '--session-timeout-ms', String(sessionTimeoutMs)], cleanEnv());
   onLines(child.stdout, (line) => {
     const record = JSON.parse(line) as { partition: number; offset: number };
     observer.consumed.push({ member: name, partition: record.partition, offset: record.offset });
@@ -182,7 +182,41 @@ describe('consumer groups: three members over six partitions, one leaving and on
       await Promise.allSettled([a.consumer.disconnect(), b.consumer.disconnect(), producer.close()]);
     }
   }, 120_000);
+
+  it('trib consume --group resumes where the group committed: after --max, and after SIGTERM', async () => {
+    const producer = new Producer({ bootstrap: [bootstrap], lingerMs: 1 });
+    await producer.send(topic, Array.from({ length: 12 }, (_, index) => ({ value: `cli ${index}`, partition: index % partitions })));
+    await producer.close();
+    const first = await runTrib(['consume', topic, '--group', 'cli-readers', '--bootstrap', bootstrap, '--from-beginning', '--json', '--max', '5']);
+    expect(first).toMatchObject({ code: 0 });
+    expect(first.stderr).toMatch(/^trib: group cli-readers generation 1: assigned orders-0, orders-1, orders-2, orders-3, orders-4, orders-5$/m);
+    const printedFirst = linesOf(first.stdout);
+    expect(printedFirst).toHaveLength(5);
+    const committedFirst = await committedCount(coordinator, 'cli-readers');
+    expect(committedFirst).toBe(5);
+
+    const observer = new GroupObserver();
+    const second = cliMember('second', bootstrap, observer, 'cli-readers');
+    const exited = new Promise<number | null>((resolve) => second.on('exit', (code) => resolve(code)));
+    await eventually(() => Promise.resolve(observer.consumed.length >= 3 ? true : undefined), waitMs, 'the second run to print records');
+    second.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const printedSecond = observer.consumed.map((record) => JSON.stringify({ partition: record.partition, offset: record.offset }));
+    const firstKeys = printedFirst.map((line) => JSON.stringify({ partition: (JSON.parse(line) as { partition: number }).partition, offset: (JSON.parse(line) as { offset: number }).offset }));
+    expect(printedSecond.filter((key) => firstKeys.includes(key))).toEqual([]);
+    expect(await committedCount(coordinator, 'cli-readers')).toBe(5 + printedSecond.length);
+  }, 60_000);
 });
+
+function linesOf(stdout: string): string[] {
+  return stdout.split('\n').filter((line) => line !== '');
+}
+
+/** The number of records a group committed over all partitions (offsets start at 0). */
+async function committedCount(coordinator: GroupCoordinatorClient, group: string): Promise<number> {
+  const { offsets } = await coordinator.fetchOffsets(group);
+  return offsets.reduce((sum, entry) => sum + (entry.offset ?? 0), 0);
+}
 
 /** Commits partition 0 as `memberId` at `generation`, answering the coordinator's refusal. */
 async function commitAs(coordinator: GroupCoordinatorClient, generation: number, memberId: string): Promise<unknown> {
