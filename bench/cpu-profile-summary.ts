@@ -1,10 +1,13 @@
 // Summarizes V8 CPU profiles (`node --cpu-prof`, as written by `npm run bench:produce --
 // --profile-dir DIR`) so "where the time goes" can be read without DevTools: per profile, the share
-// of samples that are idle, garbage collection and program (V8 and native work outside a JS frame),
-// the top functions by self time, and the share of samples spent inside each of a few named costs
-// (a sample counts once per cost whose frame is anywhere on its stack, so costs may overlap).
-// Prints one JSON line per profile.
-// Run: npx tsx bench/cpu-profile-summary.ts [--top 25] FILE.cpuprofile...
+// of the profile's time the thread was idle (waiting in the event loop), and, as shares of its busy
+// (not idle) time, garbage collection, program (V8 and native work outside a JS frame), the top
+// functions by self time, and each of a few named costs (a sample counts once per cost whose frame
+// is anywhere on its stack, so costs may overlap). Busy shares do not depend on how long the
+// process sat idle before and after the load. Prints one JSON line per profile.
+// --from-seconds and --to-seconds keep only the samples in that window of each profile (seconds
+// from its start), to leave out start-up (module loading) and the idle tail.
+// Run: npx tsx bench/cpu-profile-summary.ts [--top 25] [--from-seconds S] [--to-seconds S] FILE.cpuprofile...
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -47,30 +50,45 @@ const stateFrames = { idle: '(idle)', garbageCollection: '(garbage collector)', 
 const topDefault = 25;
 const topMax = 500;
 
-function summarizeProfile(path: string, top: number): Record<string, unknown> {
+interface SummaryOptions {
+  readonly top: number;
+  readonly fromMicroseconds: number;
+  readonly toMicroseconds: number;
+}
+
+function summarizeProfile(path: string, options: SummaryOptions): Record<string, unknown> {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const parents = parentsOf(profile.nodes);
   const selfMicroseconds = new Map<number, number>();
   const costMicroseconds = new Map<string, number>();
   let totalMicroseconds = 0;
+  let elapsedMicroseconds = 0;
   profile.samples.forEach((nodeId, index) => {
     const delta = profile.timeDeltas[index] ?? 0;
+    elapsedMicroseconds += delta;
+    if (elapsedMicroseconds < options.fromMicroseconds || elapsedMicroseconds > options.toMicroseconds) return;
     totalMicroseconds += delta;
     selfMicroseconds.set(nodeId, (selfMicroseconds.get(nodeId) ?? 0) + delta);
     for (const cost of costsOnStack(nodeId, nodes, parents)) costMicroseconds.set(cost, (costMicroseconds.get(cost) ?? 0) + delta);
   });
-  const share = (microseconds: number) => Number(((100 * microseconds) / Math.max(1, totalMicroseconds)).toFixed(1));
   const byFunction = selfTimeByFunction(selfMicroseconds, nodes);
-  const stateShare = (name: string) => share(byFunction.get(name) ?? 0);
+  const idleMicroseconds = byFunction.get(stateFrames.idle) ?? 0;
+  byFunction.delete(stateFrames.idle);
+  const busyMicroseconds = totalMicroseconds - idleMicroseconds;
+  const percentOf = (whole: number) => (microseconds: number) => Number(((100 * microseconds) / Math.max(1, whole)).toFixed(1));
+  const ofBusy = percentOf(busyMicroseconds);
   return {
     profile: basename(path),
     seconds: Number((totalMicroseconds / 1e6).toFixed(1)),
-    idlePercent: stateShare(stateFrames.idle),
-    garbageCollectionPercent: stateShare(stateFrames.garbageCollection),
-    programPercent: stateShare(stateFrames.program),
-    costsPercent: Object.fromEntries(costs.map((cost) => [cost.name, share(costMicroseconds.get(cost.name) ?? 0)])),
-    topSelfPercent: [...byFunction].sort((left, right) => right[1] - left[1]).slice(0, top).map(([name, microseconds]) => ({ name, percent: share(microseconds) })),
+    busySeconds: Number((busyMicroseconds / 1e6).toFixed(1)),
+    idlePercent: percentOf(totalMicroseconds)(idleMicroseconds),
+    busyPercent: {
+      garbageCollection: ofBusy(byFunction.get(stateFrames.garbageCollection) ?? 0),
+      program: ofBusy(byFunction.get(stateFrames.program) ?? 0),
+      costs: Object.fromEntries(costs.map((cost) => [cost.name, ofBusy(costMicroseconds.get(cost.name) ?? 0)])),
+      topSelf: [...byFunction].sort((left, right) => right[1] - left[1]).slice(0, options.top).map(([name, microseconds]) => ({ name, percent: ofBusy(microseconds) })),
+    },
   };
 }
 
@@ -112,11 +130,22 @@ function shortUrl(url: string): string {
 }
 
 function main(): void {
-  const { values, positionals } = parseArgs({ options: { top: { type: 'string' } }, allowPositionals: true, strict: true });
+  const text = { type: 'string' } as const;
+  const { values, positionals } = parseArgs({ options: { top: text, 'from-seconds': text, 'to-seconds': text }, allowPositionals: true, strict: true });
   const top = values.top === undefined ? topDefault : Number(values.top);
   if (!Number.isSafeInteger(top) || top < 1 || top > topMax) throw new Error(`--top must be an integer from 1 to ${topMax}, got "${values.top}"`);
+  const fromSeconds = secondsFlag('from-seconds', values['from-seconds'], 0);
+  const toSeconds = secondsFlag('to-seconds', values['to-seconds'], Number.POSITIVE_INFINITY);
   if (positionals.length === 0) throw new Error('name at least one .cpuprofile file');
-  for (const path of positionals) console.log(JSON.stringify(summarizeProfile(path, top)));
+  const options = { top, fromMicroseconds: fromSeconds * 1e6, toMicroseconds: toSeconds * 1e6 };
+  for (const path of positionals) console.log(JSON.stringify(summarizeProfile(path, options)));
+}
+
+function secondsFlag(flag: string, text: string | undefined, defaultValue: number): number {
+  if (text === undefined) return defaultValue;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`--${flag} must be a number of seconds, 0 or more, got "${text}"`);
+  return value;
 }
 
 main();

@@ -4,9 +4,9 @@
 // each write as one gRPC call from this client can beat these figures on this machine, so they
 // say how much of a target's time is the call itself.
 // For bench/produce.ts, `measureStreamingCeiling`: one plain grpc-js client-streaming call pushing
-// raw byte messages, the size of a producer batch, to a server that counts and drops them
-// (bench/peers/noop-stream-server.ts): the most record bytes per second one grpc-js stream carries
-// between two Node processes here, with no protobuf, no interceptors and no disk.
+// raw byte messages (64 KiB by default, the size that carried the most here) to a server that
+// counts and drops them (bench/peers/noop-stream-server.ts): the most record bytes per second one
+// grpc-js stream carries between two Node processes here, with no protobuf, no interceptors, no disk.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -49,7 +49,7 @@ export async function measureTransportCeiling(options: MetadataWorkloadOptions):
 }
 
 export interface StreamingCeilingOptions {
-  /** Bytes per streamed message: the producer's batch size, so both move the same units. */
+  /** Bytes per streamed message. */
   readonly messageBytes: number;
   readonly recordBytes: number;
   readonly warmUpMs: number;
