@@ -2,7 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Consumer, Producer } from '../../src/client/index.js';
 import { AdminClient, defaultClientOptions, GroupCoordinatorClient } from '../../src/rpc/clients/index.js';
-import type { TestNode } from '../support/controller-quorum.js';
+import { GroupMembership } from '../../src/client/group-membership.js';
+import { rangeAssignor } from '../../src/client/index.js';
+import { controllerOf, registerLiveBrokers, startTestQuorum, type TestNode, waitForLeader } from '../support/controller-quorum.js';
 import { eventually } from '../support/eventually.js';
 import { startTestNode } from '../support/test-node.js';
 import { cleanEnv, runTrib, spawnTrib } from '../support/trib-process.js';
@@ -205,6 +207,54 @@ describe('consumer groups: three members over six partitions, one leaving and on
     const firstKeys = printedFirst.map((line) => JSON.stringify({ partition: (JSON.parse(line) as { partition: number }).partition, offset: (JSON.parse(line) as { offset: number }).offset }));
     expect(printedSecond.filter((key) => firstKeys.includes(key))).toEqual([]);
     expect(await committedCount(coordinator, 'cli-readers')).toBe(5 + printedSecond.length);
+  }, 60_000);
+});
+
+describe('a group member across a controller leader change', () => {
+  it('keeps its membership and commits through the new leader, and rebalances there', async () => {
+    const quorum = await startTestQuorum(3);
+    const bootstrap = quorum.nodes.map((node) => node.grpcAddress);
+    const options = { ...defaultClientOptions('consumer-groups-leader-change'), deadlineMs: 3_000, bootstrap };
+    const clients = [new GroupCoordinatorClient(options), new GroupCoordinatorClient(options), new GroupCoordinatorClient(options)];
+    const admin = new AdminClient(options);
+    const member = (client: GroupCoordinatorClient) => new GroupMembership(
+      { groupId: 'followers', topics: [topic], sessionTimeoutMs: 3_000, rebalanceTimeoutMs: 5_000, assignors: [rangeAssignor], backoffMsMin: 25, backoffMsMax: 500, random: Math.random },
+      client,
+      () => Promise.resolve(new Map([[topic, 4]])),
+    );
+    try {
+      await registerLiveBrokers(controllerOf(quorum.leader), [11]);
+      await admin.createTopic(topic, { config: { partitions: 4, replicationFactor: 1 } });
+      const first = member(clients[0] as GroupCoordinatorClient);
+      expect((await first.join())?.partitions).toHaveLength(4);
+      await first.commit([{ topic, partition: 0, offset: 5 }]);
+
+      // The leader stops; the member's calls move to whichever controller leads next.
+      await quorum.leader.stop();
+      const survivors = quorum.nodes.filter((node) => node !== quorum.leader);
+      await waitForLeader(survivors);
+      await first.heartbeat();
+      expect(first.state).toBe('stable');
+      await first.commit([{ topic, partition: 0, offset: 7 }]);
+      expect((await (clients[2] as GroupCoordinatorClient).fetchOffsets('followers', [{ topic, partition: 0 }])).offsets[0]?.offset).toBe(7);
+
+      // A second member joins through the new leader; the first learns of it from a heartbeat.
+      const second = member(clients[1] as GroupCoordinatorClient);
+      const secondJoin = second.join();
+      await eventually(async () => {
+        await first.heartbeat();
+        return first.needsJoin ? true : undefined;
+      }, waitMs, 'the first member told to rejoin');
+      const [firstJoined, secondJoined] = await Promise.all([first.join(), secondJoin]);
+      expect(firstJoined?.generation).toBe(secondJoined?.generation);
+      const owned = [...(firstJoined?.partitions ?? []), ...(secondJoined?.partitions ?? [])].map((entry) => entry.partition).sort();
+      expect(owned).toEqual([0, 1, 2, 3]);
+      await Promise.all([first.leave(), second.leave()]);
+    } finally {
+      admin.close();
+      for (const client of clients) client.close();
+      await Promise.all(quorum.nodes.filter((node) => node !== quorum.leader).map((node) => node.stop()));
+    }
   }, 60_000);
 });
 
