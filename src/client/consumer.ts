@@ -274,8 +274,15 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       (topics) => this.partitionCounts(topics),
     );
     const runSettings = { ...group, idleWaitMs: this.settings.fetchMaxWaitMs };
-    this.running = new GroupRun(runSettings, options, membership, coordinator, this.recordSource(), assignedPartitionsMax);
-    await this.running.started;
+    const running = new GroupRun(runSettings, options, membership, coordinator, this.recordSource(), assignedPartitionsMax);
+    this.running = running;
+    try {
+      await running.started;
+    } catch (error) {
+      // The run ended before its first assignment (it has left the group): the consumer is free again.
+      if (this.running === running) this.running = undefined;
+      throw error;
+    }
   }
 
   /** Resolves when a run() ended by stop(); rejects with what ended it otherwise (a handler's error, a fatal answer of the coordinator). */
