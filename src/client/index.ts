@@ -15,7 +15,7 @@ export { commitWaitersMax, type EachBatchPayload, type EachMessagePayload, type 
 export type { PartitionOffset } from './offset-tracker.js';
 export { listPartitionOffsets, type PartitionOffsets } from './partition-offsets.js';
 export { murmur2, partitionForKey } from './partitioner.js';
-export { bufferWaitersMax, Producer, type ProducerLinks, type ProducerOptions, type RecordMetadata } from './producer.js';
+export { bufferWaitersMax, Producer, type ProducerLinks, type ProducerOptions, type ProducerSendRequest, type RecordMetadata } from './producer.js';
 export type { ProducerMessage } from './producer-message.js';
 export { type PartitionEnd, Subscription, type SubscriptionLinks, type SubscriptionOptions } from './subscription.js';
 export type { ProduceAcks, RecordHeaderEntry } from '../rpc/clients/index.js';

@@ -44,6 +44,12 @@ export interface ProducerOptions extends ConnectionOptions {
   random?: () => number;
 }
 
+/** What `send` takes, as kafkajs's `producer.send` does. */
+export interface ProducerSendRequest {
+  topic: string;
+  messages: readonly ProducerMessage[];
+}
+
 /** Where a record went. `offset` is -1 under acks `none`, where the broker reports none. */
 export interface RecordMetadata {
   topic: string;
@@ -135,9 +141,15 @@ export class Producer {
     return sent;
   }
 
-  /** Sends records in order; resolves with each one's metadata, or rejects with the first failure. */
-  send(topic: string, messages: readonly ProducerMessage[]): Promise<RecordMetadata[]> {
-    return Promise.all(messages.map((message) => this.sendRecord(topic, message)));
+  /**
+   * Sends records in order; resolves with each one's metadata, or rejects with the first failure.
+   * Takes kafkajs's `{ topic, messages }` or the topic and messages as two arguments.
+   */
+  send(request: ProducerSendRequest): Promise<RecordMetadata[]>;
+  send(topic: string, messages: readonly ProducerMessage[]): Promise<RecordMetadata[]>;
+  send(target: string | ProducerSendRequest, messages: readonly ProducerMessage[] = []): Promise<RecordMetadata[]> {
+    const { topic, messages: sent } = typeof target === 'string' ? { topic: target, messages } : target;
+    return Promise.all(sent.map((message) => this.sendRecord(topic, message)));
   }
 
   /** Sends every buffered batch now and waits until every record sent before the call is settled. */

@@ -12,7 +12,6 @@ export type { HardStateStore } from './hard-state-store.js';
 export { KeyValueHardStateStore } from './key-value-hard-state-store.js';
 export type { BatchSummary } from './batch-index.js';
 export { openPartitionLog } from './key-value-partition-log.js';
-export { KeyValueProducerStateStore } from './key-value-producer-state-store.js';
 export { openRaftLogStore } from './key-value-raft-log-store.js';
 export { openSnapshotStore, snapshotChunkBytesDefault, type SnapshotStoreOptions } from './key-value-snapshot-store.js';
 export type { KeyRange, KeyValueOperation, KeyValueStore, WriteOptions } from './key-value-store.js';
@@ -27,7 +26,6 @@ export {
 export { openNodeStorage, storageDirectoryName, type NodeStorage, type NodeStorageOptions } from './open-node-storage.js';
 export { formatPartition, partitionIndexMax, topicNameBytesMax, type PartitionId } from './partition-id.js';
 export type { AppendedBatch, AppendOptions, LogBatch, PartitionLog, RetentionRequest, RetentionResult } from './partition-log.js';
-export type { ProducerState, ProducerStateStore } from './producer-state-store.js';
 export type { RaftLogStore } from './raft-log-store.js';
 export { openRocksDbKeyValueStore, writeThreadDefault, type RocksDbKeyValueStoreOptions, type WriteThread } from './rocksdb/rocksdb-key-value-store.js';
 export type { SnapshotSink, SnapshotStore, StoredSnapshot, StoredSnapshotMetadata } from './snapshot-store.js';

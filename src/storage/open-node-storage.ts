@@ -5,14 +5,12 @@ import type { HardStateStore } from './hard-state-store.js';
 import { KeyValueHardStateStore } from './key-value-hard-state-store.js';
 import { claimPartition, type PartitionClaim } from './claim-partition.js';
 import { openPartitionLog } from './key-value-partition-log.js';
-import { KeyValueProducerStateStore } from './key-value-producer-state-store.js';
 import { openRaftLogStore } from './key-value-raft-log-store.js';
 import { openSnapshotStore } from './key-value-snapshot-store.js';
 import type { KeyValueStore } from './key-value-store.js';
 import { KeyValueUploadSessionIndexStore } from './key-value-upload-session-index-store.js';
 import type { PartitionId } from './partition-id.js';
 import type { PartitionLog } from './partition-log.js';
-import type { ProducerStateStore } from './producer-state-store.js';
 import type { RaftLogStore } from './raft-log-store.js';
 import { openRocksDbKeyValueStore, type WriteThread } from './rocksdb/rocksdb-key-value-store.js';
 import type { SnapshotStore } from './snapshot-store.js';
@@ -38,7 +36,6 @@ export interface NodeStorage {
   /** Makes the partition's data belong to topic incarnation `topicId`, discarding another's (claim-partition.ts); call before opening its log. */
   claimPartition(partition: PartitionId, topicId: string): Promise<PartitionClaim>;
   openPartitionLog(partition: PartitionId): Promise<PartitionLog>;
-  producerStates(partition: PartitionId): ProducerStateStore;
   /** Flushes every accepted write, then closes the database (and its write thread). */
   close(): Promise<void>;
 }
@@ -76,7 +73,6 @@ export async function openNodeStorage(
       uploadSessions: new KeyValueUploadSessionIndexStore(engine, writer),
       claimPartition: (partition, topicId) => claimPartition(engine, writer, partition, topicId),
       openPartitionLog: (partition) => openPartitionLog(engine, writer, partition),
-      producerStates: (partition) => new KeyValueProducerStateStore(engine, writer, partition),
       close,
     };
   } catch (error) {

@@ -16,10 +16,10 @@ import { assertPartitionId, type PartitionId } from './partition-id.js';
  *   05 <index> <chunk u32>              snapshot chunk
  *   06 <index>                          snapshot being written (its chunks go if it never commits)
  *   10 <partition> <base offset>        partition batch
- *   11 <partition> <base offset>        partition batch summary (offsets, size, max timestamp)
+ *   11 <partition> <base offset>        partition batch summary (offsets, size, max timestamp, producer)
  *   12 <partition>                      partition log start offset
  *   13 <partition> <epoch>              leader-epoch checkpoint
- *   14 <partition> <producer id>        producer state
+ *   14                                  retired (a per-producer store; producer state is rebuilt from 11)
  *   15 <partition>                      the id of the topic incarnation the partition's data belongs to
  *   20 <device id> <session id>         upload-session index entry
  *
@@ -36,7 +36,6 @@ export const keyPrefixes = {
   partitionBatchSummary: 0x11,
   partitionLogStart: 0x12,
   leaderEpoch: 0x13,
-  producerState: 0x14,
   partitionTopicId: 0x15,
   uploadSession: 0x20,
 } as const;
@@ -158,15 +157,12 @@ export const partitionBatchSummaryRange = (id: PartitionId): KeyRange =>
 export const partitionLogStartKey = (id: PartitionId): Uint8Array => key(keyPrefixes.partitionLogStart, encodePartition(id));
 export const leaderEpochKey = (id: PartitionId, epoch: number): Uint8Array => key(keyPrefixes.leaderEpoch, encodePartition(id), epoch);
 export const leaderEpochRange = (id: PartitionId): KeyRange => prefixRange(key(keyPrefixes.leaderEpoch, encodePartition(id)));
-export const producerStateKey = (id: PartitionId, producerId: number): Uint8Array =>
-  key(keyPrefixes.producerState, encodePartition(id), producerId);
-export const producerStateRange = (id: PartitionId): KeyRange => prefixRange(key(keyPrefixes.producerState, encodePartition(id)));
 export const partitionTopicIdKey = (id: PartitionId): Uint8Array => key(keyPrefixes.partitionTopicId, encodePartition(id));
 
 /** Every range holding data of `id`'s partition: what discarding a partition deletes. */
 export function partitionDataRanges(id: PartitionId): KeyRange[] {
   const partition = encodePartition(id);
-  const prefixes = [keyPrefixes.partitionBatch, keyPrefixes.partitionBatchSummary, keyPrefixes.partitionLogStart, keyPrefixes.leaderEpoch, keyPrefixes.producerState];
+  const prefixes = [keyPrefixes.partitionBatch, keyPrefixes.partitionBatchSummary, keyPrefixes.partitionLogStart, keyPrefixes.leaderEpoch];
   return prefixes.map((prefix) => prefixRange(key(prefix, partition)));
 }
 

@@ -1,12 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { KeyValueHardStateStore } from '../../../src/storage/key-value-hard-state-store.js';
-import { KeyValueProducerStateStore } from '../../../src/storage/key-value-producer-state-store.js';
 import { KeyValueUploadSessionIndexStore } from '../../../src/storage/key-value-upload-session-index-store.js';
-import { producerStateKey, raftHardStateKey, uploadSessionKey } from '../../../src/storage/storage-keys.js';
+import { raftHardStateKey, uploadSessionKey } from '../../../src/storage/storage-keys.js';
 import type { UploadSessionEntry } from '../../../src/storage/upload-session-index-store.js';
 import { type EngineHandle, engineKinds, failureOf, flipStoredByte } from '../../support/storage-engines.js';
 
-const producerState = { producerEpoch: 1, lastSequence: 41, lastOffset: 1_000, timestampMs: 1_700_000_000_000 };
 
 function session(deviceId: string, sessionId: string, state: UploadSessionEntry['state'] = 'receiving'): UploadSessionEntry {
   return { deviceId, sessionId, partition: { topic: 'lifelog', partition: 2 }, committedOffsetBySource: { audio: 4_096, imu: 0 }, state };
@@ -34,31 +32,6 @@ describe.each(engineKinds)('small stores on $name', (kind) => {
     await store.save({ term: 3, vote: 2, commit: 17 });
     await flipStoredByte(handle.engine, raftHardStateKey(), 6);
     expect(await failureOf(() => store.load())).toMatch(/^CORRUPT_RECORD: raft hard state in [^:]+: stored CRC-32C/);
-  });
-
-  it('ProducerStateStore keeps one state per producer, per partition', async () => {
-    handle = await kind.open();
-    const store = new KeyValueProducerStateStore(handle.engine, handle.writer, { topic: 't', partition: 1 });
-    const neighbour = new KeyValueProducerStateStore(handle.engine, handle.writer, { topic: 't', partition: 10 });
-    await store.put(9, producerState);
-    await store.put(2 ** 40, { ...producerState, lastSequence: 5 });
-    await neighbour.put(9, { ...producerState, producerEpoch: 7 });
-    expect(await store.get(9)).toEqual(producerState);
-    expect(await store.get(3)).toBeUndefined();
-    expect([...(await store.list()).keys()]).toEqual([9, 2 ** 40]);
-    await store.delete(9);
-    handle = await handle.reopen();
-    const reopened = new KeyValueProducerStateStore(handle.engine, handle.writer, { topic: 't', partition: 1 });
-    expect([...(await reopened.list()).entries()]).toEqual([[2 ** 40, { ...producerState, lastSequence: 5 }]]);
-    expect((await new KeyValueProducerStateStore(handle.engine, handle.writer, { topic: 't', partition: 10 }).get(9))?.producerEpoch).toBe(7);
-  });
-
-  it('ProducerStateStore reports a corrupted state naming the partition and producer', async () => {
-    handle = await kind.open();
-    const store = new KeyValueProducerStateStore(handle.engine, handle.writer, { topic: 't', partition: 1 });
-    await store.put(9, producerState);
-    await flipStoredByte(handle.engine, producerStateKey({ topic: 't', partition: 1 }, 9), 10);
-    expect(await failureOf(() => store.get(9))).toMatch(/^CORRUPT_RECORD: partition "t-1" producer 9 in [^:]+: stored CRC-32C/);
   });
 
   it('UploadSessionIndexStore finds sessions by device and session id', async () => {
