@@ -111,9 +111,10 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
     }
   }
 
-  /** Ends the subscription: the broker forgets it, and the iterator finishes. */
+  /** Ends the subscription: the broker forgets it, and the iterator finishes without what is still queued. */
   close(): void {
     this.call.cancel();
+    this.deliveries.length = 0;
     this.finish(undefined);
   }
 

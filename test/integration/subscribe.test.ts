@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Subscription } from '../../src/client/index.js';
 import type { TributaryError } from '../../src/errors/index.js';
@@ -13,6 +15,7 @@ import { batchOf, type DataPlaneClients, dataPlaneClients, header, unary } from 
 import { eventually } from '../support/eventually.js';
 import { waitFor } from '../support/in-process-raft-cluster.js';
 import { startTestNode } from '../support/test-node.js';
+import { cleanEnv } from '../support/trib-process.js';
 
 const waitMs = 30_000;
 const mebibyte = 1024 * 1024;
@@ -45,6 +48,35 @@ function openSubscription(consumer: ConsumerClient, address: string, input: Subs
     ended: onEnded,
   });
   return Object.assign(open, { call });
+}
+
+const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Runs the example marked `<!-- tested: subscription -->` in docs/CLIENT.md, as written, in its
+ * own process against the broker at `address` (the SDK imported from this tree), until it exits.
+ */
+async function runDocumentedSubscription(address: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const text = readFileSync(join(repositoryRoot, 'docs/CLIENT.md'), 'utf8');
+  const example = /<!-- tested: subscription -->\n```ts\n([\s\S]*?)\n```/.exec(text)?.[1];
+  if (example === undefined) throw new Error('docs/CLIENT.md has no example marked "tested: subscription"');
+  const directory = mkdtempSync(join(tmpdir(), 'trib-subscription-example-'));
+  // .mts: the example uses top-level await, which needs an ES module outside the package.
+  const file = join(directory, 'subscription.mts');
+  writeFileSync(file, example.replaceAll('tributary/dist/client/index.js', join(repositoryRoot, 'src/client/index.ts')).replaceAll('127.0.0.1:7101', address));
+  const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: repositoryRoot, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), waitMs);
+  try {
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+    return { code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+    rmSync(directory, { recursive: true, force: true });
+  }
 }
 
 describe('Subscribe on a combined node beside a broker-only node', () => {
@@ -87,6 +119,16 @@ describe('Subscribe on a combined node beside a broker-only node', () => {
       direct?.close();
     }
   };
+
+  /**
+   * produce, retried while a partition's leadership settles (a new leader still opening its log, a
+   * hint not yet applied); acks=leader, whose retriable failures come before anything is appended.
+   */
+  const produceSettled = (topic: string, partition: number, values: string[], options: { address?: string } = {}) =>
+    eventually(() => produce(topic, partition, values, options).catch((error: TributaryError) => {
+      if (error.retriable) return undefined;
+      throw error;
+    }), waitMs, `a produce to ${topic}-${partition}`);
 
   it('streams records produced after subscribing, in order and without gaps, granting credit as the application takes them', async () => {
     const subscription = new Subscription({ broker: controllerNode.grpcAddress, partitions: [{ topic: 'stream', partition: 0, offset: 0 }], windowBytes: 4_096, clientId: 'subscribe-test' });
@@ -156,6 +198,15 @@ describe('Subscribe on a combined node beside a broker-only node', () => {
     open.call.cancel();
   }, 120_000);
 
+  it('runs the Subscription example of docs/CLIENT.md as written', async () => {
+    await admin.createTopic('readings', { config: { partitions: 1, replicationFactor: 1 }, replicaAssignment: [[1]] });
+    await waitFor(() => (controllerNode.broker?.replicas.hosted('readings', 0)?.role === 'leading' ? true : undefined), waitMs, 'readings-0 to be led');
+    await produce('readings', 0, ['a', 'b', 'c', 'd']);
+    const { code, stdout, stderr } = await runDocumentedSubscription(controllerNode.grpcAddress);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toBe('0 a\n1 b\n2 c\n');
+  }, 60_000);
+
   it('answers GrantCredit for an unknown subscription with SUBSCRIPTION_NOT_FOUND and for more than was sent with INVALID_REQUEST', async () => {
     await expect(consumer.grantCredit(controllerNode.grpcAddress, { subscriptionId: 'not-a-subscription', consumedBytes: 0, windowBytes: 0 })).rejects.toMatchObject({
       code: 'SUBSCRIPTION_NOT_FOUND',
@@ -182,7 +233,7 @@ describe('Subscribe on a combined node beside a broker-only node', () => {
     await brokerNode.stop();
     brokerNode = await startBroker();
     await waitFor(() => (controllerNode.broker?.metadata.partition('moving', 0)?.leader === 1 ? true : undefined), waitMs, 'moving-0 to be led by broker 1');
-    await produce('moving', 0, ['m0', 'm1'], { acks: Acks.ALL });
+    await produceSettled('moving', 0, ['m0', 'm1']);
     const subscription = new Subscription({ broker: controllerNode.grpcAddress, partitions: [{ topic: 'moving', partition: 0, offset: 0 }], clientId: 'subscribe-test' });
     expect((await subscription.next())?.offset).toBe(0);
     expect((await subscription.next())?.offset).toBe(1);
@@ -192,7 +243,7 @@ describe('Subscribe on a combined node beside a broker-only node', () => {
     expect(subscription.ends).toEqual([expect.objectContaining({ topic: 'moving', partition: 0, nextOffset: 2, error: expect.objectContaining({ code: 'NOT_LEADER', leaderHint: expect.objectContaining({ nodeId: 2, address: brokerNode.grpcAddress }) as unknown }) as unknown })]);
     // The caller resubscribes where the hint points, from next_offset.
     const hint = subscription.ends[0]?.error.leaderHint;
-    await produce('moving', 0, ['m2'], { acks: Acks.ALL, address: hint?.address });
+    await produceSettled('moving', 0, ['m2'], { address: hint?.address });
     const resumed = new Subscription({ broker: hint?.address ?? '', partitions: [{ topic: 'moving', partition: 0, offset: subscription.position('moving', 0) }], clientId: 'subscribe-test' });
     const next = await resumed.next();
     expect([next?.offset, new TextDecoder().decode(next?.value)]).toEqual([2, 'm2']);
