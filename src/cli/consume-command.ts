@@ -94,7 +94,11 @@ async function consumeInGroup(topic: string, groupId: string, flags: ConsumeFlag
         if (printed >= recordsMax) requestStop();
         await commitOffsetsIfNecessary();
       },
-      onPartitionsAssigned: (event) => console.error(`trib: group ${groupId} generation ${event.generation}: assigned ${partitionList(event)}`),
+      onPartitionsAssigned: (event) => {
+        // --wait-ms counts from when there is something to read, not from the start of a slow join.
+        lastRecordAtMs = Date.now();
+        console.error(`trib: group ${groupId} generation ${event.generation}: assigned ${partitionList(event)}`);
+      },
       onPartitionsRevoked: (event) => console.error(`trib: group ${groupId} generation ${event.generation}: ${event.lost ? 'lost' : 'revoked'} ${partitionList(event)}`),
     });
     await Promise.race([started.then(() => consumer.done()), stopRequested]);

@@ -68,6 +68,9 @@ export interface ConsumerOptions extends ConnectionOptions {
   partitionAssigners?: AssignorName[];
 }
 
+/** How long a group member that owns no partitions waits at least before it looks for a rebalance again, so it does not spin. */
+const idleWaitMsMin = 50;
+
 /** Topics one consumer may subscribe to. */
 export const subscribedTopicsMax = 1_000;
 
@@ -111,7 +114,10 @@ export const assignedPartitionsMax = 10_000;
  * Reads assigned partitions from their leaders with long-poll Fetch calls, one per leader broker
  * and poll, and hands out records in offset order per partition from each partition's position.
  * Follows NOT_LEADER hints and refreshes its metadata after routing errors; an offset outside the
- * log is an OFFSET_OUT_OF_RANGE naming the range, since silently jumping would skip or repeat data.
+ * log is an OFFSET_OUT_OF_RANGE naming the range, since silently jumping would skip or repeat data
+ * (unless `offsetReset` says where to go). With a `groupId`, `subscribe` and `run` make it a member
+ * of a consumer group: GroupMembership joins and GroupRun drives the same Fetch path over the
+ * partitions the group assigns.
  */
 export class Consumer implements AsyncIterable<ConsumerRecord> {
   private readonly settings: ConsumerSettings;
@@ -273,7 +279,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       coordinator,
       (topics) => this.partitionCounts(topics),
     );
-    const runSettings = { ...group, idleWaitMs: this.settings.fetchMaxWaitMs };
+    const runSettings = { ...group, idleWaitMs: Math.max(idleWaitMsMin, this.settings.fetchMaxWaitMs) };
     const running = new GroupRun(runSettings, options, membership, coordinator, this.recordSource(), assignedPartitionsMax);
     this.running = running;
     try {
