@@ -31,8 +31,8 @@ export const uncompressedRecordsBytesMax = 16 * 1024 * 1024;
 
 /**
  * zstd level 1, not zstd's (and Kafka's) default 3: on 128 KiB record sets of sensor JSON it
- * compressed better (ratio 6.1 against 5.8) and faster (370 against 226 MiB per CPU second), and
- * incompressible values twice as fast (docs/BENCHMARKS.md, "compression").
+ * compressed better (ratio 6.1 against 5.8) and faster (445 against 302 MiB per CPU second), and
+ * incompressible values almost twice as fast (docs/BENCHMARKS.md, "compression").
  */
 export const zstdLevel = 1;
 
