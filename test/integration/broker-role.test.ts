@@ -37,7 +37,7 @@ describe('the broker role of a combined node', () => {
       await waitFor(() => (broker?.replicas.hosted('readings', 1)?.role === 'leading' ? true : undefined), waitMs, 'the broker to lead readings-1');
       const leader = broker?.replicas.hosted('readings', 1)?.leader;
       const record = { recordCount: 1, firstTimestampMs: 5, maxTimestampMs: 5, payload: new Uint8Array([1, 2, 3]) };
-      await expect(leader?.append(record, 'all', 5_000)).resolves.toEqual({ baseOffset: 0, lastOffset: 0 });
+      await expect(leader?.append(record, 'all', 5_000)).resolves.toEqual({ baseOffset: 0, lastOffset: 0, duplicate: false });
       expect((await leader?.read(0, 1_000))?.batches.map((batch) => [batch.baseOffset, batch.partitionLeaderEpoch])).toEqual([[0, 1]]);
     } finally {
       admin.close();

@@ -63,7 +63,7 @@ describe('partition replicas', () => {
     await untilRole('leading');
     const leader = replicas.hosted('orders', 0)?.leader;
     expect(leader?.leaderEpoch).toBe(3);
-    await expect(leader?.append(batch, 'leader', 1_000)).resolves.toEqual({ baseOffset: 0, lastOffset: 0 });
+    await expect(leader?.append(batch, 'leader', 1_000)).resolves.toEqual({ baseOffset: 0, lastOffset: 0, duplicate: false });
   });
 
   it('follows when another broker leads, is offline when none does, and ignores partitions it does not replicate', async () => {
@@ -88,7 +88,7 @@ describe('partition replicas', () => {
     await untilRole('leading');
     const leader = replicas.hosted('orders', 0)?.leader;
     expect(leader?.leaderEpoch).toBe(2);
-    await expect(leader?.append(batch, 'leader', 1_000)).resolves.toEqual({ baseOffset: 0, lastOffset: 0 });
+    await expect(leader?.append(batch, 'leader', 1_000)).resolves.toEqual({ baseOffset: 0, lastOffset: 0, duplicate: false });
   });
 
   it('a newer leader epoch elsewhere resigns this leader: its waiting acks=all writes fail with NOT_LEADER', async () => {
@@ -121,7 +121,7 @@ describe('partition replicas', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     // Followers 2 and 3 left the ISR; min in-sync replicas still allows the write already taken.
     replicas.apply([change({ leaderEpoch: 1, partitionEpoch: 2, isr: [1] })]);
-    await expect(write).resolves.toEqual({ baseOffset: 0, lastOffset: 0 });
+    await expect(write).resolves.toEqual({ baseOffset: 0, lastOffset: 0, duplicate: false });
     expect(replicas.hosted('orders', 0)?.leader).toBe(leader);
   });
 
@@ -134,7 +134,7 @@ describe('partition replicas', () => {
     expect(replicas.hosted('orders', 0)).toBeUndefined();
     replicas.apply([change({ leaderEpoch: 2, isr: [1] })]);
     await untilRole('leading');
-    await expect(replicas.hosted('orders', 0)?.leader?.append(batch, 'leader', 1_000)).resolves.toEqual({ baseOffset: 1, lastOffset: 1 });
+    await expect(replicas.hosted('orders', 0)?.leader?.append(batch, 'leader', 1_000)).resolves.toEqual({ baseOffset: 1, lastOffset: 1, duplicate: false });
     expect(opened).toHaveLength(1);
   });
 
@@ -148,7 +148,7 @@ describe('partition replicas', () => {
     await untilRole('leading');
     const leader = replicas.hosted('orders', 0)?.leader;
     expect(leader?.logEndOffset()).toBe(0);
-    await expect(leader?.append(batch, 'leader', 1_000)).resolves.toEqual({ baseOffset: 0, lastOffset: 0 });
+    await expect(leader?.append(batch, 'leader', 1_000)).resolves.toEqual({ baseOffset: 0, lastOffset: 0, duplicate: false });
     expect(opened).toHaveLength(2);
   });
 
