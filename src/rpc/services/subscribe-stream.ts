@@ -106,6 +106,9 @@ export class SubscribeStream {
       if (partition.ended) continue;
       const step = await readSubscribedPartition(partition, this.roomOf(plan, subscription), this.context);
       if (this.stop.signal.aborted) break;
+      // A grant that shrank the window during the read may leave no room for what was read; that
+      // grant also aborted this pass's wake signal, so the next pass comes at once and reads again.
+      if (step.kind === 'data' && !subscription.credit.mayCharge(step.data.chargedBytes)) continue;
       if (step.kind === 'data' || step.kind === 'end') {
         this.send(partition, step, subscription);
         this.turn = position + 1;

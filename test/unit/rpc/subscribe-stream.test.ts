@@ -126,6 +126,31 @@ describe('Subscribe', () => {
     expect(call.data().slice(4)).toEqual([[0, [4, 5], 2 * charge], [0, [6, 7], 2 * charge], [0, [8, 9], 2 * charge]]);
   });
 
+  it('applies a window shrunk while a read is under way before sending what was read', async () => {
+    const charge = chargeOf(100);
+    const { leaders, call, grant } = await subscribed([0], { windowBytes: 3 * charge });
+    const leader = leaders[0]!;
+    await appendWire(leader, batchOf([sized(100)]));
+    await appendWire(leader, batchOf([sized(100)]));
+    await untilQuiet();
+    expect(call.data().length).toBe(2);
+    // The next read of the partition ends with a grant shrinking the window below what is outstanding.
+    const read = leader.read.bind(leader);
+    let shrinkDuringRead = true;
+    leader.read = async (fromOffset, maxBytes) => {
+      const result = await read(fromOffset, maxBytes);
+      if (shrinkDuringRead) expect(grant(0, 1).windowBytes).toBe(1);
+      shrinkDuringRead = false;
+      return result;
+    };
+    await appendWire(leader, batchOf([sized(100)]));
+    await untilQuiet();
+    expect([shrinkDuringRead, call.data().length, call.failure]).toEqual([false, 2, undefined]);
+    grant(2 * charge);
+    await untilQuiet();
+    expect(call.data().map(([, offsets]) => offsets)).toEqual([[0], [1], [2]]);
+  });
+
   it('sends a batch larger than the window alone once nothing is outstanding', async () => {
     const { leaders, call, grant } = await subscribed([0], { windowBytes: chargeOf(10) });
     await appendWire(leaders[0]!, batchOf([sized(10)]));
