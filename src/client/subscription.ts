@@ -58,6 +58,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
   private waiter: (() => void) | undefined;
   private grantFailures = 0;
   private readonly grantRetriesMax: number;
+  private cancelGrantRetry: (() => void) | undefined;
 
   constructor(private readonly options: SubscriptionOptions, links?: SubscriptionLinks) {
     if (options.partitions.length === 0) throw new TributaryError('INVALID_REQUEST', 'a Subscription needs at least one partition');
@@ -138,6 +139,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
   /** The stream is over: no grant can matter any more, so the client's channels close too. */
   private finish(error: TributaryError | undefined): void {
     this.outcome ??= { error };
+    this.cancelGrantRetry?.();
     this.links.close();
     this.wake();
   }
@@ -213,7 +215,8 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
       this.fail(error);
       return;
     }
-    setTimeout(() => this.grantIfDue(), backoffDelayMs(this.grantFailures, grantBackoff, this.options.random ?? Math.random));
+    const timer = setTimeout(() => this.grantIfDue(), backoffDelayMs(this.grantFailures, grantBackoff, this.options.random ?? Math.random));
+    this.cancelGrantRetry = () => clearTimeout(timer);
   }
 
   /**

@@ -136,7 +136,14 @@ export interface SubscribeCall {
 }
 
 /** A subscription's flow-control state as GrantCredit reports it. */
-export type SubscriptionCredit = GrantCreditResponse;
+export interface GrantedCredit {
+  /** Running total of charged bytes the broker has sent. */
+  sentBytes: number;
+  /** The largest running total of consumed bytes the broker has recorded. */
+  consumedBytes: number;
+  /** The window now in force. */
+  windowBytes: number;
+}
 
 const specOf: Record<OffsetQuery, OffsetSpec> = { earliest: OffsetSpec.EARLIEST, latest: OffsetSpec.LATEST };
 
@@ -227,9 +234,10 @@ export class ConsumerClient {
   }
 
   /** Reports `consumedBytes` (a running total) of a subscription consumed, to the broker serving it; `windowBytes` 0 keeps the window. */
-  grantCredit(address: string, input: { subscriptionId: string; consumedBytes: number; windowBytes: number }): Promise<SubscriptionCredit> {
+  async grantCredit(address: string, input: { subscriptionId: string; consumedBytes: number; windowBytes: number }): Promise<GrantedCredit> {
     const request = { header: newRequestHeader(this.options.clientId), ...input };
-    return this.channels.call<GrantCreditResponse>(address, this.options.deadlineMs, (stub, ...rest) => stub.grantCredit(request, ...rest));
+    const response = await this.channels.call<GrantCreditResponse>(address, this.options.deadlineMs, (stub, ...rest) => stub.grantCredit(request, ...rest));
+    return { sentBytes: response.sentBytes, consumedBytes: response.consumedBytes, windowBytes: response.windowBytes };
   }
 
   close(): void {
