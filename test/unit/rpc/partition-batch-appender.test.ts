@@ -35,7 +35,7 @@ describe('appending produced batches', () => {
     const appender = appenderOf(served);
     const none = produceModeOf(Acks.NONE, 0, served.settings);
     // The first goes alone even though it is larger than the bound; the second would join it.
-    expect(await appender.append(toPartition(0, ['a']), none)).toEqual({ baseOffset: 0, logAppendTimeMs: 0, logStartOffset: 0 });
+    expect(await appender.append(toPartition(0, ['a']), none)).toEqual({ baseOffset: 0, logAppendTimeMs: 0, logStartOffset: 0, duplicate: false });
     expect(leader.logEndOffset()).toBe(0);
     const refused = await rejectionOf(() => appender.append(toPartition(0, ['b']), none));
     expect(refused).toMatchObject({ code: 'RESOURCE_EXHAUSTED', retriable: true });
@@ -59,7 +59,7 @@ describe('appending produced batches', () => {
     const served = new ServedPartitions();
     await served.lead(0, alone);
     const outcome = await appenderOf(served).append(toPartition(0), produceModeOf(Acks.LEADER, 0, served.settings));
-    expect(outcome).toEqual({ baseOffset: 0, logAppendTimeMs: served.clock.nowMs(), logStartOffset: 0 });
+    expect(outcome).toEqual({ baseOffset: 0, logAppendTimeMs: served.clock.nowMs(), logStartOffset: 0, duplicate: false });
   });
 
   it('answers NOT_AVAILABLE while the broker role is starting and SHUTTING_DOWN once the server shuts down', async () => {
