@@ -139,7 +139,7 @@ export class TributaryProduceTarget {
     return {
       processes: '3 combined nodes (trib node, roles [controller, broker]) on 127.0.0.1, started by trib cluster up, durability fsync',
       topic: `${partitionCount} partitions, replication factor ${replicationFactor}, minInSyncReplicas default`,
-      producer: `SDK Producer, acks all, keyless records (sticky partitioner), batchBytesMax ${tuning.batchBytesMax}, lingerMs ${tuning.lingerMs}, bufferedBytesMax ${tuning.bufferedBytesMax}; ${tuning.sendsInFlightMax} send() calls of ${tuning.recordsPerSend} records outstanding`,
+      producer: `SDK Producer, acks all, idempotent (the default with acks all), compression none (the topic default), keyless records (sticky partitioner), batchBytesMax ${tuning.batchBytesMax}, lingerMs ${tuning.lingerMs}, bufferedBytesMax ${tuning.bufferedBytesMax}; ${tuning.sendsInFlightMax} send() calls of ${tuning.recordsPerSend} records outstanding`,
       latency: `SDK Producer with lingerMs ${tuning.latencyLingerMs}, paced every ${pacingIntervalMs} ms; SDK Consumer (fetchMaxWaitMs 500) in the same process polling every partition; times from the send call to the record leaving Consumer.poll`,
     };
   }
