@@ -1,10 +1,13 @@
 import { TributaryError } from '../errors/index.js';
 import type { TopicPartitions } from '../rpc/clients/index.js';
 
-/** One group member as the leader's assignor sees it: its id and the topics it subscribed to. */
+/** One group member as the leader's assignor sees it: its id, the topics it subscribed to and, for cooperative assignors, what it owns now. */
 export interface AssignorMember {
   readonly memberId: string;
   readonly topics: readonly string[];
+  readonly ownedPartitions?: readonly TopicPartitions[];
+  /** The generation its owned partitions are from: a claim from an older generation than another's on the same partition is stale. */
+  readonly ownedGeneration?: number;
 }
 
 /** Each member's partitions, by member id; every member of the input appears, possibly with none. */
@@ -16,10 +19,16 @@ export type GroupAssignment = Map<string, TopicPartitions[]>;
  */
 export interface PartitionAssignor {
   readonly name: AssignorName;
+  /**
+   * `eager`: members give up every partition before they rejoin. `cooperative`: members keep
+   * their partitions through the rebalance and give up only those the assignment no longer
+   * lists, then rejoin at once so the withheld partitions reach their new owners (KIP-429).
+   */
+  readonly protocol: 'eager' | 'cooperative';
   assign(members: readonly AssignorMember[], partitionCounts: ReadonlyMap<string, number>): GroupAssignment;
 }
 
-export type AssignorName = 'range' | 'roundrobin';
+export type AssignorName = 'range' | 'roundrobin' | 'cooperative-sticky';
 
 /**
  * Kafka's RangeAssignor: per topic, the members subscribed to it in member id order each take a
@@ -27,6 +36,7 @@ export type AssignorName = 'range' | 'roundrobin';
  */
 export const rangeAssignor: PartitionAssignor = {
   name: 'range',
+  protocol: 'eager',
   assign(members, partitionCounts) {
     const owned = new Map(sortedMembers(members).map((member) => [member.memberId, new Map<string, number[]>()]));
     for (const [topic, count] of sortedTopics(partitionCounts)) {
@@ -50,6 +60,7 @@ export const rangeAssignor: PartitionAssignor = {
  */
 export const roundRobinAssignor: PartitionAssignor = {
   name: 'roundrobin',
+  protocol: 'eager',
   assign(members, partitionCounts) {
     const cycle = sortedMembers(members);
     const owned = new Map(cycle.map((member) => [member.memberId, new Map<string, number[]>()]));
@@ -68,7 +79,73 @@ export const roundRobinAssignor: PartitionAssignor = {
   },
 };
 
-const assignors: ReadonlyMap<string, PartitionAssignor> = new Map([rangeAssignor, roundRobinAssignor].map((assignor) => [assignor.name, assignor]));
+/**
+ * A sticky, cooperative assignor: per topic, each subscribed member's quota is the topic's
+ * partitions divided evenly (members that own more now take the larger quotas), each member keeps
+ * what it owns up to its quota, and the rest goes to members with room, in member id order and
+ * partition order. A partition that changes owner is withheld for this generation: its old owner
+ * gives it up and rejoins, and the next assignment hands it over. Balanced within one per topic
+ * once nothing moves. Not Kafka's exact algorithm (which balances across topics too).
+ */
+export const cooperativeStickyAssignor: PartitionAssignor = {
+  name: 'cooperative-sticky',
+  protocol: 'cooperative',
+  assign(members, partitionCounts) {
+    const owners = validOwners(members);
+    const owned = new Map(sortedMembers(members).map((member) => [member.memberId, new Map<string, number[]>()]));
+    for (const [topic, count] of sortedTopics(partitionCounts)) {
+      const subscribed = sortedMembers(members).filter((member) => member.topics.includes(topic));
+      for (const [memberId, partitions] of stickyTopicAssignment(topic, count, subscribed, owners)) {
+        // A partition that moves is withheld until its previous owner has given it up.
+        const handed = partitions.filter((partition) => (owners.get(`${topic}/${partition}`) ?? memberId) === memberId);
+        if (handed.length > 0) owned.get(memberId)?.set(topic, handed);
+      }
+    }
+    return assignmentOf(owned);
+  },
+};
+
+/** One topic's balanced assignment keeping current owners where quotas allow, before anything is withheld. */
+function stickyTopicAssignment(topic: string, count: number, subscribed: readonly AssignorMember[], owners: ReadonlyMap<string, string>): Map<string, number[]> {
+  const current = new Map(subscribed.map((member) => [member.memberId, [] as number[]]));
+  for (let partition = 0; partition < count; partition++) current.get(owners.get(`${topic}/${partition}`) ?? '')?.push(partition);
+  const byOwned = subscribed.toSorted((left, right) => (current.get(right.memberId)?.length ?? 0) - (current.get(left.memberId)?.length ?? 0));
+  const base = Math.floor(count / Math.max(1, subscribed.length));
+  const quotas = new Map(byOwned.map((member, index) => [member.memberId, base + (index < count % Math.max(1, subscribed.length) ? 1 : 0)]));
+  const result = new Map<string, number[]>();
+  const kept = new Set<number>();
+  for (const member of subscribed) {
+    const keeps = (current.get(member.memberId) ?? []).slice(0, quotas.get(member.memberId) ?? 0);
+    for (const partition of keeps) kept.add(partition);
+    result.set(member.memberId, keeps);
+  }
+  const free = range(0, count).filter((partition) => !kept.has(partition));
+  for (const member of subscribed) {
+    const partitions = result.get(member.memberId) ?? [];
+    while (partitions.length < (quotas.get(member.memberId) ?? 0) && free.length > 0) partitions.push(free.shift() ?? 0);
+    partitions.sort((left, right) => left - right);
+  }
+  return result;
+}
+
+/** "topic/partition" -> the member that owns it now; a claim older than another's on the same partition loses, and equal claims cancel out. */
+function validOwners(members: readonly AssignorMember[]): Map<string, string> {
+  const claims = new Map<string, { memberId: string; generation: number; contested: boolean }>();
+  for (const member of sortedMembers(members)) {
+    const generation = member.ownedGeneration ?? 0;
+    for (const { topic, partitions } of member.ownedPartitions ?? []) {
+      for (const partition of partitions) {
+        const key = `${topic}/${partition}`;
+        const claim = claims.get(key);
+        if (claim === undefined || generation > claim.generation) claims.set(key, { memberId: member.memberId, generation, contested: false });
+        else if (generation === claim.generation) claim.contested = true;
+      }
+    }
+  }
+  return new Map([...claims].filter(([, claim]) => !claim.contested).map(([key, claim]) => [key, claim.memberId]));
+}
+
+const assignors: ReadonlyMap<string, PartitionAssignor> = new Map([rangeAssignor, roundRobinAssignor, cooperativeStickyAssignor].map((assignor) => [assignor.name, assignor]));
 
 /** The assignor of a name; INVALID_REQUEST names the bad one and the known ones. */
 export function assignorNamed(name: string): PartitionAssignor {

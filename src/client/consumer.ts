@@ -350,6 +350,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       assign: (assignments) => this.replaceAssignments(assignments),
       poll: () => this.pollOnce(),
       seek: (topic, partition, offset) => this.seek(topic, partition, offset),
+      position: (topic, partition) => this.position(topic, partition),
       isPaused: (topic, partition) => this.isPaused(topic, partition),
     };
   }

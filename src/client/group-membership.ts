@@ -46,6 +46,8 @@ export interface JoinedGeneration {
   memberId: string;
   leaderMemberId: string;
   partitions: Array<{ topic: string; partition: number }>;
+  /** The chosen assignor's protocol: how the member gives partitions up in the next rebalance. */
+  protocol: PartitionAssignor['protocol'];
 }
 
 /** Partition counts of the subscribed topics that exist, for the leader's assignor. */
@@ -91,13 +93,13 @@ export class GroupMembership {
    * UNKNOWN_MEMBER (with a new member id) rejoin at once; unavailability backs off; anything else
    * (FENCED, INVALID_REQUEST, …) is thrown.
    */
-  async join(): Promise<JoinedGeneration | undefined> {
+  async join(owned: ReadonlyArray<{ topic: string; partition: number }> = []): Promise<JoinedGeneration | undefined> {
     let lastError: TributaryError | undefined;
     for (let attempt = 1; attempt <= joinAttemptsMax; attempt++) {
       if (this.isLeaving()) return undefined;
       this.moveTo('joining');
       try {
-        const joined = await this.joinAndSync();
+        const joined = await this.joinAndSync(owned);
         if (joined !== undefined || this.isLeaving()) return joined;
       } catch (error) {
         lastError = TributaryError.from(error);
@@ -109,11 +111,14 @@ export class GroupMembership {
     throw new TributaryError('NOT_AVAILABLE', `group "${this.settings.groupId}": no stable generation after ${joinAttemptsMax} join attempts: ${lastError?.message ?? 'none failed'}`, { cause: lastError });
   }
 
-  private async joinAndSync(): Promise<JoinedGeneration | undefined> {
+  private async joinAndSync(owned: ReadonlyArray<{ topic: string; partition: number }>): Promise<JoinedGeneration | undefined> {
     const { groupId, topics, sessionTimeoutMs, rebalanceTimeoutMs, assignors } = this.settings;
+    // What it owns is offered only under the member id and generation it was owned in.
+    // An eager member owns nothing when it joins; its metadata then stays the same from one join to the next.
+    const offered = this.memberId === '' ? [] : owned;
+    const subscription = { topics: [...topics], ownedPartitions: groupedByTopic(offered), ownedGeneration: offered.length === 0 ? 0 : this.generation };
     const joined = await this.coordinator.joinGroup({
-      groupId, memberId: this.memberId, sessionTimeoutMs, rebalanceTimeoutMs, protocolType: 'consumer',
-      protocols: assignors.map((assignor) => ({ name: assignor.name })), subscription: { topics: [...topics] },
+      groupId, memberId: this.memberId, sessionTimeoutMs, rebalanceTimeoutMs, protocolType: 'consumer', protocols: assignors.map((assignor) => ({ name: assignor.name })), subscription,
     });
     this.memberId = joined.memberId;
     this.generation = joined.generation;
@@ -129,22 +134,31 @@ export class GroupMembership {
     if (this.isLeaving()) return undefined;
     this.moveTo('stable');
     const partitions = synced.partitions.flatMap((entry) => entry.partitions.map((partition) => ({ topic: entry.topic, partition })));
-    return { generation: joined.generation, memberId: joined.memberId, leaderMemberId: joined.leaderMemberId, partitions };
+    return { generation: joined.generation, memberId: joined.memberId, leaderMemberId: joined.leaderMemberId, partitions, protocol: this.assignorOf(joined).protocol };
+  }
+
+  private assignorOf(joined: JoinGroupResult): PartitionAssignor {
+    const assignor = this.settings.assignors.find((candidate) => candidate.name === joined.protocolName);
+    if (assignor === undefined) throw new TributaryError('INVALID_REQUEST', `group "${this.settings.groupId}" chose assignor "${joined.protocolName}", which this member does not offer`);
+    return assignor;
   }
 
   /** The leader's part: every member's partitions from the chosen assignor. */
   private async assign(joined: JoinGroupResult): Promise<Array<{ memberId: string; partitions: TopicPartitions[] }>> {
-    const assignor = this.settings.assignors.find((candidate) => candidate.name === joined.protocolName);
-    if (assignor === undefined) throw new TributaryError('INVALID_REQUEST', `group "${this.settings.groupId}" chose assignor "${joined.protocolName}", which this member does not offer`);
-    const members = joined.members.map((member) => ({ memberId: member.memberId, topics: member.subscription.topics }));
+    const members = joined.members.map(({ memberId, subscription }) => ({ memberId, topics: subscription.topics, ownedPartitions: subscription.ownedPartitions, ownedGeneration: subscription.ownedGeneration }));
     const counts = await this.partitionCounts([...new Set(members.flatMap((member) => member.topics))]);
-    return [...assignor.assign(members, counts)].map(([memberId, partitions]) => ({ memberId, partitions }));
+    return [...this.assignorOf(joined).assign(members, counts)].map(([memberId, partitions]) => ({ memberId, partitions }));
   }
 
   private afterFailedJoin(error: TributaryError): void {
     if (error.code === 'UNKNOWN_MEMBER') this.memberId = '';
     if (!error.retriable && !['UNKNOWN_MEMBER', 'ILLEGAL_GENERATION'].includes(error.code)) throw error;
     this.moveTo('lost');
+  }
+
+  /** A cooperative member that gave partitions up rejoins at once, so the partitions reach their new owners. */
+  requestRejoin(): void {
+    if (this.current === 'stable') this.moveTo('rejoinRequired');
   }
 
   /** One heartbeat while the member owns partitions; a rebalance or fencing it learns of marks the member to rejoin. */
@@ -232,4 +246,14 @@ export class GroupMembership {
     if (!transitions[this.current].includes(next)) throw new Error(`group membership: illegal transition ${this.current} -> ${next}`);
     this.current = next;
   }
+}
+
+function groupedByTopic(partitions: ReadonlyArray<{ topic: string; partition: number }>): TopicPartitions[] {
+  const byTopic = new Map<string, number[]>();
+  for (const { topic, partition } of partitions) {
+    const numbers = byTopic.get(topic);
+    if (numbers === undefined) byTopic.set(topic, [partition]);
+    else numbers.push(partition);
+  }
+  return [...byTopic].map(([topic, numbers]) => ({ topic, partitions: numbers }));
 }

@@ -1,6 +1,6 @@
 import { TributaryError } from '../errors/index.js';
 import type { TopicPartition } from '../rpc/clients/index.js';
-import type { GroupCoordinatorLink, GroupMembership } from './group-membership.js';
+import type { GroupCoordinatorLink, GroupMembership, JoinedGeneration } from './group-membership.js';
 import { OffsetTracker, type PartitionOffset } from './offset-tracker.js';
 import { keyOf } from './record-accumulator.js';
 import type { Assignment, ConsumerRecord } from './consumer.js';
@@ -61,6 +61,8 @@ export interface RecordSource {
   assign(assignments: readonly Assignment[]): void;
   poll(): Promise<ConsumerRecord[]>;
   seek(topic: string, partition: number, offset: number): void;
+  /** The offset of the next record to read, undefined while unresolved ('earliest'/'latest'). */
+  position(topic: string, partition: number): number | undefined;
   isPaused(topic: string, partition: number): boolean;
 }
 
@@ -79,6 +81,8 @@ export class GroupRun {
   private readonly autoCommit: boolean;
   private owned: TopicPartition[] = [];
   private generation = 0;
+  private memberId = '';
+  private protocol: JoinedGeneration['protocol'] = 'eager';
   private stopping = false;
   private lastCommitAtMs = Date.now();
   private commitTail: Promise<unknown> = Promise.resolve();
@@ -153,44 +157,58 @@ export class GroupRun {
     await this.finish(failure);
   }
 
-  /** Gives up the owned partitions (committing first unless they are lost), joins, and starts the new ones at their committed offsets. False when stopped meanwhile. */
+  /**
+   * Eager: gives up every owned partition (committing first unless they are lost), joins, and
+   * starts the assigned ones at their committed offsets. Cooperative: commits, joins offering what
+   * it owns, gives up only what the assignment no longer lists, keeps reading the rest from where
+   * it was, and rejoins at once when it gave something up. False when stopped meanwhile.
+   */
   private async rebalance(): Promise<boolean> {
-    await this.revoke();
-    const joined = await this.membership.join();
+    const cooperative = this.protocol === 'cooperative' && this.membership.ownsPartitions();
+    if (cooperative && this.autoCommit) await this.commitPending().catch((error: unknown) => this.unlessFenced(error));
+    if (!cooperative) await this.revoke(this.owned);
+    const joined = await this.membership.join(this.owned);
     if (joined === undefined) return false;
+    // A member removed while it joined has a new member id: what it owned was given to others meanwhile.
+    const kept = cooperative && joined.memberId === this.memberId ? this.owned.filter((owned) => joined.partitions.some((entry) => samePartition(entry, owned))) : [];
+    const positions = new Map(kept.map(({ topic, partition }) => [keyOf(topic, partition), this.source.position(topic, partition)]));
+    const revoked = this.owned.filter((owned) => !kept.some((entry) => samePartition(entry, owned)));
+    if (revoked.length > 0) await this.revoke(revoked, !cooperative || joined.memberId !== this.memberId);
     this.generation = joined.generation;
+    this.memberId = joined.memberId;
+    this.protocol = joined.protocol;
     this.tracker.startGeneration(joined.generation, joined.partitions);
-    this.source.assign(await this.startOffsets(joined.partitions));
+    this.source.assign(await this.startOffsets(joined.partitions, positions));
     this.owned = joined.partitions;
     this.lastCommitAtMs = Date.now();
     await this.options.onPartitionsAssigned?.({ generation: joined.generation, memberId: joined.memberId, partitions: joined.partitions });
+    if (joined.protocol === 'cooperative' && revoked.length > 0 && cooperative) this.membership.requestRejoin();
     return true;
   }
 
-  private async revoke(): Promise<void> {
-    if (this.owned.length === 0) return;
-    const lost = !this.membership.ownsPartitions();
-    if (!lost && this.autoCommit) await this.commitPending().catch((error: unknown) => this.unlessFenced(error));
-    const partitions = this.owned;
+  /** Commits (eager, autoCommit, unless lost) and calls onPartitionsRevoked for `partitions`; then they are no longer read. */
+  private async revoke(partitions: readonly TopicPartition[], lost = !this.membership.ownsPartitions()): Promise<void> {
+    if (partitions.length === 0) return;
+    if (!lost && this.autoCommit && this.owned.length > 0) await this.commitPending().catch((error: unknown) => this.unlessFenced(error));
     // The callback may still commit them (autoCommit off); only then are they given up.
     try {
-      await this.options.onPartitionsRevoked?.({ generation: this.generation, memberId: this.membership.identity.memberId, partitions, lost });
+      await this.options.onPartitionsRevoked?.({ generation: this.generation, memberId: this.memberId, partitions: [...partitions], lost });
     } finally {
-      this.owned = [];
-      this.tracker.clear();
+      this.owned = this.owned.filter((owned) => !partitions.some((entry) => samePartition(entry, owned)));
+      if (this.owned.length === 0) this.tracker.clear();
       this.source.assign([]);
     }
   }
 
-  /** Each partition from the group's committed offset, else from startWithoutCommit. */
-  private async startOffsets(partitions: readonly TopicPartition[]): Promise<Assignment[]> {
-    if (partitions.length === 0) return [];
-    const { offsets } = await this.coordinator.fetchOffsets(this.settings.groupId, partitions);
+  /** Each partition from where this member was (`positions`, for kept partitions), else the group's committed offset, else startWithoutCommit. */
+  private async startOffsets(partitions: readonly TopicPartition[], positions: ReadonlyMap<string, number | undefined>): Promise<Assignment[]> {
+    const unknown = partitions.filter(({ topic, partition }) => positions.get(keyOf(topic, partition)) === undefined);
+    const { offsets } = unknown.length === 0 ? { offsets: [] } : await this.coordinator.fetchOffsets(this.settings.groupId, unknown);
     const committed = new Map(offsets.map((entry) => [keyOf(entry.topic, entry.partition), entry]));
     return partitions.map(({ topic, partition }) => {
       const entry = committed.get(keyOf(topic, partition));
       if (entry?.error !== undefined) throw entry.error;
-      return { topic, partition, offset: entry?.offset ?? this.settings.startWithoutCommit };
+      return { topic, partition, offset: positions.get(keyOf(topic, partition)) ?? entry?.offset ?? this.settings.startWithoutCommit };
     });
   }
 
@@ -286,7 +304,7 @@ export class GroupRun {
   private async finish(failure: unknown): Promise<void> {
     let ending = failure;
     try {
-      await this.revoke();
+      await this.revoke(this.owned);
     } catch (error) {
       ending ??= error;
     }
@@ -313,4 +331,8 @@ function batchesOf(records: readonly ConsumerRecord[]): ConsumerRecord[][] {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function samePartition(left: TopicPartition, right: TopicPartition): boolean {
+  return left.topic === right.topic && left.partition === right.partition;
 }

@@ -8,7 +8,8 @@ export {
   assignedPartitionsMax, type Assignment, Consumer, type ConsumerLinks, type ConsumerOptions, type ConsumerRecord, type StartOffset, subscribedTopicsMax,
 } from './consumer.js';
 export {
-  assignorNamed, type AssignorMember, type AssignorName, type GroupAssignment, type PartitionAssignor, rangeAssignor, roundRobinAssignor,
+  assignorNamed, type AssignorMember, type AssignorName, cooperativeStickyAssignor, type GroupAssignment, type PartitionAssignor, rangeAssignor,
+  roundRobinAssignor,
 } from './assignors.js';
 export { type GroupCoordinatorLink, joinAttemptsMax, type JoinedGeneration, type MembershipState } from './group-membership.js';
 export { commitWaitersMax, type EachBatchPayload, type EachMessagePayload, type PartitionsEvent, type RunOptions } from './group-run.js';

@@ -185,6 +185,47 @@ describe('consumer groups: three members over six partitions, one leaving and on
     }
   }, 120_000);
 
+  it('cooperative-sticky: a member keeps reading half its partitions through a join, and no record is read twice', async () => {
+    const admin = new AdminClient({ ...defaultClientOptions('consumer-groups-sticky'), deadlineMs: 3_000, bootstrap: [bootstrap] });
+    await admin.createTopic('sticky', { config: { partitions, replicationFactor: 1 } });
+    admin.close();
+    const observer = new GroupObserver();
+    const revoked: string[] = [];
+    const producer = new Producer({ bootstrap: [bootstrap], lingerMs: 1 });
+    const produce = (count: number) => producer.send('sticky', Array.from({ length: count }, (_, index) => ({ value: `s${index}`, partition: index % partitions })));
+    const member = (name: string) => {
+      const consumer = new Consumer({
+        bootstrap: [bootstrap], groupId: 'sticky-workers', partitionAssigners: ['cooperative-sticky'], sessionTimeoutMs: 3_000, heartbeatIntervalMs: 200, autoCommitIntervalMs: 100, fromBeginning: true, fetchMaxWaitMs: 100,
+      });
+      consumer.subscribe({ topics: ['sticky'] });
+      const running = consumer.run({
+        eachMessage: ({ partition, message }) => Promise.resolve(void observer.consumed.push({ member: name, partition, offset: message.offset })),
+        onPartitionsAssigned: ({ generation, partitions: owned }) => observer.assigned(name, generation, owned.map((entry) => entry.partition)),
+        onPartitionsRevoked: ({ generation, partitions: given }) => void revoked.push(`${name} g${generation}: ${given.map((entry) => entry.partition).join(',')}`),
+      });
+      return { consumer, running };
+    };
+    const a = member('a');
+    let b: ReturnType<typeof member> | undefined;
+    try {
+      await a.running;
+      await produce(30);
+      await eventually(() => Promise.resolve(observer.consumed.length === 30 ? true : undefined), waitMs, 'a to read 30 records');
+      b = member('b');
+      await b.running;
+      await eventually(() => Promise.resolve(observer.balanced(['a', 'b'], 3)), waitMs, 'three partitions each');
+      // a gave up only the three partitions b took, once; it never gave up everything.
+      expect(revoked).toHaveLength(1);
+      expect(revoked[0]?.split(': ')[1]?.split(',')).toHaveLength(3);
+      await produce(30);
+      await eventually(() => Promise.resolve(observer.consumed.length === 60 ? true : undefined), waitMs, 'every record once');
+      expect(observer.duplicates()).toEqual([]);
+      expect(observer.violations).toEqual([]);
+    } finally {
+      await Promise.allSettled([a.consumer.disconnect(), b?.consumer.disconnect(), producer.close()]);
+    }
+  }, 60_000);
+
   it('trib consume --group resumes where the group committed: after --max, and after SIGTERM', async () => {
     const producer = new Producer({ bootstrap: [bootstrap], lingerMs: 1 });
     await producer.send(topic, Array.from({ length: 12 }, (_, index) => ({ value: `cli ${index}`, partition: index % partitions })));

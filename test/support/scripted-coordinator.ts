@@ -71,9 +71,9 @@ function settle<T>(answer: T | Error): Promise<T> {
 
 
 /** A JoinGroup answer; the leader's lists every member (itself and `others`) subscribed to topic t. */
-export function joined(generation: number, memberId: string, leaderMemberId: string, others: string[] = []): JoinGroupResult {
+export function joined(generation: number, memberId: string, leaderMemberId: string, others: string[] = [], protocolName = 'range'): JoinGroupResult {
   const members = memberId === leaderMemberId ? [memberId, ...others].map((id) => ({ memberId: id, groupInstanceId: '', rack: '', subscription: { topics: ['t'] }, userData: new Uint8Array() })) : [];
-  return { generation, memberId, leaderMemberId, protocolType: 'consumer', protocolName: 'range', members, heartbeatIntervalMs: 100 };
+  return { generation, memberId, leaderMemberId, protocolType: 'consumer', protocolName, members, heartbeatIntervalMs: 100 };
 }
 
 /** A SyncGroup answer with partitions of topic t. */

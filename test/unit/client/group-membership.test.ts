@@ -20,7 +20,7 @@ describe('GroupMembership', () => {
     coordinator.joinAnswers.push(joined(1, 'm-a', 'm-a', ['m-b']));
     coordinator.syncAnswers.push(synced(1, [0, 1]));
     const member = membership(coordinator);
-    expect(await member.join()).toEqual({ generation: 1, memberId: 'm-a', leaderMemberId: 'm-a', partitions: [{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }] });
+    expect(await member.join()).toEqual({ generation: 1, memberId: 'm-a', leaderMemberId: 'm-a', partitions: [{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }], protocol: 'eager' });
     expect(coordinator.joins[0]).toMatchObject({ groupId: 'g', memberId: '', protocolType: 'consumer', protocols: [{ name: 'range' }, { name: 'roundrobin' }], subscription: { topics: ['t'] } });
     expect(coordinator.syncs[0]?.assignments).toEqual([
       { memberId: 'm-a', partitions: [{ topic: 't', partitions: [0, 1] }] },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Assignment, type ConsumerRecord, rangeAssignor, TributaryError } from '../../../src/client/index.js';
+import { type Assignment, type ConsumerRecord, cooperativeStickyAssignor, rangeAssignor, TributaryError } from '../../../src/client/index.js';
 import { GroupMembership } from '../../../src/client/group-membership.js';
 import { GroupRun, type RecordSource, type RunOptions } from '../../../src/client/group-run.js';
 import { OffsetTracker } from '../../../src/client/offset-tracker.js';
@@ -10,9 +10,12 @@ import { joined, ScriptedCoordinator, synced } from '../../support/scripted-coor
 class ScriptedSource implements RecordSource {
   readonly assigned: Assignment[][] = [];
   readonly polls: ConsumerRecord[][] = [];
+  private readonly positions = new Map<number, number>();
 
   assign(assignments: readonly Assignment[]): void {
     this.assigned.push([...assignments]);
+    this.positions.clear();
+    for (const { partition, offset } of assignments) if (typeof offset === 'number') this.positions.set(partition, offset);
   }
 
   async poll(): Promise<ConsumerRecord[]> {
@@ -23,6 +26,10 @@ class ScriptedSource implements RecordSource {
   }
 
   seek(): void {}
+
+  position(_topic: string, partition: number): number | undefined {
+    return this.positions.get(partition);
+  }
 
   isPaused(): boolean {
     return false;
@@ -35,7 +42,7 @@ function record(partition: number, offset: number): ConsumerRecord {
 
 function startRun(coordinator: ScriptedCoordinator, source: ScriptedSource, options: RunOptions, autoCommitIntervalMs = 60_000) {
   const membership = new GroupMembership(
-    { groupId: 'g', topics: ['t'], sessionTimeoutMs: 1_000, rebalanceTimeoutMs: 2_000, assignors: [rangeAssignor], backoffMsMin: 1, backoffMsMax: 2, random: () => 0.5 },
+    { groupId: 'g', topics: ['t'], sessionTimeoutMs: 1_000, rebalanceTimeoutMs: 2_000, assignors: [rangeAssignor, cooperativeStickyAssignor], backoffMsMin: 1, backoffMsMax: 2, random: () => 0.5 },
     coordinator.link(),
     () => Promise.resolve(new Map([['t', 2]])),
   );
@@ -68,6 +75,42 @@ describe('GroupRun', () => {
     expect(handled).toEqual(['assigned g1 0,1', '0@5', '0@6', '1@0', 'revoked g1 0,1', 'assigned g2 1', 'revoked g2 1']);
     expect(coordinator.calls).toEqual([
       'join ', 'sync m-b g1', 'fetchOffsets t-0,t-1', 'heartbeat m-b g1', 'commit m-b g1 t-0@7,t-1@1', 'join m-b', 'sync m-b g2', 'fetchOffsets t-1', 'leave m-b',
+    ]);
+  });
+
+  it('cooperatively keeps what stays assigned, gives up only what moves, and rejoins at once so it can move', async () => {
+    const coordinator = new ScriptedCoordinator();
+    coordinator.committed.set('t-1', 3);
+    coordinator.joinAnswers.push(joined(1, 'm-b', 'm-a', [], 'cooperative-sticky'), joined(2, 'm-b', 'm-a', [], 'cooperative-sticky'), joined(3, 'm-b', 'm-a', [], 'cooperative-sticky'));
+    coordinator.syncAnswers.push(synced(1, [0, 1]), synced(2, [1]), synced(3, [1]));
+    const source = new ScriptedSource();
+    source.polls.push([record(0, 0)]);
+    const events: string[] = [];
+    const { membership, run } = startRun(coordinator, source, {
+      eachMessage: ({ partition, message }) => Promise.resolve(void events.push(`${partition}@${message.offset}`)),
+      onPartitionsRevoked: ({ generation, partitions }) => void events.push(`revoked g${generation} ${partitions.map((entry) => entry.partition).join(',')}`),
+      onPartitionsAssigned: ({ generation, partitions }) => void events.push(`assigned g${generation} ${partitions.map((entry) => entry.partition).join(',')}`),
+    });
+    await run.started;
+    await eventually(() => Promise.resolve(events.length === 2 ? true : undefined), 5_000, 'a record handled');
+    coordinator.heartbeatAnswers.push(true);
+    await membership.heartbeat();
+    await eventually(() => Promise.resolve(coordinator.calls.includes('sync m-b g3') ? true : undefined), 5_000, 'the second rebalance');
+    await run.stop();
+    expect(events).toEqual(['assigned g1 0,1', '0@0', 'revoked g1 0', 'assigned g2 1', 'assigned g3 1', 'revoked g3 1']);
+    expect(coordinator.joins.map((join) => join.subscription)).toEqual([
+      { topics: ['t'], ownedPartitions: [], ownedGeneration: 0 },
+      { topics: ['t'], ownedPartitions: [{ topic: 't', partitions: [0, 1] }], ownedGeneration: 1 },
+      { topics: ['t'], ownedPartitions: [{ topic: 't', partitions: [1] }], ownedGeneration: 2 },
+    ]);
+    // Partition 1 is read on from where the member was: the group's offsets are asked only at the start.
+    expect(coordinator.calls.filter((call) => !call.startsWith('heartbeat'))).toEqual([
+      'join ', 'sync m-b g1', 'fetchOffsets t-0,t-1', 'commit m-b g1 t-0@1', 'join m-b', 'sync m-b g2', 'join m-b', 'sync m-b g3', 'leave m-b',
+    ]);
+    expect(source.assigned.filter((assignment) => assignment.length > 0)).toEqual([
+      [{ topic: 't', partition: 0, offset: 'earliest' }, { topic: 't', partition: 1, offset: 3 }],
+      [{ topic: 't', partition: 1, offset: 3 }],
+      [{ topic: 't', partition: 1, offset: 3 }],
     ]);
   });
 
