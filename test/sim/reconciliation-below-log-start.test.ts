@@ -7,7 +7,7 @@ import { ReplicaLog } from './replica-log.js';
 
 function logOf(records: Array<[epoch: number, recordId: string]>): ReplicaLog {
   const log = new ReplicaLog();
-  for (const [epoch, recordId] of records) log.append({ epoch, recordId });
+  records.forEach(([epoch, recordId], sequence) => log.append({ epoch, recordId, producer: { producerId: 1, producerEpoch: 0, baseSequence: sequence }, timestampMs: 0 }));
   log.markDurable(log.endOffset());
   return log;
 }

@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { noEpoch } from '../../src/broker/index.js';
 import { Prng } from './prng.js';
-import { ReplicaLog } from './replica-log.js';
+import { ReplicaLog, type ReplicaRecord } from './replica-log.js';
+
+/** A record of producer 1 in its epoch 0 with sequence `sequence`, appended at time 10 × sequence. */
+function recordOf(epoch: number, recordId: string, sequence = 0): ReplicaRecord {
+  return { epoch, recordId, producer: { producerId: 1, producerEpoch: 0, baseSequence: sequence }, timestampMs: 10 * sequence };
+}
 
 function logOf(epochs: number[]): ReplicaLog {
   const log = new ReplicaLog();
-  epochs.forEach((epoch, offset) => log.append({ epoch, recordId: `r${offset}` }));
+  epochs.forEach((epoch, offset) => log.append(recordOf(epoch, `r${offset}`, offset)));
   return log;
 }
 
@@ -30,9 +35,9 @@ describe('ReplicaLog (the simulator\'s partition replica)', () => {
     expect(log.durableEndOffset()).toBe(2);
     expect(log.lastEpoch()).toBe(1);
     expect(log.endOffsetForEpoch(1)).toEqual({ epoch: 1, endOffset: 2 });
-    log.append({ epoch: 4, recordId: 'x' });
+    log.append(recordOf(4, 'x'));
     expect(log.endOffsetForEpoch(2)).toEqual({ epoch: 1, endOffset: 2 });
-    expect(() => log.append({ epoch: 3, recordId: 'y' })).toThrow('record of epoch 3 appended after epoch 4');
+    expect(() => log.append(recordOf(3, 'y'))).toThrow('record of epoch 3 appended after epoch 4');
   });
 
   it('moves its log start forward (retention), or restarts empty past its end (a follower whose leader deleted what it lacks)', () => {
@@ -46,8 +51,17 @@ describe('ReplicaLog (the simulator\'s partition replica)', () => {
     log.advanceLogStartOffset(9);
     expect([log.logStartOffset(), log.endOffset(), log.durableEndOffset(), log.lastEpoch()]).toEqual([9, 9, 9, noEpoch]);
     expect(log.recordIds()).toEqual([]);
-    expect(log.append({ epoch: 3, recordId: 'x' })).toBe(9);
+    expect(log.append(recordOf(3, 'x'))).toBe(9);
     expect(log.endOffsetForEpoch(3)).toEqual({ epoch: 3, endOffset: 10 });
+  });
+
+  it('summarises its records from the log start as batches of one, with their producer stamps, for a new leader to rebuild from', () => {
+    const log = logOf([1, 1, 2]);
+    log.advanceLogStartOffset(1);
+    expect(log.batchSummaries()).toEqual([
+      { baseOffset: 1, lastOffset: 1, maxTimestampMs: 10, producer: { producerId: 1, producerEpoch: 0, baseSequence: 1 } },
+      { baseOffset: 2, lastOffset: 2, maxTimestampMs: 20, producer: { producerId: 1, producerEpoch: 0, baseSequence: 2 } },
+    ]);
   });
 
   it('lets write-back save a prefix of the unsynced records, which are then durable', () => {

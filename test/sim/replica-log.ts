@@ -1,13 +1,23 @@
 import assert from 'node:assert/strict';
-import { noEpoch } from '../../src/broker/index.js';
+import { noEpoch, type ProducerBatch } from '../../src/broker/index.js';
+import type { LoggedBatch } from '../../src/broker/producer-state-table.js';
 import { type EpochEndOffset, LeaderEpochCache } from '../../src/storage/leader-epoch-cache.js';
 import type { Prng } from './prng.js';
 import type { CrashFaults } from './simulated-disk.js';
 
-/** One record of a simulated partition: the leader epoch that wrote it and the producer's id for it. */
+/** An idempotent producer's stamp on a record: its id, epoch and the record's sequence (a batch of one). */
+export type RecordProducer = Omit<ProducerBatch, 'recordCount'>;
+
+/**
+ * One record of a simulated partition: the leader epoch that wrote it, the producer's id for it,
+ * and, as the real log's batch summaries carry them, its producer stamp and the leader's time of
+ * the append (a batch's max timestamp), which followers copy with it.
+ */
 export interface ReplicaRecord {
   readonly epoch: number;
   readonly recordId: string;
+  readonly producer: RecordProducer;
+  readonly timestampMs: number;
 }
 
 /** Records one simulated replica log may hold: far above what a run writes, so a runaway shows. */
@@ -58,6 +68,17 @@ export class ReplicaLog {
   /** The ids of the records from the log start on. */
   recordIds(): string[] {
     return this.slice(this.startOffset, this.records.length).map((record) => record.recordId);
+  }
+
+  /**
+   * The records from the log start as the real log's batch summaries (one record per batch):
+   * what a new leader rebuilds its ProducerStateTable from.
+   */
+  batchSummaries(): LoggedBatch[] {
+    return this.slice(this.startOffset, this.records.length).map((record, index) => {
+      const offset = this.startOffset + index;
+      return { baseOffset: offset, lastOffset: offset, maxTimestampMs: record.timestampMs, producer: record.producer };
+    });
   }
 
   /** Appends at the end; the first record of a newer epoch checkpoints where that epoch starts. */

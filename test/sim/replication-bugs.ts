@@ -12,8 +12,11 @@
  *   highWatermarkBelowEpochStart  a new leader publishes the high watermark it knew as a
  *                                 follower at once (no KIP-207): the published value goes down
  *   ackBeforeHighWatermark        acks=all is answered once the leader alone has the batch durable
+ *   noDeduplication               the leader appends every produce, ignoring the producer-state
+ *                                 check's duplicate verdict: a retry of a record it already holds
+ *                                 (a delayed original, a retry after a lost answer) is written again
  */
-export const replicationBugs = ['truncateToHighWatermark', 'countFetchOffset', 'highWatermarkBelowEpochStart', 'ackBeforeHighWatermark'] as const;
+export const replicationBugs = ['truncateToHighWatermark', 'countFetchOffset', 'highWatermarkBelowEpochStart', 'ackBeforeHighWatermark', 'noDeduplication'] as const;
 export type ReplicationBug = (typeof replicationBugs)[number];
 
 export function isReplicationBug(bug: string | undefined): bug is ReplicationBug {

@@ -1,5 +1,5 @@
 import type { EpochEndOffset } from '../../src/broker/index.js';
-import type { ReplicaRecord } from './replica-log.js';
+import type { RecordProducer, ReplicaRecord } from './replica-log.js';
 
 /** What a leader answers a follower's fetch. */
 export type FetchResult =
@@ -44,7 +44,17 @@ export type ReplicationMessage =
       readonly token: number;
       readonly result: FetchResult;
     }
-  | { readonly type: 'produce'; readonly from: number; readonly to: number; readonly partition: number; readonly recordId: string; readonly requestId: number }
+  | {
+      readonly type: 'produce';
+      readonly from: number;
+      readonly to: number;
+      readonly partition: number;
+      readonly recordId: string;
+      /** The record's stamp, the same on every attempt until an epoch bump restamps it. */
+      readonly producer: RecordProducer;
+      /** One per attempt: the producer ignores answers to attempts it gave up on. */
+      readonly requestId: number;
+    }
   | {
       readonly type: 'produceResponse';
       readonly from: number;

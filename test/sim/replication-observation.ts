@@ -48,7 +48,10 @@ export type ReplicationObservation =
       readonly leaderEpoch: number;
       readonly highWatermark: number;
     }
-  /** The leader answered an acks=all produce of `recordId` with success at `offset`. */
+  /**
+   * The leader answered an acks=all produce of `recordId` with success at `offset`; `duplicate`:
+   * the produce was a retry of a record already in its log, answered with the original's offset.
+   */
   | {
       readonly kind: 'recordAcknowledged';
       readonly atMs: number;
@@ -57,6 +60,7 @@ export type ReplicationObservation =
       readonly leaderEpoch: number;
       readonly offset: number;
       readonly recordId: string;
+      readonly duplicate: boolean;
       /** The leader's maximal ISR then: every member must hold the record durably. */
       readonly isr: readonly number[];
     }

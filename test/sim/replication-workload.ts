@@ -51,6 +51,8 @@ export interface ReplicationCounters extends ProducerCounters {
   highWatermarkMax: number;
   /** Followers that restarted their log at their leader's log start (OFFSET_OUT_OF_RANGE after retention). */
   logRestarts: number;
+  /** Retries a leader recognised and answered with the original's offset. */
+  duplicatesAnswered: number;
 }
 
 interface HostedBroker {
@@ -70,15 +72,17 @@ const quietDelayMsMax = 20;
  * The brokers' replication, run over the real metadata of the run (DESIGN.md §6 and §11): the
  * metadata workload's brokers each host a replica (sim-replica.ts) of every partition of one
  * topic, learning leaders, ISRs and epochs from committed metadata read from some controller,
- * which may lag; followers fetch from leaders over their own simulated network; producers write
- * acks=all; leaders propose ISR changes through AlterPartition (replication-actors.ts). Faults of
+ * which may lag; followers fetch from leaders over their own simulated network; idempotent
+ * producers write acks=all and retry; leaders propose ISR changes through AlterPartition (replication-actors.ts). Faults of
  * its own: broker crashes, one at a time or all at once in an outage (the unsynced tail is lost,
  * the controller keeps the old incarnation until it re-registers or is fenced) and cuts of the replication network. After healing the
  * producers stop and every partition must settle: a leader whose high watermark reaches its
  * durable log end.
  */
 export class ReplicationWorkload {
-  readonly counters: ReplicationCounters = { produced: 0, acknowledged: 0, refused: 0, crashes: 0, truncations: 0, highWatermarkMax: 0, logRestarts: 0 };
+  readonly counters: ReplicationCounters = {
+    produced: 0, acknowledged: 0, refused: 0, retried: 0, epochBumps: 0, crashes: 0, truncations: 0, highWatermarkMax: 0, logRestarts: 0, duplicatesAnswered: 0,
+  };
   private readonly brokers = new Map<number, HostedBroker>();
   private readonly producers = new Map<number, SimProducer>();
   private readonly network: SimulatedNetwork<ReplicationMessage>;
@@ -191,6 +195,7 @@ export class ReplicationWorkload {
   private observe(observation: ReplicationObservation): void {
     if (observation.kind === 'replicaTruncated' && observation.why !== 'crash') this.counters.truncations++;
     if (observation.kind === 'replicaLogStartMoved' && observation.restarted) this.counters.logRestarts++;
+    if (observation.kind === 'recordAcknowledged' && observation.duplicate) this.counters.duplicatesAnswered++;
     if (observation.kind === 'highWatermarkPublished') this.counters.highWatermarkMax = Math.max(this.counters.highWatermarkMax, observation.highWatermark);
     this.context.trace.log(this.context.now(), () => `replication ${describeObservation(observation)}`);
     this.context.observe(observation);
@@ -335,7 +340,7 @@ function describeObservation(observation: ReplicationObservation): string {
     case 'highWatermarkPublished':
       return `broker ${observation.brokerId} p${observation.partition} epoch ${observation.leaderEpoch} high watermark ${observation.highWatermark}`;
     case 'recordAcknowledged':
-      return `broker ${observation.brokerId} p${observation.partition} epoch ${observation.leaderEpoch} acknowledged ${observation.recordId} at ${observation.offset}`;
+      return `broker ${observation.brokerId} p${observation.partition} epoch ${observation.leaderEpoch} acknowledged ${observation.duplicate ? 'a retry of ' : ''}${observation.recordId} at ${observation.offset}`;
     case 'replicationFinal':
       return `final leader ${observation.brokerId} p${observation.partition}: log end ${observation.recordIds.length}, high watermark ${observation.highWatermark}`;
   }

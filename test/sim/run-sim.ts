@@ -102,6 +102,9 @@ interface Totals {
   staleAlterPartitionsRejected: number;
   replicationSeeds: number;
   recordsAcknowledged: number;
+  recordsRetried: number;
+  duplicatesAnswered: number;
+  producerEpochBumps: number;
   brokerCrashes: number;
   replicaTruncations: number;
   replicaLogRestarts: number;
@@ -112,7 +115,7 @@ async function runSeeds(options: Arguments): Promise<Totals> {
   const jobs = Math.min(options.jobs, options.seeds);
   const totals: Totals = {
     failures: 0, operations: 0, unknownOperations: 0, linearizabilityUnknown: 0, virtualSeconds: 0, metadataSeeds: 0, metadataCommands: 0, staleAlterPartitionsRejected: 0,
-    replicationSeeds: 0, recordsAcknowledged: 0, brokerCrashes: 0, replicaTruncations: 0, replicaLogRestarts: 0,
+    replicationSeeds: 0, recordsAcknowledged: 0, recordsRetried: 0, duplicatesAnswered: 0, producerEpochBumps: 0, brokerCrashes: 0, replicaTruncations: 0, replicaLogRestarts: 0,
   };
   const workers = Array.from({ length: jobs }, (_, offset) => {
     const task: WorkerTask = { from: options.from, count: options.seeds, offset, stride: jobs, bug: options.bug, overrides: options.overrides };
@@ -127,6 +130,9 @@ async function runSeeds(options: Arguments): Promise<Totals> {
       totals.staleAlterPartitionsRejected += result.stats.staleAlterPartitionsRejected;
       if (result.stats.recordsProduced > 0) totals.replicationSeeds++;
       totals.recordsAcknowledged += result.stats.recordsAcknowledged;
+      totals.recordsRetried += result.stats.recordsRetried;
+      totals.duplicatesAnswered += result.stats.duplicatesAnswered;
+      totals.producerEpochBumps += result.stats.producerEpochBumps;
       totals.brokerCrashes += result.stats.brokerCrashes;
       totals.replicaTruncations += result.stats.replicaTruncations;
       totals.replicaLogRestarts += result.stats.replicaLogRestarts;
@@ -160,7 +166,8 @@ async function main(): Promise<number> {
       `linearizability verdicts 'unknown' (budget spent, counted as passes): ${totals.linearizabilityUnknown}; ` +
       `virtual time ${Math.round(totals.virtualSeconds)}s; ` +
       `metadata: ${totals.metadataSeeds} seeds, ${totals.metadataCommands} commands applied, ${totals.staleAlterPartitionsRejected} stale ISR changes rejected; ` +
-      `replication: ${totals.replicationSeeds} seeds, ${totals.recordsAcknowledged} acks=all records acknowledged, ${totals.brokerCrashes} broker crashes, ${totals.replicaTruncations} reconciliation truncations, ${totals.replicaLogRestarts} logs restarted at the leader's log start`,
+      `replication: ${totals.replicationSeeds} seeds, ${totals.recordsAcknowledged} acks=all records acknowledged, ` +
+      `${totals.recordsRetried} resent with their stamp, ${totals.duplicatesAnswered} retries answered as duplicates, ${totals.producerEpochBumps} producer epoch bumps, ${totals.brokerCrashes} broker crashes, ${totals.replicaTruncations} reconciliation truncations, ${totals.replicaLogRestarts} logs restarted at the leader's log start`,
   );
   console.log(JSON.stringify({ seeds: options.seeds, failures: totals.failures, seconds }));
   return totals.failures > 0 ? 1 : 0;

@@ -1,6 +1,6 @@
 import {
-  divergingEpoch, FollowerHighWatermark, LeaderPartitionState, PendingAcks, truncationOffset, validateLeaderEpoch,
-  type HighWatermarkChange, type IsrChangeProposal,
+  divergingEpoch, FollowerHighWatermark, LeaderPartitionState, PendingAcks, ProducerStateTable, truncationOffset, validateLeaderEpoch,
+  type HighWatermarkChange, type IsrChangeProposal, type ProducerCheck,
 } from '../../src/broker/index.js';
 import { noLeader, type PartitionRecord } from '../../src/controller/index.js';
 import { TributaryError } from '../../src/errors/index.js';
@@ -15,6 +15,8 @@ import type { CrashFaults } from './simulated-disk.js';
 export const fetchRecordsMax = 16;
 /** acks=all writes one leader keeps waiting for the high watermark at once. */
 export const pendingAcksMax = 64;
+/** Idempotent producers one leader tracks: far above the simulator's three, so a leak shows. */
+export const producersMax = 64;
 
 export interface ReplicaSettings {
   readonly replicaLagTimeMaxMs: number;
@@ -54,12 +56,16 @@ interface AckWaiter {
   readonly requestId: number;
   readonly offset: number;
   readonly recordId: string;
+  /** A retry answered with its original's offset, nothing appended. */
+  readonly duplicate: boolean;
 }
 
 interface Leading {
   readonly kind: 'leader';
   readonly state: LeaderPartitionState;
   readonly acks: PendingAcks<AckWaiter>;
+  /** Rebuilt from the log at the epoch's start, then fed every append: recognises retries. */
+  readonly producers: ProducerStateTable;
   /** The high watermark it knew as a follower, which only the highWatermarkBelowEpochStart bug publishes. */
   readonly initialHighWatermark: number;
   published: number | undefined;
@@ -74,7 +80,8 @@ type Role = { readonly kind: 'none' } | Leading | { readonly kind: 'follower'; r
  * watermark (with minInSyncReplicas checked again on release), fetches fenced by
  * validateLeaderEpoch and answered with divergingEpoch; as follower, a fetch loop that truncates
  * by truncationOffset, appends at the leader's offsets, syncs and reports its durable end, with a
- * FollowerHighWatermark. The role comes from committed metadata (`learn`), only ever moving to a
+ * FollowerHighWatermark. As leader it also checks each produce against a ProducerStateTable
+ * rebuilt from its log, answering a retry of a record it holds with the original's offset. The role comes from committed metadata (`learn`), only ever moving to a
  * newer leader epoch. A crash loses the unsynced tail and everything in memory.
  */
 export class SimReplica {
@@ -186,7 +193,10 @@ export class SimReplica {
       replicaLagTimeMaxMs: this.settings.replicaLagTimeMaxMs,
       nowMs: this.environment.now(),
     });
-    this.role = { kind: 'leader', state, acks: new PendingAcks({ partition: this.name, pendingAcksMax }), initialHighWatermark, published: undefined };
+    // As the real leader does at its epoch's start: the producers its log implies, whoever appended them.
+    const producers = ProducerStateTable.rebuilt({ partition: this.name, producersMax }, this.log.batchSummaries());
+    const acks = new PendingAcks<AckWaiter>({ partition: this.name, pendingAcksMax });
+    this.role = { kind: 'leader', state, acks, producers, initialHighWatermark, published: undefined };
     // A leader alone in its ISR has its high watermark as soon as its log is durable.
     this.release(state.leaderDurable(this.log.durableEndOffset()));
   }
@@ -210,21 +220,44 @@ export class SimReplica {
 
   // Leader side.
 
+  /**
+   * An acks=all produce, as PartitionLeader.append takes it: refused (nothing stored) without
+   * enough in-sync replicas or when the producer's state refuses it (FENCED, OUT_OF_ORDER_SEQUENCE,
+   * UNKNOWN_PRODUCER_ID); a retry of a record in the log waits for the high watermark to cover the
+   * original, which is answered; otherwise appended, reported to the producer state, and waited for.
+   */
   private produce(message: Extract<ReplicationMessage, { type: 'produce' }>): void {
-    const answer = (code: string | undefined, offset = -1) => this.answerProduce(message.from, message.requestId, code, offset);
+    const answer = (code: string) => this.answerProduce(message.from, message.requestId, code, -1);
     if (this.role.kind !== 'leader') return answer('NOT_LEADER');
-    const { state, acks } = this.role;
+    const { state, acks, producers } = this.role;
+    const batch = { ...message.producer, recordCount: 1 };
+    let verdict: ProducerCheck;
     try {
       state.assertEnoughReplicas();
+      if (acks.size >= acks.pendingAcksMax) return answer('RESOURCE_EXHAUSTED');
+      verdict = producers.check(batch);
     } catch (error) {
       if (!(error instanceof TributaryError)) throw error;
       return answer(error.code);
     }
-    if (acks.size >= acks.pendingAcksMax) return answer('RESOURCE_EXHAUSTED');
-    const offset = this.append({ epoch: this.roleEpoch, recordId: message.recordId });
+    const { from: producer, requestId, recordId } = message;
+    if (verdict.kind === 'duplicate' && this.settings.bug !== 'noDeduplication') {
+      return this.awaitHighWatermark({ producer, requestId, offset: verdict.firstOffset, recordId, duplicate: true });
+    }
+    const timestampMs = this.environment.now();
+    const offset = this.append({ epoch: this.roleEpoch, recordId, producer: message.producer, timestampMs });
+    producers.appended(batch, offset, timestampMs);
     state.leaderAppended(this.log.endOffset());
-    acks.add(offset, { producer: message.from, requestId: message.requestId, offset, recordId: message.recordId });
+    this.awaitHighWatermark({ producer, requestId, offset, recordId, duplicate: false });
     this.requestSync();
+  }
+
+  /** Through PendingAcks like every acks=all write; one already below the published high watermark is answered at once. */
+  private awaitHighWatermark(waiter: AckWaiter): void {
+    if (this.role.kind !== 'leader') return;
+    const { published } = this.role;
+    if (published !== undefined && waiter.offset < published) this.acknowledge(waiter);
+    else this.role.acks.add(waiter.offset, waiter);
   }
 
   private answerFetch(message: Extract<ReplicationMessage, { type: 'fetch' }>): void {
@@ -285,24 +318,27 @@ export class SimReplica {
     return highWatermark ?? (this.settings.bug === 'highWatermarkBelowEpochStart' ? this.role.initialHighWatermark : undefined);
   }
 
-  /** Answers the acks=all writes below `offset`, re-checking minInSyncReplicas (NOT_ENOUGH_REPLICAS_AFTER_APPEND). */
+  /** Answers the acks=all writes below `offset`. */
   private acknowledgeBelow(offset: number): void {
     if (this.role.kind !== 'leader') return;
-    const { state, acks } = this.role;
-    for (const waiter of acks.takeSatisfied(offset)) {
-      try {
-        state.assertEnoughReplicas();
-      } catch (error) {
-        if (!(error instanceof TributaryError)) throw error;
-        this.answerProduce(waiter.producer, waiter.requestId, error.code, waiter.offset);
-        continue;
-      }
-      this.environment.observe({
-        kind: 'recordAcknowledged', atMs: this.environment.now(), brokerId: this.brokerId, partition: this.partition, leaderEpoch: this.roleEpoch,
-        offset: waiter.offset, recordId: waiter.recordId, isr: state.maximalIsr(),
-      });
-      this.answerProduce(waiter.producer, waiter.requestId, undefined, waiter.offset);
+    for (const waiter of this.role.acks.takeSatisfied(offset)) this.acknowledge(waiter);
+  }
+
+  /** One acks=all write the high watermark covers, re-checking minInSyncReplicas (NOT_ENOUGH_REPLICAS_AFTER_APPEND). */
+  private acknowledge(waiter: AckWaiter): void {
+    if (this.role.kind !== 'leader') return;
+    const { state } = this.role;
+    try {
+      state.assertEnoughReplicas();
+    } catch (error) {
+      if (!(error instanceof TributaryError)) throw error;
+      return this.answerProduce(waiter.producer, waiter.requestId, error.code, waiter.offset);
     }
+    this.environment.observe({
+      kind: 'recordAcknowledged', atMs: this.environment.now(), brokerId: this.brokerId, partition: this.partition, leaderEpoch: this.roleEpoch,
+      offset: waiter.offset, recordId: waiter.recordId, duplicate: waiter.duplicate, isr: state.maximalIsr(),
+    });
+    this.answerProduce(waiter.producer, waiter.requestId, undefined, waiter.offset);
   }
 
   private answerProduce(producer: number, requestId: number, code: string | undefined, offset: number): void {

@@ -58,10 +58,16 @@ export interface SimulationStats {
   /** ISR changes proposed with a stale epoch on purpose, and the ones seen rejected (the rest had unknown outcomes). */
   staleAlterPartitionsProposed: number;
   staleAlterPartitionsRejected: number;
-  /** The replication workload's: acks=all writes produced, acknowledged and refused, broker crashes, reconciliation truncations. */
+  /**
+   * The replication workload's: acks=all records produced, acknowledged, refused, resent with their
+   * stamp, retries answered as duplicates, producer epoch bumps, broker crashes, reconciliation truncations.
+   */
   recordsProduced: number;
   recordsAcknowledged: number;
   recordsRefused: number;
+  recordsRetried: number;
+  duplicatesAnswered: number;
+  producerEpochBumps: number;
   brokerCrashes: number;
   replicaTruncations: number;
   highWatermarkMax: number;
@@ -104,7 +110,7 @@ class Simulation implements HostListener {
   private readonly stats: SimulationStats = {
     events: 0, virtualMs: 0, elections: 0, crashes: 0, partitions: 0, commitIndexMax: 0, operations: 0, unknownOperations: 0, linearizabilityUnknown: 0,
     metadataCommands: 0, metadataRejected: 0, brokersFenced: 0, staleAlterPartitionsProposed: 0, staleAlterPartitionsRejected: 0,
-    recordsProduced: 0, recordsAcknowledged: 0, recordsRefused: 0, brokerCrashes: 0, replicaTruncations: 0, highWatermarkMax: 0, replicaLogRestarts: 0,
+    recordsProduced: 0, recordsAcknowledged: 0, recordsRefused: 0, recordsRetried: 0, duplicatesAnswered: 0, producerEpochBumps: 0, brokerCrashes: 0, replicaTruncations: 0, highWatermarkMax: 0, replicaLogRestarts: 0,
   };
 
   constructor(
@@ -172,9 +178,10 @@ class Simulation implements HostListener {
     const { commands, rejected, brokersFenced, staleAlterPartitionsProposed, staleAlterPartitionsRejected } = this.metadata.counters;
     Object.assign(this.stats, { metadataCommands: commands, metadataRejected: rejected, brokersFenced, staleAlterPartitionsProposed, staleAlterPartitionsRejected });
     if (this.replication !== undefined) {
-      const { produced, acknowledged, refused, crashes, truncations, highWatermarkMax, logRestarts } = this.replication.counters;
+      const { produced, acknowledged, refused, retried, duplicatesAnswered, epochBumps, crashes, truncations, highWatermarkMax, logRestarts } = this.replication.counters;
       Object.assign(this.stats, {
-        recordsProduced: produced, recordsAcknowledged: acknowledged, recordsRefused: refused, brokerCrashes: crashes, replicaTruncations: truncations, highWatermarkMax, replicaLogRestarts: logRestarts,
+        recordsProduced: produced, recordsAcknowledged: acknowledged, recordsRefused: refused, recordsRetried: retried, duplicatesAnswered, producerEpochBumps: epochBumps,
+        brokerCrashes: crashes, replicaTruncations: truncations, highWatermarkMax, replicaLogRestarts: logRestarts,
       });
     }
     if (failure !== undefined) this.trace.log(this.queue.nowMs, () => `FAILURE ${failure.failureClass} ${failure.checker}: ${failure.message}`);
