@@ -3,6 +3,7 @@ import type { Checker } from './checkers/checker.js';
 import { createConsistentConsumerVisibleOffsets } from './checkers/consistent-consumer-visible-offsets.js';
 import { createMonotonicHighWatermark } from './checkers/monotonic-high-watermark.js';
 import { createNoAcknowledgedRecordLost } from './checkers/no-acknowledged-record-lost.js';
+import { createNoRecordWrittenTwice } from './checkers/no-record-written-twice.js';
 import type { ReplicationObservation } from './replication-observation.js';
 
 /** The first violation a fresh checker finds in a hand-built trace, or undefined. */
@@ -23,8 +24,10 @@ const truncated = (brokerId: number, endOffset: number, inIsr: boolean): Replica
 const published = (brokerId: number, leaderEpoch: number, highWatermark: number): ReplicationObservation =>
   ({ kind: 'highWatermarkPublished', atMs: 1, brokerId, partition, leaderEpoch, highWatermark });
 const followerHighWatermark = (brokerId: number, highWatermark: number): ReplicationObservation => ({ kind: 'replicaHighWatermark', atMs: 1, brokerId, partition, highWatermark });
-const acknowledged = (offset: number, recordId: string, isr: number[], brokerId = 1, leaderEpoch = 1): ReplicationObservation =>
-  ({ kind: 'recordAcknowledged', atMs: 1, brokerId, partition, leaderEpoch, offset, recordId, isr });
+const acknowledged = (offset: number, recordId: string, isr: number[], brokerId = 1, leaderEpoch = 1, duplicate = false): ReplicationObservation =>
+  ({ kind: 'recordAcknowledged', atMs: 1, brokerId, partition, leaderEpoch, offset, recordId, duplicate, isr });
+const logStartMoved = (brokerId: number, logStartOffset: number): ReplicationObservation =>
+  ({ kind: 'replicaLogStartMoved', atMs: 1, brokerId, partition, logStartOffset, restarted: false });
 const final = (brokerId: number, recordIds: string[], highWatermark: number, logStartOffset = 0): ReplicationObservation =>
   ({ kind: 'replicationFinal', atMs: 1, brokerId, partition, logStartOffset, recordIds, highWatermark });
 
@@ -46,7 +49,7 @@ const healthyTrace: ReplicationObservation[] = [
 
 describe('replication checkers', () => {
   it('accept a healthy trace', () => {
-    for (const create of [createNoAcknowledgedRecordLost, createMonotonicHighWatermark, createConsistentConsumerVisibleOffsets]) {
+    for (const create of [createNoAcknowledgedRecordLost, createMonotonicHighWatermark, createConsistentConsumerVisibleOffsets, createNoRecordWrittenTwice]) {
       expect(firstViolation(create, healthyTrace)).toBeUndefined();
     }
   });
@@ -69,7 +72,7 @@ describe('replication checkers', () => {
     );
     // A deposed leader acknowledging what its successor already published and deleted by retention loses nothing.
     const deletedByRetention: ReplicationObservation[] = [
-      ...healthyTrace.slice(0, 9), { kind: 'replicaLogStartMoved', atMs: 1, brokerId: 2, partition, logStartOffset: 2, restarted: false }, acknowledged(1, 'b', [1, 2]),
+      ...healthyTrace.slice(0, 9), logStartMoved(2, 2), acknowledged(1, 'b', [1, 2]),
     ];
     expect(firstViolation(createNoAcknowledgedRecordLost, deletedByRetention)).toBeUndefined();
     expect(firstViolation(createNoAcknowledgedRecordLost, [...healthyTrace.slice(0, 11), final(2, ['b'], 2, 1)])).toBeUndefined();
@@ -104,5 +107,35 @@ describe('replication checkers', () => {
     expect(firstViolation(createConsistentConsumerVisibleOffsets, [wrote(1, 0, 'a'), published(1, 1, 1), wrote(2, 0, 'z'), published(2, 2, 1)])).toMatch(
       /offset 0 is visible to consumers holding a, but broker 2 holds z/,
     );
+  });
+
+  it('noRecordWrittenTwice flags a record at two offsets of one log, acknowledged at two offsets, or read twice by a consumer', () => {
+    expect(firstViolation(createNoRecordWrittenTwice, [wrote(1, 0, 'a'), wrote(1, 1, 'b'), wrote(1, 2, 'a')])).toBe(
+      'partition 0: broker 1 wrote a at offset 2 while its log still held it at offset 0',
+    );
+    // A follower copying a leader's duplicate is caught too, durable or not.
+    expect(firstViolation(createNoRecordWrittenTwice, [wrote(2, 0, 'a'), wrote(2, 1, 'a')])).toMatch(/broker 2 wrote a at offset 1 while its log still held it at offset 0/);
+    expect(firstViolation(createNoRecordWrittenTwice, [acknowledged(0, 'a', [1]), acknowledged(0, 'a', [2], 2, 2, true), acknowledged(3, 'a', [2], 2, 2, true)])).toBe(
+      'partition 0: broker 2 (leader epoch 2) acknowledged a at offset 3, but broker 1 (leader epoch 1) had acknowledged it at offset 0',
+    );
+    // Retention deleted the first copy from the log before the second was written: a consumer read both.
+    const rewrittenAfterRetention = [wrote(1, 0, 'a'), wrote(1, 1, 'b'), published(1, 1, 2), logStartMoved(1, 2), wrote(1, 2, 'a'), published(1, 1, 3)];
+    expect(firstViolation(createNoRecordWrittenTwice, rewrittenAfterRetention)).toBe(
+      'partition 0: a consumer reads a at offset 0 and again at offset 2, below the high watermark 3 broker 1 published',
+    );
+  });
+
+  it('noRecordWrittenTwice stays quiet on a record truncated away and written again, and on a retry answered with its original offset', () => {
+    const sameOffset = [wrote(1, 0, 'a'), wrote(2, 0, 'a'), truncated(2, 0, false), wrote(2, 0, 'a'), published(1, 1, 1), acknowledged(0, 'a', [1, 2])];
+    expect(firstViolation(createNoRecordWrittenTwice, sameOffset)).toBeUndefined();
+    // A deposed leader's unreplicated copy at 1 is truncated; the retry landed at 2 on the new leader.
+    const otherOffset = [
+      wrote(1, 0, 'x'), wrote(1, 1, 'a'), wrote(2, 0, 'x'), wrote(2, 1, 'y'), wrote(2, 2, 'a'),
+      truncated(1, 1, false), wrote(1, 1, 'y'), wrote(1, 2, 'a'), published(2, 2, 3), acknowledged(2, 'a', [1, 2], 2, 2),
+    ];
+    expect(firstViolation(createNoRecordWrittenTwice, otherOffset)).toBeUndefined();
+    // An append at an offset the log already reached replaces what was there and after it (the mirror truncates to it).
+    expect(firstViolation(createNoRecordWrittenTwice, [wrote(3, 0, 'x'), wrote(3, 1, 'a'), wrote(3, 1, 'b'), wrote(3, 2, 'a')])).toBeUndefined();
+    expect(firstViolation(createNoRecordWrittenTwice, [wrote(1, 0, 'a'), published(1, 1, 1), acknowledged(0, 'a', [1]), acknowledged(0, 'a', [1], 1, 1, true)])).toBeUndefined();
   });
 });

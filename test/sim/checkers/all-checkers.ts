@@ -11,6 +11,7 @@ import { createMonotonicCommit } from './monotonic-commit.js';
 import { createMonotonicHighWatermark } from './monotonic-high-watermark.js';
 import { createNoAcknowledgedRecordLost } from './no-acknowledged-record-lost.js';
 import { createNoCommittedEntryLost } from './no-committed-entry-lost.js';
+import { createNoRecordWrittenTwice } from './no-record-written-twice.js';
 import { createOneLeaderPerEpoch } from './one-leader-per-epoch.js';
 import { createStaleAlterPartitionRejected } from './stale-alter-partition-rejected.js';
 import { createStateMachineSafety } from './state-machine-safety.js';
@@ -33,5 +34,6 @@ export function createAllCheckers(linearizability: LinearizabilityCounters): Che
     createNoAcknowledgedRecordLost(),
     createMonotonicHighWatermark(),
     createConsistentConsumerVisibleOffsets(),
+    createNoRecordWrittenTwice(),
   ];
 }

@@ -15,7 +15,8 @@ export type CheckerName =
   | 'staleAlterPartitionRejected'
   | 'noAcknowledgedRecordLost'
   | 'monotonicHighWatermark'
-  | 'consistentConsumerVisibleOffsets';
+  | 'consistentConsumerVisibleOffsets'
+  | 'noRecordWrittenTwice';
 
 /**
  * A named invariant over a run's observations. `observe` returns a description of the violation,
