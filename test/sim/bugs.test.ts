@@ -109,6 +109,8 @@ const bugCases: readonly BugCase[] = [
   { bug: 'countFetchOffset', seedsMax: 20, overrides: replicationChurnOverrides, checkers: ['noAcknowledgedRecordLost', 'monotonicHighWatermark', 'consistentConsumerVisibleOffsets'] },
   { bug: 'highWatermarkBelowEpochStart', seedsMax: 40, overrides: replicationChurnOverrides, checkers: ['monotonicHighWatermark'] },
   { bug: 'ackBeforeHighWatermark', seedsMax: 10, overrides: replicationChurnOverrides, checkers: ['noAcknowledgedRecordLost', 'monotonicHighWatermark'] },
+  // Seed 1 catches it (25 of seeds 1–30): a retry after a lost answer or a leader change is appended again.
+  { bug: 'noDeduplication', seedsMax: 10, overrides: replicationChurnOverrides, checkers: ['noRecordWrittenTwice'] },
 ];
 
 /** The first seed whose run fails with a safety violation: the checker that fired and the report printed. */
