@@ -79,7 +79,9 @@ export class SubscribeStream {
   }
 
   private async run(plan: SubscribePlan, subscription: Subscription): Promise<void> {
-    while (!this.stop.signal.aborted) {
+    for (;;) {
+      await this.drained();
+      if (this.stop.signal.aborted) return;
       if (plan.partitions.every((partition) => partition.ended)) {
         this.endWith(() => this.call.end());
         return;
@@ -87,8 +89,7 @@ export class SubscribeStream {
       // Taken before the pass: a grant during it aborts this signal, and the wait below ends at once.
       const wake = subscription.wakeSignal();
       const pass = await this.pass(plan, subscription);
-      if (pass.progressed) await this.drained();
-      else await this.waitFor(pass, wake);
+      if (!pass.progressed) await this.waitFor(pass, wake);
     }
   }
 
@@ -142,7 +143,10 @@ export class SubscribeStream {
     this.writable = this.call.write(response);
   }
 
-  /** Waits while the transport holds what was written (HTTP/2 window full), so nothing piles up here. */
+  /**
+   * Waits while the transport holds what was written (HTTP/2 window full), so nothing piles up
+   * here: every message, SubscribeStarted included, is written only after the last one drained.
+   */
   private drained(): Promise<void> {
     if (this.writable || this.stop.signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
