@@ -63,6 +63,8 @@ export class GroupMembership {
   private current: MembershipState = 'unjoined';
   private memberId = '';
   private generation = 0;
+  /** The generation of the last assignment this member received: what its owned partitions are from. */
+  private assignedGeneration = 0;
   private leaveSent = false;
 
   constructor(
@@ -113,10 +115,10 @@ export class GroupMembership {
 
   private async joinAndSync(owned: ReadonlyArray<{ topic: string; partition: number }>): Promise<JoinedGeneration | undefined> {
     const { groupId, topics, sessionTimeoutMs, rebalanceTimeoutMs, assignors } = this.settings;
-    // What it owns is offered only under the member id and generation it was owned in.
-    // An eager member owns nothing when it joins; its metadata then stays the same from one join to the next.
+    // What it owns is offered only under the member id it was owned by, with the generation it was
+    // assigned in. An eager member owns nothing when it joins: its metadata stays the same from one join to the next.
     const offered = this.memberId === '' ? [] : owned;
-    const subscription = { topics: [...topics], ownedPartitions: groupedByTopic(offered), ownedGeneration: offered.length === 0 ? 0 : this.generation };
+    const subscription = { topics: [...topics], ownedPartitions: groupedByTopic(offered), ownedGeneration: offered.length === 0 ? 0 : this.assignedGeneration };
     const joined = await this.coordinator.joinGroup({
       groupId, memberId: this.memberId, sessionTimeoutMs, rebalanceTimeoutMs, protocolType: 'consumer', protocols: assignors.map((assignor) => ({ name: assignor.name })), subscription,
     });
@@ -133,6 +135,7 @@ export class GroupMembership {
     });
     if (this.isLeaving()) return undefined;
     this.moveTo('stable');
+    this.assignedGeneration = joined.generation;
     const partitions = synced.partitions.flatMap((entry) => entry.partitions.map((partition) => ({ topic: entry.topic, partition })));
     return { generation: joined.generation, memberId: joined.memberId, leaderMemberId: joined.leaderMemberId, partitions, protocol: this.assignorOf(joined).protocol };
   }
