@@ -65,6 +65,8 @@ async function consumeInGroup(topic: string, groupId: string, flags: ConsumeFlag
   if (flags.partition !== undefined) throw new Error('--partition and --group exclude each other: the group assigns the partitions');
   const { recordsMax, idleMsMax } = limitsOf(flags);
   const sessionTimeoutMs = integerFlag('--session-timeout-ms', flags.sessionTimeoutMs ?? '30000', 1_000, 1_800_000);
+  // Printing a batch takes no time, so a short rebalance timeout (the group's wait for members to
+  // rejoin) is enough, and five heartbeats per session ride out a lost one or two.
   const consumer = new Consumer({
     ...controllerClientOptionsFrom(flags), groupId, sessionTimeoutMs, heartbeatIntervalMs: Math.floor(sessionTimeoutMs / 5), rebalanceTimeoutMs: Math.max(sessionTimeoutMs, 10_000),
     autoCommitIntervalMs: groupAutoCommitIntervalMs, fromBeginning: flags.fromBeginning === true, fetchMaxWaitMs: Math.min(fetchWaitMsMax, idleMsMax),
