@@ -71,6 +71,18 @@ function externalBytesAfterGc(): number {
   return process.memoryUsage().external;
 }
 
+/** externalBytesAfterGc once two readings 200 ms apart agree within 1 MiB: what earlier tests left behind has been freed. */
+async function settledExternalBytes(): Promise<number> {
+  let previous = externalBytesAfterGc();
+  return eventually(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const current = externalBytesAfterGc();
+    const settled = Math.abs(current - previous) < mebibyte;
+    previous = current;
+    return settled ? current : undefined;
+  }, waitMs, 'off-heap memory to settle');
+}
+
 /**
  * Runs the example marked `<!-- tested: subscription -->` in docs/CLIENT.md, as written, in its
  * own process against the broker at `address` (the SDK imported from this tree), until it exits.
@@ -205,11 +217,10 @@ describe('Subscribe on a combined node beside a broker-only node', () => {
     const open = openSubscription(consumer, controllerNode.grpcAddress, { partitions: [{ topic: 'stalled', partition: 0, startOffset: 0, currentLeaderEpoch: 0 }], windowBytes: 64 * mebibyte, maxMessageBytes });
     const { subscriptionId, windowBytes } = await open.started;
     open.call.pause();
-    const externalBefore = externalBytesAfterGc();
+    const externalBefore = await settledExternalBytes();
     const record = 'y'.repeat(64 * 1024);
     for (let batch = 0; batch < 128; batch += 1) await produce('stalled', 0, [record, record, record, record]);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const grown = externalBytesAfterGc() - externalBefore;
+    const grown = (await settledExternalBytes()) - externalBefore;
     const { sentBytes } = await consumer.grantCredit(controllerNode.grpcAddress, { subscriptionId, consumedBytes: 0, windowBytes: 0 });
     console.info(`stalled reader: ${sentBytes} bytes sent (window ${windowBytes}), off-heap memory grew ${grown} bytes while 32 MiB were produced`);
     expect(windowBytes).toBe(64 * mebibyte);
