@@ -263,6 +263,17 @@ describe('Subscribe on a combined node beside a broker-only node', () => {
     }, waitMs, 'the cancelled subscription to leave the registry');
   });
 
+  it('ends a partition of a deleted topic with TOPIC_NOT_FOUND, and the call OK once no partition is left', async () => {
+    await admin.createTopic('doomed', { config: { partitions: 1, replicationFactor: 1 }, replicaAssignment: [[1]] });
+    await waitFor(() => (controllerNode.broker?.replicas.hosted('doomed', 0)?.role === 'leading' ? true : undefined), waitMs, 'doomed-0 to be led');
+    await produce('doomed', 0, ['last words']);
+    const open = openSubscription(consumer, controllerNode.grpcAddress, { partitions: [{ topic: 'doomed', partition: 0, startOffset: 0, currentLeaderEpoch: 0 }], windowBytes: 0, maxMessageBytes: 0 });
+    await eventually(() => Promise.resolve(open.offsets.length === 1 ? true : undefined), waitMs, 'the record of doomed-0');
+    await admin.deleteTopic('doomed');
+    expect(await open.ended).toBeUndefined();
+    expect(open.ends).toEqual([expect.objectContaining({ topic: 'doomed', partition: 0, nextOffset: 1, error: expect.objectContaining({ code: 'TOPIC_NOT_FOUND' }) as unknown })]);
+  });
+
   it('ends a partition whose leadership moves with NOT_LEADER and the new leader, where the subscriber resumes', async () => {
     await admin.createTopic('moving', { config: { partitions: 1, replicationFactor: 2 }, replicaAssignment: [[2, 1]] });
     await waitFor(() => (brokerNode.broker?.replicas.hosted('moving', 0)?.role === 'leading' ? true : undefined), waitMs, 'moving-0 to be led by broker 2');
