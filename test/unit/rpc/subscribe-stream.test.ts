@@ -8,6 +8,7 @@ import type { BrokerServiceSettings } from '../../../src/rpc/services/broker-ser
 import { grantCredit } from '../../../src/rpc/services/grant-credit.js';
 import { LeaderChanges } from '../../../src/rpc/services/leader-changes.js';
 import { type SubscribeCall, type SubscribeContext, SubscribeStream } from '../../../src/rpc/services/subscribe-stream.js';
+import { storedBatchFromWire } from '../../../src/rpc/services/record-batch-mapping.js';
 import { SubscriptionRegistry } from '../../../src/rpc/services/subscription-registry.js';
 import { batchOf } from '../../support/data-plane-calls.js';
 import { alone, appendWire, ServedPartitions, untilQuiet } from '../../support/served-partitions.js';
@@ -198,6 +199,25 @@ describe('Subscribe', () => {
     grant(chargeOf(100));
     await untilQuiet();
     expect(call.ends()).toEqual([expect.objectContaining({ error: expect.objectContaining({ code: ErrorCode.OFFSET_OUT_OF_RANGE }) as unknown, nextOffset: 1, logStartOffset: 2, highWatermark: 3 })]);
+  });
+
+  it('sends the intact batches before a stored batch that fails its checks, then ends the partition with CORRUPT_RECORD there', async () => {
+    const { leaders, call, open } = await subscribed([0], { windowBytes: 1_000_000 });
+    const leader = leaders[0]!;
+    // Appended behind the broker's checks: an envelope of an unknown format, as a damaged disk might hold.
+    const stored = storedBatchFromWire(batchOf(['bad']), { partition: leader.partition, partitionLeaderEpoch: leader.leaderEpoch, maxBatchBytes: 1024 });
+    const payload = Uint8Array.from(stored.payload);
+    payload[0] = 99;
+    await appendWire(leader, batchOf(['a']));
+    await leader.append({ recordCount: stored.recordCount, firstTimestampMs: stored.firstTimestampMs, maxTimestampMs: stored.maxTimestampMs, payload }, 'leader', 1_000);
+    await untilQuiet();
+    expect(call.data().map(([, offsets]) => offsets)).toEqual([[0]]);
+    expect(call.ends()).toEqual([expect.objectContaining({ error: expect.objectContaining({ code: ErrorCode.CORRUPT_RECORD }) as unknown, nextOffset: 1 })]);
+    expect(call.endedOk).toBe(true);
+    // A subscription opened now reads both batches at once: the good one still comes first.
+    const late = open();
+    await untilQuiet();
+    expect([late.data().map(([, offsets]) => offsets), late.ends().map((end) => [end.error?.code, end.nextOffset])]).toEqual([[[0]], [[ErrorCode.CORRUPT_RECORD, 1]]]);
   });
 
   it('ends on shutdown with SHUTTING_DOWN, and on cancel; the subscription leaves the registry either way', async () => {
