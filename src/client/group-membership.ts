@@ -65,6 +65,8 @@ export class GroupMembership {
   private generation = 0;
   /** The generation of the last assignment this member received: what its owned partitions are from. */
   private assignedGeneration = 0;
+  /** When the coordinator last confirmed this member's session (a heartbeat or a sync answered). */
+  private sessionConfirmedAtMs = 0;
   private leaveSent = false;
 
   constructor(
@@ -72,6 +74,7 @@ export class GroupMembership {
     private readonly coordinator: GroupCoordinatorLink,
     private readonly partitionCounts: PartitionCounts,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    private readonly nowMs: () => number = Date.now,
   ) {
     if (settings.assignors.length === 0) throw new TributaryError('INVALID_REQUEST', `group "${settings.groupId}": at least one partition assignor is needed`);
   }
@@ -136,6 +139,7 @@ export class GroupMembership {
     if (this.isLeaving()) return undefined;
     this.moveTo('stable');
     this.assignedGeneration = joined.generation;
+    this.sessionConfirmedAtMs = this.nowMs();
     const partitions = synced.partitions.flatMap((entry) => entry.partitions.map((partition) => ({ topic: entry.topic, partition })));
     return { generation: joined.generation, memberId: joined.memberId, leaderMemberId: joined.leaderMemberId, partitions, protocol: this.assignorOf(joined).protocol };
   }
@@ -170,10 +174,22 @@ export class GroupMembership {
     const identity = this.identity;
     try {
       const answer = await this.coordinator.heartbeat(identity);
+      if (this.generation === identity.generation) this.sessionConfirmedAtMs = this.nowMs();
       if (answer.rebalanceInProgress && this.current === 'stable' && this.generation === identity.generation) this.moveTo('rejoinRequired');
     } catch (error) {
       this.noteFencing(identity, TributaryError.from(error));
+      this.noteSilence(identity);
     }
+  }
+
+  /**
+   * A member whose heartbeats have all failed for a session timeout must assume the coordinator
+   * removed it and gave its partitions to others (it cannot hear that it did): it stops owning them
+   * at once, so two members do not read one partition, and rejoins once the coordinator answers.
+   */
+  private noteSilence(identity: GroupMemberIdentity): void {
+    if (!this.ownsPartitions() || identity.generation !== this.generation) return;
+    if (this.nowMs() - this.sessionConfirmedAtMs >= this.settings.sessionTimeoutMs) this.moveTo('lost');
   }
 
   /**

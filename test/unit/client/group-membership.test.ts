@@ -106,6 +106,31 @@ describe('GroupMembership', () => {
     expect(member.identity).toEqual({ groupId: 'g', generation: 2, memberId: 'm-b' });
   });
 
+  it('gives its partitions up as lost once heartbeats have failed for a whole session', async () => {
+    const coordinator = new ScriptedCoordinator();
+    coordinator.joinAnswers.push(joined(1, 'm-b', 'm-a'));
+    coordinator.syncAnswers.push(synced(1, [0]));
+    let nowMs = 10_000;
+    const member = new GroupMembership(
+      { groupId: 'g', topics: ['t'], sessionTimeoutMs: 1_000, rebalanceTimeoutMs: 2_000, assignors: [rangeAssignor], backoffMsMin: 1, backoffMsMax: 2, random: () => 0.5 },
+      coordinator.link(),
+      () => Promise.resolve(new Map([['t', 4]])),
+      () => Promise.resolve(),
+      () => nowMs,
+    );
+    await member.join();
+    const unavailable = () => new TributaryError('NOT_AVAILABLE', 'no controller leader answered after 10 attempts');
+    nowMs += 600;
+    coordinator.heartbeatAnswers.push(unavailable());
+    await member.heartbeat();
+    expect(member.state).toBe('stable');
+    nowMs += 400;
+    coordinator.heartbeatAnswers.push(unavailable());
+    await member.heartbeat();
+    expect(member.state).toBe('lost');
+    expect(member.ownsPartitions()).toBe(false);
+  });
+
   it('leaves once its first join answers when leave() comes while it has no member id yet', async () => {
     const coordinator = new ScriptedCoordinator();
     coordinator.holdJoins = true;
