@@ -10,7 +10,17 @@ export const checksumBytes = 4;
 export function checksumValue(payload: Uint8Array): Uint8Array {
   const bytes = new Uint8Array(checksumBytes + payload.byteLength);
   bytes.set(payload, checksumBytes);
-  new DataView(bytes.buffer).setUint32(0, crc32c(payload));
+  return sealChecksummedValue(bytes);
+}
+
+/**
+ * Writes the checksum of `bytes` after its first checksumBytes into those first bytes, and returns
+ * `bytes`: for a caller that built its payload behind the checksum's room, so a megabyte batch is
+ * not copied once more to be framed.
+ */
+export function sealChecksummedValue(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteLength < checksumBytes) throw new RangeError(`a checksummed value needs at least ${checksumBytes} bytes, got ${bytes.byteLength}`);
+  new DataView(bytes.buffer, bytes.byteOffset, checksumBytes).setUint32(0, crc32c(bytes.subarray(checksumBytes)));
   return bytes;
 }
 
