@@ -10,7 +10,8 @@ function failuresOf(results: readonly SimulationResult[]): string[] {
   return results.flatMap((result) => (result.failure === undefined ? [] : [formatFailure(result.seed, undefined, result.options, result.failure)]));
 }
 
-type CountedStat = 'metadataCommands' | 'brokersFenced' | 'staleAlterPartitionsRejected' | 'recordsAcknowledged' | 'brokerCrashes' | 'replicaTruncations';
+type CountedStat =
+  | 'metadataCommands' | 'brokersFenced' | 'staleAlterPartitionsRejected' | 'recordsAcknowledged' | 'recordsRetried' | 'duplicatesAnswered' | 'brokerCrashes' | 'replicaTruncations';
 
 function total(results: readonly SimulationResult[], stat: CountedStat): number {
   return results.reduce((sum, result) => sum + result.stats[stat], 0);
@@ -26,10 +27,13 @@ describe('the simulated cluster', () => {
     expect(total(results, 'metadataCommands')).toBeGreaterThan(metadataSeeds * 20);
     expect(total(results, 'brokersFenced')).toBeGreaterThan(0);
     expect(total(results, 'staleAlterPartitionsRejected')).toBeGreaterThan(0);
-    // A share of those runs the replication workload: records acknowledged, crashes, divergent suffixes truncated.
+    // A share of those runs the replication workload: records acknowledged, retried and recognised
+    // as duplicates, crashes, divergent suffixes truncated.
     const replicationSeeds = results.filter((result) => result.stats.recordsProduced > 0).length;
     expect(replicationSeeds).toBeGreaterThan(seedCount / 10);
     expect(total(results, 'recordsAcknowledged')).toBeGreaterThan(replicationSeeds * 5);
+    expect(total(results, 'recordsRetried')).toBeGreaterThan(0);
+    expect(total(results, 'duplicatesAnswered')).toBeGreaterThan(0);
     expect(total(results, 'brokerCrashes')).toBeGreaterThan(0);
     expect(total(results, 'replicaTruncations')).toBeGreaterThan(0);
   }, 240_000);
