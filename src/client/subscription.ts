@@ -56,6 +56,9 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
   /** Set when the stream ended: undefined for OK, or its error; thrown once the deliveries are taken. */
   private outcome: { error: TributaryError | undefined } | undefined;
   private waiter: (() => void) | undefined;
+  /** Charged bytes of the queued messages: the broker keeps it within the window, and the transport is paused if it does not. */
+  private queuedBytes = 0;
+  private transportPaused = false;
   private grantFailures = 0;
   private readonly grantRetriesMax: number;
   private cancelGrantRetry: (() => void) | undefined;
@@ -125,7 +128,11 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
         this.started = started;
         this.credit = new SubscriptionCredit(started.windowBytes);
       },
-      records: (message) => this.deliver({ kind: 'records', message, taken: 0 }),
+      records: (message) => {
+        this.queuedBytes += message.chargedBytes;
+        this.deliver({ kind: 'records', message, taken: 0 });
+        this.holdTransport();
+      },
       partitionEnd: (end) => this.deliver({ kind: 'end', end }),
       ended: (error) => this.finish(error),
     };
@@ -174,10 +181,25 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
       return { topic: message.topic, partition: message.partition, ...record };
     }
     this.deliveries.shift();
+    this.queuedBytes -= message.chargedBytes;
+    this.holdTransport();
     this.credit?.consumed(message.chargedBytes);
     if (message.error !== undefined) this.fail(message.error);
     else this.grantIfDue();
     return undefined;
+  }
+
+  /**
+   * Bounds the queue by the granted window even against a broker that breaks the credit rules:
+   * the transport stops reading (HTTP/2 flow control then holds the broker) while the queue holds
+   * a window's worth, and reads again once the application has taken enough.
+   */
+  private holdTransport(): void {
+    const full = this.queuedBytes >= (this.started?.windowBytes ?? Number.POSITIVE_INFINITY);
+    if (full === this.transportPaused) return;
+    this.transportPaused = full;
+    if (full) this.call.pause();
+    else this.call.resume();
   }
 
   private reportEnd(end: PartitionEnd): void {

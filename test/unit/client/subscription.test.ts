@@ -7,12 +7,14 @@ import type { SubscribedRecords, SubscriptionHandlers } from '../../../src/rpc/c
 class ScriptedBroker implements SubscriptionLinks {
   handlers: SubscriptionHandlers | undefined;
   readonly grants: number[] = [];
+  /** pause and resume calls on the transport, in order. */
+  readonly transport: string[] = [];
   cancelled = false;
 
   subscribe(_address: string, _input: unknown, handlers: SubscriptionHandlers) {
     this.handlers = handlers;
     handlers.started({ subscriptionId: 'sub-1', windowBytes: 100, nodeId: 1 });
-    return { pause: () => undefined, resume: () => undefined, cancel: () => (this.cancelled = true) };
+    return { pause: () => this.transport.push('pause'), resume: () => this.transport.push('resume'), cancel: () => (this.cancelled = true) };
   }
 
   grantCredit(_address: string, input: { consumedBytes: number }) {
@@ -61,6 +63,17 @@ describe('Subscription (SDK)', () => {
     broker.send(0, [5], 10);
     expect((await waiting)?.offset).toBe(5);
     expect(subscription.position('orders', 0)).toBe(6);
+  });
+
+  it('pauses the transport while a window of data waits unconsumed, should the broker break the credit rules', async () => {
+    const { broker, subscription } = open();
+    broker.send(0, [0], 60);
+    expect(broker.transport).toEqual([]);
+    broker.send(0, [1], 60);
+    expect(broker.transport).toEqual(['pause']);
+    expect((await subscription.next())?.offset).toBe(0);
+    expect((await subscription.next())?.offset).toBe(1);
+    expect(broker.transport).toEqual(['pause', 'resume']);
   });
 
   it('reports partition ends in stream order and finishes when the stream ends OK', async () => {
