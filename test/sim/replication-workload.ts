@@ -73,8 +73,8 @@ const quietDelayMsMax = 20;
  * metadata workload's brokers each host a replica (sim-replica.ts) of every partition of one
  * topic, learning leaders, ISRs and epochs from committed metadata read from some controller,
  * which may lag; followers fetch from leaders over their own simulated network; idempotent
- * producers write acks=all and retry; leaders propose ISR changes through AlterPartition (replication-actors.ts). Faults of
- * its own: broker crashes, one at a time or all at once in an outage (the unsynced tail is lost,
+ * producers write acks=all and retry; leaders propose ISR changes through AlterPartition
+ * (replication-actors.ts). Faults of its own: broker crashes, one at a time or all at once in an outage (the unsynced tail is lost,
  * the controller keeps the old incarnation until it re-registers or is fenced) and cuts of the replication network. After healing the
  * producers stop and every partition must settle: a leader whose high watermark reaches its
  * durable log end.
