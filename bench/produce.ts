@@ -172,6 +172,7 @@ function report(options: BenchOptions, results: Results, loadAverageAtStart: num
     ackLatencyMsP50: summarize(results.tributaryLatency, (run) => run.ackMsP50, 2),
     ackLatencyMsP99: summarize(results.tributaryLatency, (run) => run.ackMsP99, 2),
     latencyRecordsPerSecondSent: summarize(results.tributaryLatency, (run) => run.recordsPerSecond, 0),
+    latencyFailedRecords: summarize(results.tributaryLatency, (run) => run.failedRecords, 0),
   };
   const nats = { recordsPerSecond: summarize(results.nats, (run) => run.recordsPerSecond, 0), mebibytesPerSecond: summarize(results.nats, (run) => run.mebibytesPerSecond, 2) };
   const ceiling = { recordsPerSecond: summarize(results.ceiling, (run) => run.recordsPerSecond, 0), mebibytesPerSecond: summarize(results.ceiling, (run) => run.mebibytesPerSecond, 2) };

@@ -52,6 +52,8 @@ export interface LatencyResult {
   readonly ackMsP99: number;
   readonly recordsPerSecond: number;
   readonly samples: number;
+  /** Records the producer gave up on (none in a healthy run). */
+  readonly failedRecords: number;
 }
 
 export class TributaryProduceTarget {
@@ -113,13 +115,15 @@ export class TributaryProduceTarget {
       consumer.assign(Array.from({ length: partitionCount }, (_, partition) => ({ topic, partition, offset: 'latest' as const })));
       await consumer.poll();
       let consuming = true;
-      const reader = readLatencies(consumer, () => consuming, endToEndMs);
-      const { startMs, sent } = await sendPaced(producer, topic, recordBytes, ratePerSecond, durationMs, ackMs);
+      // The sender and the reader count records sent from the same instant, so their counts meet.
+      const startMs = performance.now();
+      const reader = readLatencies(consumer, () => consuming, startMs + latencyWarmUpMs, endToEndMs);
+      const sent = await sendPaced(producer, topic, { recordBytes, ratePerSecond, durationMs, startMs }, ackMs);
       await producer.flush();
       await waitUntil(() => endToEndMs.length >= sent.measured || performance.now() - startMs > durationMs + topicReadyTimeoutMs);
       consuming = false;
       await reader;
-      return latencyResult(endToEndMs, ackMs, sent.total, durationMs);
+      return { ...latencyResult(endToEndMs, ackMs, sent.total, durationMs), failedRecords: sent.failed };
     } finally {
       await producer.close();
       consumer.close();
@@ -188,9 +192,9 @@ export class TributaryProduceTarget {
 }
 
 /** Sends what is due every `pacingIntervalMs`; each value starts with its send time (performance.now(), float64). */
-async function sendPaced(producer: Producer, topic: string, recordBytes: number, ratePerSecond: number, durationMs: number, ackMs: number[]): Promise<{ startMs: number; sent: { total: number; measured: number } }> {
-  const startMs = performance.now();
-  const sent = { total: 0, measured: 0 };
+async function sendPaced(producer: Producer, topic: string, pace: { recordBytes: number; ratePerSecond: number; durationMs: number; startMs: number }, ackMs: number[]): Promise<{ total: number; measured: number; failed: number }> {
+  const { recordBytes, ratePerSecond, durationMs, startMs } = pace;
+  const sent = { total: 0, measured: 0, failed: 0 };
   for (let nowMs = startMs; nowMs - startMs < durationMs; nowMs = performance.now()) {
     const due = Math.floor(((nowMs - startMs) * ratePerSecond) / 1_000);
     for (; sent.total < due; sent.total++) {
@@ -199,28 +203,33 @@ async function sendPaced(producer: Producer, topic: string, recordBytes: number,
       new DataView(value.buffer).setFloat64(0, sentAtMs);
       const measured = sentAtMs - startMs >= latencyWarmUpMs;
       if (measured) sent.measured++;
-      void producer.sendRecord(topic, { value }).then(() => {
-        if (measured && ackMs.length < latencySamplesMax) ackMs.push(performance.now() - sentAtMs);
-      });
+      // A failed record is counted, not thrown: the run reports it and waits no longer for it.
+      void producer.sendRecord(topic, { value }).then(
+        () => {
+          if (measured && ackMs.length < latencySamplesMax) ackMs.push(performance.now() - sentAtMs);
+        },
+        () => {
+          sent.failed++;
+          if (measured) sent.measured--;
+        },
+      );
     }
     await sleep(pacingIntervalMs);
   }
-  return { startMs, sent };
+  return sent;
 }
 
 /** Polls until told to stop; records sent after the warm-up give a latency sample each. */
-async function readLatencies(consumer: Consumer, consuming: () => boolean, endToEndMs: number[]): Promise<void> {
-  let firstMeasuredMs: number | undefined;
+async function readLatencies(consumer: Consumer, consuming: () => boolean, measuredFromMs: number, endToEndMs: number[]): Promise<void> {
   while (consuming()) {
     for (const record of await consumer.poll()) {
       const sentAtMs = new DataView(record.value.buffer, record.value.byteOffset, record.value.byteLength).getFloat64(0);
-      firstMeasuredMs ??= sentAtMs + latencyWarmUpMs;
-      if (sentAtMs >= firstMeasuredMs && endToEndMs.length < latencySamplesMax) endToEndMs.push(performance.now() - sentAtMs);
+      if (sentAtMs >= measuredFromMs && endToEndMs.length < latencySamplesMax) endToEndMs.push(performance.now() - sentAtMs);
     }
   }
 }
 
-function latencyResult(endToEndMs: number[], ackMs: number[], sentTotal: number, durationMs: number): LatencyResult {
+function latencyResult(endToEndMs: number[], ackMs: number[], sentTotal: number, durationMs: number): Omit<LatencyResult, 'failedRecords'> {
   const sortedEndToEnd = [...endToEndMs].sort((left, right) => left - right);
   const sortedAck = [...ackMs].sort((left, right) => left - right);
   return {
