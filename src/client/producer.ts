@@ -269,8 +269,9 @@ export class Producer {
 /**
  * A leader lost track of the producer's sequence (its state expired, or a batch that failed for
  * good left a gap): the producer moves to a new epoch and sends the batch again from sequence 0.
- * It cannot be a duplicate: a leader rebuilds its producers from its log, so it knows every batch
- * the log still holds.
+ * It cannot be a duplicate: a leader rebuilds its producers from its log and from the summaries
+ * of what retention deleted (storage/retired-producer-batches.ts), so it knows the producer's
+ * last batches unless the producer was idle past producerIdleMsMax.
  */
 const sequenceLostCodes: ReadonlySet<string> = new Set(['UNKNOWN_PRODUCER_ID', 'OUT_OF_ORDER_SEQUENCE']);
 

@@ -19,7 +19,9 @@ import {
   partitionBatchSummaryOffset,
   partitionBatchSummaryRange,
   partitionLogStartKey,
+  retiredProducerBatchesKey,
 } from './storage-keys.js';
+import { encodeRetiredProducerBatches, retiredProducerBatchesFrom, retiredProducerBatchesSchema, retireProducerBatches } from './retired-producer-batches.js';
 import type { StorageWriter } from './storage-writer.js';
 import { getStoredRecord, rangeStoredRecords, recordIn } from './stored-record.js';
 import { decodeStoredBatch, encodeStoredBatch, type StoredBatch } from './stored-batch.js';
@@ -44,7 +46,10 @@ export async function openPartitionLog(engine: KeyValueStore, writer: StorageWri
   for await (const [, value] of rangeStoredRecords(engine, leaderEpochRange(partition), checkpointRecord)) {
     checkpoints.push(unpackValue(value, checkpointSchema, recordIn(engine, checkpointRecord)));
   }
-  return new KeyValuePartitionLog(engine, writer, partition, { logStartOffset, index, epochs: new LeaderEpochCache(checkpoints) });
+  const retiredRecord = `partition "${name}" retired producer batches`;
+  const retiredBytes = await getStoredRecord(engine, retiredProducerBatchesKey(partition), retiredRecord);
+  const retired = retiredBytes === undefined ? [] : retiredProducerBatchesFrom(unpackValue(retiredBytes, retiredProducerBatchesSchema, recordIn(engine, retiredRecord)));
+  return new KeyValuePartitionLog(engine, writer, partition, { logStartOffset, index, epochs: new LeaderEpochCache(checkpoints), retired });
 }
 
 /** The batch summaries of `partition`, checked to be contiguous from the log start offset on. */
@@ -73,6 +78,7 @@ interface LoadedState {
   readonly logStartOffset: number;
   readonly index: BatchIndex;
   readonly epochs: LeaderEpochCache;
+  readonly retired: BatchSummary[];
 }
 
 class KeyValuePartitionLog implements PartitionLog {
@@ -81,6 +87,8 @@ class KeyValuePartitionLog implements PartitionLog {
   private readonly index: BatchIndex;
   private readonly epochs: LeaderEpochCache;
   private startOffset: number;
+  /** Idempotent producers' summaries of batches below the log start (retired-producer-batches.ts). */
+  private retired: BatchSummary[];
   /** Every offset below it is durable and readable. */
   private endOffset: number;
   /** Where the next append lands: ahead of endOffset while appends are in flight. */
@@ -99,6 +107,7 @@ class KeyValuePartitionLog implements PartitionLog {
     this.index = state.index;
     this.epochs = state.epochs;
     this.startOffset = state.logStartOffset;
+    this.retired = state.retired;
     this.endOffset = Math.max(state.logStartOffset, (state.index.last()?.lastOffset ?? -1) + 1);
     this.nextOffset = this.endOffset;
   }
@@ -123,8 +132,9 @@ class KeyValuePartitionLog implements PartitionLog {
     return this.epochs.all();
   }
 
-  batchSummaries(): IterableIterator<BatchSummary> {
-    return this.index[Symbol.iterator]();
+  *batchSummaries(): IterableIterator<BatchSummary> {
+    yield* this.retired;
+    yield* this.index;
   }
 
   endOffsetForEpoch(epoch: number): EpochEndOffset | undefined {
@@ -268,6 +278,11 @@ class KeyValuePartitionLog implements PartitionLog {
     const emptied = offset > this.endOffset;
     const removed = this.index.removeBefore(emptied ? this.index.length : this.index.positionOf(offset));
     const operations = removed.flatMap((summary) => this.deleteBatch(summary));
+    // In the same write as the deletes: a crash between them would forget the producers.
+    if (removed.some((summary) => summary.producer !== undefined)) {
+      this.retired = retireProducerBatches(this.retired, removed);
+      operations.push({ type: 'put', key: retiredProducerBatchesKey(this.partition), value: packValue(encodeRetiredProducerBatches(this.retired)) });
+    }
     if (emptied) {
       operations.push(...this.epochs.clear().map((checkpoint) => this.deleteCheckpoint(checkpoint)));
       this.endOffset = offset;

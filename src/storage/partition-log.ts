@@ -82,7 +82,9 @@ export interface PartitionLog {
   leaderEpochCheckpoints(): readonly EpochCheckpoint[];
   /**
    * The durable batches from the log start on, oldest first, as their summaries: offsets,
-   * timestamps and producer fields, read from memory. Do not hold the iterator across a write.
+   * timestamps and producer fields, read from memory; before them, the last few batches of each
+   * idempotent producer that retention deleted (retired-producer-batches.ts), so a leader
+   * rebuilding its producers from these forgets none. Do not hold the iterator across a write.
    */
   batchSummaries(): IterableIterator<BatchSummary>;
   /** OffsetsForLeaderEpoch for `epoch` (leader-epoch-cache.ts); undefined when the log cannot say. */

@@ -21,6 +21,7 @@ import { assertPartitionId, type PartitionId } from './partition-id.js';
  *   13 <partition> <epoch>              leader-epoch checkpoint
  *   14                                  retired (a per-producer store; producer state is rebuilt from 11)
  *   15 <partition>                      the id of the topic incarnation the partition's data belongs to
+ *   16 <partition>                      idempotent producers' batch summaries retention deleted
  *   20 <device id> <session id>         upload-session index entry
  *
  * where <partition> is <topic length u16> <topic UTF-8> <partition index u32>.
@@ -37,6 +38,7 @@ export const keyPrefixes = {
   partitionLogStart: 0x12,
   leaderEpoch: 0x13,
   partitionTopicId: 0x15,
+  retiredProducerBatches: 0x16,
   uploadSession: 0x20,
 } as const;
 
@@ -158,11 +160,12 @@ export const partitionLogStartKey = (id: PartitionId): Uint8Array => key(keyPref
 export const leaderEpochKey = (id: PartitionId, epoch: number): Uint8Array => key(keyPrefixes.leaderEpoch, encodePartition(id), epoch);
 export const leaderEpochRange = (id: PartitionId): KeyRange => prefixRange(key(keyPrefixes.leaderEpoch, encodePartition(id)));
 export const partitionTopicIdKey = (id: PartitionId): Uint8Array => key(keyPrefixes.partitionTopicId, encodePartition(id));
+export const retiredProducerBatchesKey = (id: PartitionId): Uint8Array => key(keyPrefixes.retiredProducerBatches, encodePartition(id));
 
 /** Every range holding data of `id`'s partition: what discarding a partition deletes. */
 export function partitionDataRanges(id: PartitionId): KeyRange[] {
   const partition = encodePartition(id);
-  const prefixes = [keyPrefixes.partitionBatch, keyPrefixes.partitionBatchSummary, keyPrefixes.partitionLogStart, keyPrefixes.leaderEpoch];
+  const prefixes = [keyPrefixes.partitionBatch, keyPrefixes.partitionBatchSummary, keyPrefixes.partitionLogStart, keyPrefixes.leaderEpoch, keyPrefixes.retiredProducerBatches];
   return prefixes.map((prefix) => prefixRange(key(prefix, partition)));
 }
 

@@ -55,12 +55,13 @@ describe('ReplicaLog (the simulator\'s partition replica)', () => {
     expect(log.endOffsetForEpoch(3)).toEqual({ epoch: 3, endOffset: 10 });
   });
 
-  it('summarises its records from the log start as batches of one, with their producer stamps, for a new leader to rebuild from', () => {
+  it('summarises its records as batches of one, with their producer stamps, those retention dropped first, for a new leader to rebuild from', () => {
     const log = logOf([1, 1, 2]);
     log.advanceLogStartOffset(1);
     expect(log.batchSummaries()).toEqual([
-      { baseOffset: 1, lastOffset: 1, maxTimestampMs: 10, producer: { producerId: 1, producerEpoch: 0, baseSequence: 1 } },
-      { baseOffset: 2, lastOffset: 2, maxTimestampMs: 20, producer: { producerId: 1, producerEpoch: 0, baseSequence: 2 } },
+      { baseOffset: 0, lastOffset: 0, maxTimestampMs: 0, storedBytes: 0, producer: { producerId: 1, producerEpoch: 0, baseSequence: 0 } },
+      { baseOffset: 1, lastOffset: 1, maxTimestampMs: 10, storedBytes: 0, producer: { producerId: 1, producerEpoch: 0, baseSequence: 1 } },
+      { baseOffset: 2, lastOffset: 2, maxTimestampMs: 20, storedBytes: 0, producer: { producerId: 1, producerEpoch: 0, baseSequence: 2 } },
     ]);
   });
 

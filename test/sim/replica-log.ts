@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { noEpoch, type ProducerBatch } from '../../src/broker/index.js';
 import type { LoggedBatch } from '../../src/broker/producer-state-table.js';
+import type { BatchSummary } from '../../src/storage/index.js';
+import { retireProducerBatches } from '../../src/storage/retired-producer-batches.js';
 import { type EpochEndOffset, LeaderEpochCache } from '../../src/storage/leader-epoch-cache.js';
 import type { Prng } from './prng.js';
 import type { CrashFaults } from './simulated-disk.js';
@@ -36,6 +38,8 @@ export class ReplicaLog {
   /** By offset; the offsets below `startOffset` hold nothing any more. */
   private readonly records: Array<ReplicaRecord | undefined> = [];
   private startOffset = 0;
+  /** The last records of each idempotent producer that retention dropped (src/storage/retired-producer-batches.ts). */
+  private retired: BatchSummary[] = [];
   private durableEnd = 0;
   private readonly epochs = new LeaderEpochCache([]);
 
@@ -75,9 +79,13 @@ export class ReplicaLog {
    * what a new leader rebuilds its ProducerStateTable from.
    */
   batchSummaries(): LoggedBatch[] {
-    return this.slice(this.startOffset, this.records.length).map((record, index) => {
-      const offset = this.startOffset + index;
-      return { baseOffset: offset, lastOffset: offset, maxTimestampMs: record.timestampMs, producer: record.producer };
+    return [...this.retired, ...this.summariesOf(this.startOffset, this.records.length)];
+  }
+
+  private summariesOf(fromOffset: number, toOffset: number): BatchSummary[] {
+    return this.slice(fromOffset, toOffset - fromOffset).map((record, index) => {
+      const offset = fromOffset + index;
+      return { baseOffset: offset, lastOffset: offset, maxTimestampMs: record.timestampMs, storedBytes: 0, producer: record.producer };
     });
   }
 
@@ -108,6 +116,8 @@ export class ReplicaLog {
    */
   advanceLogStartOffset(offset: number): void {
     if (offset <= this.startOffset) return;
+    // The real log's rule, by its own code: the producers of what goes are kept (durable at once, as there).
+    this.retired = retireProducerBatches(this.retired, this.summariesOf(this.startOffset, Math.min(offset, this.records.length)));
     if (offset > this.records.length) {
       this.records.length = 0;
       this.records.length = offset;

@@ -86,3 +86,18 @@ describe('idempotent appends on a partition leader', () => {
     expect(await later.append(batchOf(1, 0, 1), 'leader', 1_000)).toEqual({ baseOffset: 1, lastOffset: 1, duplicate: false });
   });
 });
+
+describe('idempotent producers and retention', () => {
+  it('a new leader still recognises the retry of a batch retention deleted, on every replica that deleted it', async () => {
+    const engine = new MemoryKeyValueStore();
+    const first = leaderOn(await openLog(engine), 4);
+    await first.append(batchOf(2, 0), 'all', 1_000);
+    await first.append({ recordCount: 3, firstTimestampMs: 1_000, maxTimestampMs: 1_000, payload: new Uint8Array(30) }, 'all', 1_000);
+    // Retention deletes the producer's only batch: the log no longer holds it.
+    await (await openLog(engine)).advanceLogStartOffset(2);
+    first.resign('test');
+    const second = leaderOn(await openLog(engine), 5);
+    expect(await second.append(batchOf(2, 0), 'all', 1_000)).toEqual({ baseOffset: 0, lastOffset: 1, duplicate: true });
+    expect(await second.append(batchOf(1, 2), 'all', 1_000)).toEqual({ baseOffset: 5, lastOffset: 5, duplicate: false });
+  });
+});
