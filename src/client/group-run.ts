@@ -148,8 +148,11 @@ export class GroupRun {
           await sleep(this.settings.idleWaitMs);
           continue;
         }
-        await this.process(await this.source.poll());
+        const records = await this.source.poll();
+        await this.process(records);
         await this.commitIfDue();
+        // A source that answers at once with nothing (fetchMaxWaitMs 0, nothing new) must not starve the timers: heartbeats.
+        if (records.length === 0) await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (error) {
       failure = error;
