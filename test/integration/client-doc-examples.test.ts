@@ -51,7 +51,7 @@ async function runExample(name: string, bootstrap: string, linesWanted: number):
   }
 }
 
-describe('the consumer group examples of docs/CLIENT.md', () => {
+describe('the examples of docs/CLIENT.md', () => {
   let node: TestNode;
   let groups: GroupCoordinatorClient;
 
@@ -92,5 +92,15 @@ describe('the consumer group examples of docs/CLIENT.md', () => {
     expect(stdout.split('\n').filter((line) => line.endsWith('records')).toSorted()).toEqual(['readings-0: 2 records', 'readings-1: 2 records']);
     expect(stdout).toMatch(/generation \d+: revoked/);
     expect(await committed('archiver')).toEqual([[0, 2], [1, 2]]);
+  }, 60_000);
+
+  // After the group examples, which expect the four records of beforeAll alone.
+  it('the producer example sends with both forms of send and prints where the records went', async () => {
+    const { code, stdout } = await runExample('producer', node.grpcAddress, 2);
+    expect(code).toBe(0);
+    const lines = stdout.split('\n').filter((line) => line !== '');
+    expect(lines[0]).toMatch(/^partition [01] offset \d+$/);
+    // 'b' went to partition 1, after the two records beforeAll put there and the keyed and sticky ones that landed there too.
+    expect(lines[1]).toMatch(/^partition 1 offset [2-4]$/);
   }, 60_000);
 });
