@@ -19,5 +19,5 @@ export { murmur2, partitionForKey } from './partitioner.js';
 export { bufferWaitersMax, Producer, type ProducerLinks, type ProducerOptions, type ProducerSendRequest, type RecordMetadata } from './producer.js';
 export type { ProducerMessage } from './producer-message.js';
 export { type PartitionEnd, Subscription, type SubscriptionLinks, type SubscriptionOptions } from './subscription.js';
-export type { ProduceAcks, RecordHeaderEntry } from '../rpc/clients/index.js';
+export type { CompressionCodec, ProduceAcks, RecordHeaderEntry } from '../rpc/clients/index.js';
 export { TributaryError, type ErrorCode } from '../errors/index.js';
