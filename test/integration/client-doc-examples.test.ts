@@ -25,10 +25,10 @@ function documentedExample(name: string): string {
 
 /**
  * Runs a documented example as its own process against `bootstrap` (the SDK imported from this
- * tree), until it printed `linesWanted` lines; then SIGTERM, which the examples answer by
- * disconnecting. Resolves with its output and exit code.
+ * tree), until it printed `linesWanted` lines; then SIGTERM, which the consumer examples answer by
+ * disconnecting, unless it `endsByItself` (then it is waited for). Resolves with its output and exit code.
  */
-async function runExample(name: string, bootstrap: string, linesWanted: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function runExample(name: string, bootstrap: string, linesWanted: number, endsByItself = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const directory = mkdtempSync(join(tmpdir(), 'trib-doc-example-'));
   // .mts: the examples use top-level await, which needs an ES module outside the package.
   const file = join(directory, `${name}.mts`);
@@ -41,7 +41,7 @@ async function runExample(name: string, bootstrap: string, linesWanted: number):
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
     await eventually(() => Promise.resolve(stdout.split('\n').filter((line) => line !== '').length >= linesWanted || child.exitCode !== null ? true : undefined), waitMs, `${linesWanted} lines from ${name}; stderr: ${stderr}`);
-    child.kill('SIGTERM');
+    if (!endsByItself) child.kill('SIGTERM');
     const code = await exited;
     if (code !== 0) console.error(`${name} exited with ${code}; stderr: ${stderr}`);
     return { code, stdout, stderr };
@@ -96,7 +96,7 @@ describe('the examples of docs/CLIENT.md', () => {
 
   // After the group examples, which expect the four records of beforeAll alone.
   it('the producer example sends with both forms of send and prints where the records went', async () => {
-    const { code, stdout } = await runExample('producer', node.grpcAddress, 2);
+    const { code, stdout } = await runExample('producer', node.grpcAddress, 2, true);
     expect(code).toBe(0);
     const lines = stdout.split('\n').filter((line) => line !== '');
     expect(lines[0]).toMatch(/^partition [01] offset \d+$/);
