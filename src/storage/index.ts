@@ -25,7 +25,7 @@ export {
 } from './memory/memory-key-value-store.js';
 export { openNodeStorage, storageDirectoryName, type NodeStorage, type NodeStorageOptions } from './open-node-storage.js';
 export { formatPartition, partitionIndexMax, topicNameBytesMax, type PartitionId } from './partition-id.js';
-export type { AppendedBatch, AppendOptions, LogBatch, PartitionLog, RetentionRequest, RetentionResult } from './partition-log.js';
+export type { AppendedBatch, AppendOptions, LogBatch, PartitionLog, ReadOptions, RetentionRequest, RetentionResult } from './partition-log.js';
 export type { RaftLogStore } from './raft-log-store.js';
 export { openRocksDbKeyValueStore, writeThreadDefault, type RocksDbKeyValueStoreOptions, type WriteThread } from './rocksdb/rocksdb-key-value-store.js';
 export type { SnapshotSink, SnapshotStore, StoredSnapshot, StoredSnapshotMetadata } from './snapshot-store.js';

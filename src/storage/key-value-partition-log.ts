@@ -7,7 +7,7 @@ import type { KeyValueOperation, KeyValueStore } from './key-value-store.js';
 import { type EpochCheckpoint, type EpochEndOffset, LeaderEpochCache } from './leader-epoch-cache.js';
 import { packValue, safeNonNegativeInteger, unpackValue } from './packed-value.js';
 import { assertPartitionId, formatPartition, type PartitionId } from './partition-id.js';
-import type { AppendedBatch, AppendOptions, LogBatch, PartitionLog, RetentionRequest, RetentionResult } from './partition-log.js';
+import type { AppendedBatch, AppendOptions, LogBatch, PartitionLog, ReadOptions, RetentionRequest, RetentionResult } from './partition-log.js';
 import { countBatchesBreachingRetention } from './partition-retention.js';
 import { SerialQueue } from './serial-queue.js';
 import {
@@ -93,6 +93,12 @@ class KeyValuePartitionLog implements PartitionLog {
   private endOffset: number;
   /** Where the next append lands: ahead of endOffset while appends are in flight. */
   private nextOffset: number;
+  /**
+   * The batches from endOffset to nextOffset: appended, not yet durable, in offset order. A leader
+   * serves them to followers before its own fsync (`read` with `unsynced`), so the two fsyncs of
+   * an acks=all write run side by side instead of one after the other.
+   */
+  private readonly unsynced: LogBatch[] = [];
   /** Settles once every append started so far is durable; rejects once one failed. */
   private appendsSettled: Promise<void> = Promise.resolve();
   private writeFailure: TributaryError | undefined;
@@ -138,7 +144,8 @@ class KeyValuePartitionLog implements PartitionLog {
   }
 
   endOffsetForEpoch(epoch: number): EpochEndOffset | undefined {
-    return this.epochs.endOffsetFor(epoch, this.endOffset);
+    // The appended end: a leader's followers may hold its unsynced batches already.
+    return this.epochs.endOffsetFor(epoch, this.nextOffset);
   }
 
   /**
@@ -164,8 +171,11 @@ class KeyValuePartitionLog implements PartitionLog {
     const epoch = batch.partitionLeaderEpoch;
     if (this.epochs.assign(epoch, baseOffset)) operations.push(this.putCheckpoint({ epoch, startOffset: baseOffset }));
     this.nextOffset = lastOffset + 1;
+    this.unsynced.push({ ...batch, baseOffset, lastOffset });
     // Applied in append order even if the writer resolved out of order, and never after a failure.
     const durable = Promise.all([this.appendsSettled, this.writer.write(operations)]).then(() => {
+      const synced = this.unsynced.shift();
+      assert.equal(synced?.baseOffset, baseOffset, `partition "${this.name}": appends became durable out of order`);
       this.index.push(summary);
       this.endOffset = summary.lastOffset + 1;
       return { baseOffset, lastOffset: summary.lastOffset };
@@ -195,7 +205,50 @@ class KeyValuePartitionLog implements PartitionLog {
     }
   }
 
-  async read(fromOffset: number, maxBytes: number): Promise<LogBatch[]> {
+  appendedEndOffset(): number {
+    return this.nextOffset;
+  }
+
+  async read(fromOffset: number, maxBytes: number, options: ReadOptions = {}): Promise<LogBatch[]> {
+    if (options.unsynced !== true) return this.readDurable(fromOffset, maxBytes);
+    const durable = fromOffset < this.endOffset || fromOffset <= this.startOffset ? await this.readDurable(fromOffset, maxBytes) : [];
+    const last = durable.at(-1);
+    const storedBytes = durable.reduce((total, batch) => total + batch.payload.byteLength, 0);
+    // A budget the durable batches spent, or a durable read cut short, ends the answer there.
+    if (last !== undefined && (storedBytes >= maxBytes || last.lastOffset + 1 < this.endOffset)) return durable;
+    if (last === undefined) this.assertUnsyncedInRange(fromOffset);
+    return [...durable, ...this.unsyncedFrom(last === undefined ? fromOffset : last.lastOffset + 1, maxBytes - storedBytes, durable.length === 0)];
+  }
+
+  /**
+   * Unsynced batches from the one holding `fromOffset`, contiguous, within `budgetBytes` (the
+   * first one whatever its size when `atLeastOne`). Empty when the batch at `fromOffset` became
+   * durable meanwhile: the reader asks again.
+   */
+  private unsyncedFrom(fromOffset: number, budgetBytes: number, atLeastOne: boolean): LogBatch[] {
+    const taken: LogBatch[] = [];
+    let bytes = 0;
+    let next = fromOffset;
+    for (const batch of this.unsynced) {
+      if (batch.lastOffset < next) continue;
+      if (batch.baseOffset > next) break;
+      bytes += batch.payload.byteLength;
+      if (bytes > budgetBytes && !(atLeastOne && taken.length === 0)) break;
+      taken.push(batch);
+      next = batch.lastOffset + 1;
+    }
+    return taken;
+  }
+
+  private assertUnsyncedInRange(fromOffset: number): void {
+    if (fromOffset >= this.startOffset && fromOffset <= this.nextOffset) return;
+    throw new TributaryError(
+      'OFFSET_OUT_OF_RANGE',
+      `partition "${this.name}": cannot read from offset ${fromOffset}; valid offsets are ${this.startOffset} (log start) to ${this.nextOffset} (log end, appends not yet durable included)`,
+    );
+  }
+
+  private async readDurable(fromOffset: number, maxBytes: number): Promise<LogBatch[]> {
     assertOffset(fromOffset, 'fromOffset');
     assert.ok(Number.isSafeInteger(maxBytes) && maxBytes > 0, `maxBytes must be a positive integer, got ${maxBytes}`);
     this.assertInRange(fromOffset, 'read from');
@@ -329,6 +382,8 @@ class KeyValuePartitionLog implements PartitionLog {
   }
 
   private recordFailure(error: unknown): void {
+    // What was not written must not be served: the log refuses everything from now on anyway.
+    this.unsynced.length = 0;
     this.writeFailure ??= TributaryError.from(error);
   }
 

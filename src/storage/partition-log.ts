@@ -11,6 +11,14 @@ export interface AppendOptions {
   readonly baseOffset?: number;
 }
 
+export interface ReadOptions {
+  /**
+   * Also batches appended and not yet durable, after the durable ones (a leader serving its
+   * followers: they fsync while it does). Such a batch may still be lost if this node crashes.
+   */
+  readonly unsynced?: boolean;
+}
+
 export interface AppendedBatch {
   readonly baseOffset: number;
   readonly lastOffset: number;
@@ -53,6 +61,8 @@ export interface PartitionLog {
   logStartOffset(): number;
   /** Offset the next durable batch starts at: every offset below it is durable. */
   logEndOffset(): number;
+  /** Offset the next append lands at: past the batches appended and not yet durable. */
+  appendedEndOffset(): number;
   /** Stored bytes of all batches (what retention by bytes measures). */
   sizeBytes(): number;
   append(batch: StoredBatch, options?: AppendOptions): Promise<AppendedBatch>;
@@ -60,7 +70,7 @@ export interface PartitionLog {
    * Batches from the one holding `fromOffset` on, within `maxBytes` of stored bytes but at least
    * one batch when any exists at or after `fromOffset`; empty at the log end offset.
    */
-  read(fromOffset: number, maxBytes: number): Promise<LogBatch[]>;
+  read(fromOffset: number, maxBytes: number, options?: ReadOptions): Promise<LogBatch[]>;
   /**
    * Removes every batch holding `offset` or a later one (whole batches, as Kafka does), and the
    * epoch checkpoints starting there; returns the new log end offset, which may be below `offset`.
@@ -87,6 +97,6 @@ export interface PartitionLog {
    * rebuilding its producers from these forgets none. Do not hold the iterator across a write.
    */
   batchSummaries(): IterableIterator<BatchSummary>;
-  /** OffsetsForLeaderEpoch for `epoch` (leader-epoch-cache.ts); undefined when the log cannot say. */
+  /** OffsetsForLeaderEpoch for `epoch` (leader-epoch-cache.ts), up to the appended end; undefined when the log cannot say. */
   endOffsetForEpoch(epoch: number): EpochEndOffset | undefined;
 }

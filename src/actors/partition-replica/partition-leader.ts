@@ -143,9 +143,12 @@ export class PartitionLeader {
     return this.state.isrList().length < this.options.replicas.length;
   }
 
-  /** The offset after the last durable record here. */
+  /**
+   * The offset after the last record appended here (Kafka's log end offset), durable or not yet:
+   * followers may copy records before this leader's fsync finishes (`replicaFetch`).
+   */
   logEndOffset(): number {
-    return this.options.log.logEndOffset();
+    return this.options.log.appendedEndOffset();
   }
 
   logStartOffset(): number {
@@ -182,7 +185,11 @@ export class PartitionLeader {
     const baseOffset = this.nextOffset;
     this.nextOffset += batch.recordCount;
     if (batch.producer !== undefined) this.producers.appended({ ...batch.producer, recordCount: batch.recordCount }, baseOffset, batch.maxTimestampMs);
-    const appended = await this.options.log.append({ ...batch, partitionLeaderEpoch: this.options.leaderEpoch }, { baseOffset });
+    const durable = this.options.log.append({ ...batch, partitionLeaderEpoch: this.options.leaderEpoch }, { baseOffset });
+    // Followers may fetch the batch now: their fsync runs beside this leader's (REPLICATION.md).
+    this.state.leaderAppended(this.nextOffset);
+    this.signalChange();
+    const appended = await durable;
     this.afterDurable();
     if (acks !== 'all') return { ...appended, duplicate: false };
     // The epoch may have ended while the batch was being written: a new leader may truncate it.
@@ -218,7 +225,7 @@ export class PartitionLeader {
       throw new TributaryError('NOT_AVAILABLE', `partition "${this.partition}": the new leader (epoch ${this.options.leaderEpoch}) has not caught up yet; retry shortly`, { retriable: true });
     }
     const { log } = this.options;
-    const bounds = { highWatermark, logStartOffset: log.logStartOffset(), logEndOffset: log.logEndOffset() };
+    const bounds = { highWatermark, logStartOffset: log.logStartOffset(), logEndOffset: log.appendedEndOffset() };
     if (fromOffset >= highWatermark && fromOffset <= bounds.logEndOffset) return { batches: [], ...bounds };
     const batches = await log.read(fromOffset, maxBytes);
     return { batches: batches.filter((batch) => batch.lastOffset < highWatermark), ...bounds };
@@ -248,10 +255,10 @@ export class PartitionLeader {
     if (diverging === undefined) {
       this.release(this.state.followerFetched(replicaId, fetch, this.options.clock.nowMs()));
       this.proposeIsrChange();
-      if (fetch.maxBytes > 0) batches = await log.read(fetch.fetchOffset, fetch.maxBytes);
+      if (fetch.maxBytes > 0) batches = await log.read(fetch.fetchOffset, fetch.maxBytes, { unsynced: true });
     }
     return {
-      batches, diverging, highWatermark: this.state.highWatermark(), logStartOffset: log.logStartOffset(), logEndOffset: log.logEndOffset(), leaderEpoch: this.options.leaderEpoch,
+      batches, diverging, highWatermark: this.state.highWatermark(), logStartOffset: log.logStartOffset(), logEndOffset: log.appendedEndOffset(), leaderEpoch: this.options.leaderEpoch,
     };
   }
 
@@ -264,8 +271,8 @@ export class PartitionLeader {
     this.assertLeading();
     const { log } = this.options;
     const latest = log.leaderEpochCheckpoints().at(-1);
-    if (epoch >= this.options.leaderEpoch) return { epoch: this.options.leaderEpoch, endOffset: log.logEndOffset() };
-    if (latest === undefined || epoch > latest.epoch) return { epoch: latest?.epoch ?? 0, endOffset: log.logEndOffset() };
+    if (epoch >= this.options.leaderEpoch) return { epoch: this.options.leaderEpoch, endOffset: log.appendedEndOffset() };
+    if (latest === undefined || epoch > latest.epoch) return { epoch: latest?.epoch ?? 0, endOffset: log.appendedEndOffset() };
     return log.endOffsetForEpoch(epoch) ?? { epoch: 0, endOffset: log.logStartOffset() };
   }
 
@@ -334,7 +341,6 @@ export class PartitionLeader {
 
   private afterDurable(): void {
     const durableEnd = this.options.log.logEndOffset();
-    this.state.leaderAppended(durableEnd);
     this.release(this.state.leaderDurable(durableEnd));
     this.signalChange();
   }

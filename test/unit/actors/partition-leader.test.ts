@@ -2,11 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { type CommittedIsr, PartitionLeader, type PartitionLeaderOptions } from '../../../src/actors/partition-replica/partition-leader.js';
 import { type IsrChangeProposal, noEpoch } from '../../../src/broker/index.js';
 import { GroupCommitWriter, MemoryKeyValueStore, openPartitionLog, type PartitionLog, type StoredBatch } from '../../../src/storage/index.js';
+import { GatedWriter } from '../../support/gated-writer.js';
 import { ManualClock } from '../../support/manual-clock.js';
 
 const batchOf = (records: number): Omit<StoredBatch, 'partitionLeaderEpoch'> => ({
   recordCount: records, firstTimestampMs: 1_000, maxTimestampMs: 1_000, payload: new Uint8Array(records * 10),
 });
+
+/** A follower's fetch from `fetchOffset`, durable up to it unless told otherwise. */
+const fetchFrom = (fetchOffset: number, lastFetchedEpoch = noEpoch, durableEndOffset = fetchOffset) => ({ fetchOffset, lastFetchedEpoch, durableEndOffset, maxBytes: 1_000_000 });
 
 async function openLog(): Promise<PartitionLog> {
   const engine = new MemoryKeyValueStore();
@@ -151,8 +155,6 @@ describe('partition leader: retention', () => {
 });
 
 describe('partition leader: replication', () => {
-  const fetchFrom = (fetchOffset: number, lastFetchedEpoch = noEpoch, durableEndOffset = fetchOffset) => ({ fetchOffset, lastFetchedEpoch, durableEndOffset, maxBytes: 1_000_000 });
-
   it('serves a follower the whole log, above the high watermark too, and counts its durable end', async () => {
     const { leader } = await leaderOf({ replicas: [1, 2], isr: [1, 2] });
     const write = leader.append(batchOf(3), 'all', 5_000);
@@ -165,11 +167,11 @@ describe('partition leader: replication', () => {
     })();
     expect(first.batches.map((batch) => [batch.baseOffset, batch.lastOffset, batch.partitionLeaderEpoch])).toEqual([[0, 2, 4]]);
     expect([first.highWatermark, first.logEndOffset, first.leaderEpoch, first.diverging]).toEqual([0, 3, 4, undefined]);
-    // The follower appended and fsynced them; its next fetch says so, which commits the write.
+    // The follower appended and fsynced them; its next fetch says so, which commits the write once the leader's own fsync is done.
     const second = await leader.replicaFetch(2, fetchFrom(3, 4));
     expect(second.batches).toEqual([]);
-    expect(second.highWatermark).toBe(3);
     await expect(write).resolves.toEqual({ baseOffset: 0, lastOffset: 2, duplicate: false });
+    expect(leader.highWatermark()).toBe(3);
   });
 
   it('tells a follower whose log departs where to truncate, and does not count its offsets', async () => {
@@ -237,3 +239,26 @@ async function untilFetched(leader: PartitionLeader, replicaId: number, offset: 
   while (leader.logEndOffset() < offset) await leader.changed();
   await leader.replicaFetch(replicaId, { fetchOffset: offset, lastFetchedEpoch: 4, durableEndOffset: offset, maxBytes: 1_000 });
 }
+
+describe('partition leader: followers copy before the leader\'s fsync', () => {
+  it('serves a follower a batch not yet durable here, and acks=all waits for both fsyncs', async () => {
+    const engine = new MemoryKeyValueStore();
+    const writer = new GatedWriter(new GroupCommitWriter(engine, { durability: 'fsync' }));
+    const { leader } = await leaderOf({ replicas: [1, 2], isr: [1, 2] }, await openPartitionLog(engine, writer, { topic: 'orders', partition: 3 }));
+    let acknowledged = false;
+    const write = leader.append(batchOf(3), 'all', 5_000).then((appended) => {
+      acknowledged = true;
+      return appended;
+    });
+    const first = await leader.replicaFetch(2, fetchFrom(0));
+    expect(first.batches.map((batch) => [batch.baseOffset, batch.lastOffset])).toEqual([[0, 2]]);
+    expect(first.logEndOffset).toBe(3);
+    // The follower is durable to 3 before the leader is: nothing is acknowledged yet.
+    expect((await leader.replicaFetch(2, fetchFrom(3, 4))).highWatermark).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(acknowledged).toBe(false);
+    writer.open();
+    await expect(write).resolves.toEqual({ baseOffset: 0, lastOffset: 2, duplicate: false });
+    expect(leader.highWatermark()).toBe(3);
+  });
+});
