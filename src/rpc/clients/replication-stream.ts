@@ -223,7 +223,7 @@ function validatedBatches(result: PartitionFetchResult, partition: string): { ba
   for (const wire of result.batches) {
     try {
       // The follower keeps the epoch the leader's batch carries (the leader already applied its own size limit).
-      const batch = storedBatchFromWire(wire, { partition, partitionLeaderEpoch: wire.partitionLeaderEpoch, maxBatchBytes: batchRecordsBytesMax });
+      const batch = storedBatchFromWire(wire, { partition, partitionLeaderEpoch: wire.partitionLeaderEpoch, maxBatchBytes: batchRecordsBytesMax, recordsCheckedByLeader: true });
       batches.push({ baseOffset: wire.baseOffset, batch });
     } catch (error) {
       return { batches, error: TributaryError.from(error) };

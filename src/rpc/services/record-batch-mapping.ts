@@ -62,6 +62,12 @@ export interface RecordBatchContext {
   readonly maxBatchBytes: number;
   /** The broker's clock; when given, timestamps more than batchTimestampAheadMsMax ahead are refused. */
   readonly nowMs?: number | undefined;
+  /**
+   * A follower copying its leader's batch: the leader decompressed and scanned the records before
+   * storing them, and the CRC-32C checked here proves these are those bytes, so the scan (most of
+   * the check's cost, a decompression included) is not repeated on every replica.
+   */
+  readonly recordsCheckedByLeader?: boolean;
 }
 
 /**
@@ -82,7 +88,7 @@ export function storedBatchFromWire(batch: RecordBatch, context: RecordBatchCont
   check.timestamps(context.nowMs);
   check.uncompressedBytes();
   const producer = check.producer();
-  check.recordSet();
+  if (context.recordsCheckedByLeader !== true) check.recordSet();
   const stored: StoredBatch = {
     recordCount: batch.recordCount,
     partitionLeaderEpoch: context.partitionLeaderEpoch,

@@ -152,6 +152,13 @@ describe('storedBatchFromWire refuses', () => {
     expect(error.message).toMatch(/^batch of 3 records for partition "orders-3": records do not decode as a RecordSet \(.+\); send a serialized tributary\.common\.v1\.RecordSet$/);
   });
 
+  it('on a follower, leaves the records\' scan to the leader that ran it, but still checks the checksum', () => {
+    const garbage = Buffer.from([0xff, 0xff]);
+    const copied = { ...context, recordsCheckedByLeader: true };
+    expect(storedBatchFromWire({ ...good, records: garbage, crc32c: crc32c(garbage), uncompressedBytes: 0 }, copied).recordCount).toBe(3);
+    expect(refusal(() => storedBatchFromWire({ ...good, records: garbage }, copied)).code).toBe('CORRUPT_RECORD');
+  });
+
   it('a flipped byte in the records as CORRUPT_RECORD naming both checksums', () => {
     const damaged = Buffer.from(good.records);
     damaged[3] = (damaged[3] as number) ^ 0x01;
