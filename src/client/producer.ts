@@ -91,8 +91,8 @@ export const bufferWaitersMax = 10_000;
  * Sends records to partition leaders in batches. Records are grouped per partition (cut by
  * `batchBytesMax`, `batchRecordsMax` and `lingerMs`) inside a bounded buffer; each partition has
  * at most one batch in flight, so records of a partition are written in the order they were sent
- * even across retries (without idempotence, issue #7, a retry after a TIMEOUT may still write a
- * batch twice). Leaders come from a metadata cache that follows NOT_LEADER hints and is refreshed
+ * even across retries; idempotent (the default with acks all), a retry is never written twice
+ * (without it, a retry after a TIMEOUT may be). Leaders come from a metadata cache that follows NOT_LEADER hints and is refreshed
  * after routing errors; retriable failures are retried with exponential backoff and jitter,
  * bounded by `retriesMax` and `deliveryTimeoutMs`.
  */
