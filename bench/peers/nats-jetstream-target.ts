@@ -9,6 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { NatsCluster } from './nats-cluster.js';
+import { measureThroughputWindow, type ThroughputResult } from './throughput-window.js';
+
+export type { ThroughputResult } from './throughput-window.js';
 
 const streamName = 'tributary-bench';
 const subject = 'bench.produce';
@@ -17,13 +20,6 @@ const streamReadyTimeoutMs = 30_000;
 const retryIntervalMs = 250;
 /** Unacknowledged publishes at once by default, the bound the issue asks for (`--nats-in-flight`). */
 export const publishesInFlightDefault = 256;
-
-export interface ThroughputResult {
-  readonly recordsPerSecond: number;
-  readonly mebibytesPerSecond: number;
-  readonly records: number;
-  readonly seconds: number;
-}
 
 export class NatsJetStreamTarget {
   private cluster: NatsCluster | undefined;
@@ -41,24 +37,10 @@ export class NatsJetStreamTarget {
   async measureThroughput(recordBytes: number, warmUpMs: number, durationMs: number): Promise<ThroughputResult> {
     const js = jetstream(this.requireConnection());
     const payload = new Uint8Array(recordBytes).fill(0x61);
-    let acked = 0;
-    let stopAtMs = performance.now() + warmUpMs + durationMs;
-    const publisher = async (): Promise<void> => {
-      while (performance.now() < stopAtMs) {
-        await js.publish(subject, payload);
-        acked++;
-      }
-    };
-    const publishers = Array.from({ length: this.publishesInFlightMax }, publisher);
-    await sleep(warmUpMs);
-    const startMs = performance.now();
-    const ackedAtStart = acked;
-    await sleep(durationMs);
-    const seconds = (performance.now() - startMs) / 1_000;
-    const records = acked - ackedAtStart;
-    stopAtMs = 0;
-    await Promise.all(publishers);
-    return { recordsPerSecond: records / seconds, mebibytesPerSecond: (records * recordBytes) / seconds / 1_048_576, records, seconds };
+    return measureThroughputWindow({ recordBytes, warmUpMs, durationMs, loops: this.publishesInFlightMax }, async () => {
+      await js.publish(subject, payload);
+      return 1;
+    });
   }
 
   async stop(): Promise<void> {

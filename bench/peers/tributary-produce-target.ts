@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Admin, Consumer, Producer, type ProducerMessage, TributaryError } from '../../src/client/index.js';
 import { LocalCluster } from '../../test/support/local-cluster.js';
 import { cleanEnv, runTrib } from '../../test/support/trib-process.js';
-import type { ThroughputResult } from './nats-jetstream-target.js';
+import { measureThroughputWindow, type ThroughputResult } from './throughput-window.js';
 
 export const partitionCount = 6;
 export const replicationFactor = 3;
@@ -76,25 +76,8 @@ export class TributaryProduceTarget {
     const topic = await this.createTopic();
     const producer = new Producer({ bootstrap: this.bootstrap(), acks: 'all', batchBytesMax: tuning.batchBytesMax, lingerMs: tuning.lingerMs, bufferedBytesMax: tuning.bufferedBytesMax });
     const messages: ProducerMessage[] = Array.from({ length: tuning.recordsPerSend }, () => ({ value: new Uint8Array(recordBytes).fill(0x61) }));
-    let acked = 0;
-    let stopAtMs = performance.now() + warmUpMs + durationMs;
-    const sender = async (): Promise<void> => {
-      while (performance.now() < stopAtMs) {
-        await producer.send(topic, messages);
-        acked += messages.length;
-      }
-    };
     try {
-      const senders = Array.from({ length: tuning.sendsInFlightMax }, sender);
-      await sleep(warmUpMs);
-      const startMs = performance.now();
-      const ackedAtStart = acked;
-      await sleep(durationMs);
-      const seconds = (performance.now() - startMs) / 1_000;
-      const records = acked - ackedAtStart;
-      stopAtMs = 0;
-      await Promise.all(senders);
-      return { recordsPerSecond: records / seconds, mebibytesPerSecond: (records * recordBytes) / seconds / 1_048_576, records, seconds };
+      return await measureThroughputWindow({ recordBytes, warmUpMs, durationMs, loops: tuning.sendsInFlightMax }, async () => (await producer.send(topic, messages)).length);
     } finally {
       await producer.close();
     }
