@@ -26,7 +26,11 @@ export async function measureThroughputWindow(window: ThroughputWindow, send: ()
   let acknowledged = 0;
   let stopAtMs = performance.now() + window.warmUpMs + window.durationMs;
   const loop = async (): Promise<void> => {
-    while (performance.now() < stopAtMs) acknowledged += await send();
+    while (performance.now() < stopAtMs) {
+      // Not `acknowledged += await send()`: that reads the count before the await and loses the other loops' additions.
+      const records = await send();
+      acknowledged += records;
+    }
   };
   const loops = Array.from({ length: window.loops }, loop);
   await sleep(window.warmUpMs);
