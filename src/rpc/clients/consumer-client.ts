@@ -280,19 +280,10 @@ function decodedBatches(batches: readonly RecordBatch[]): { records: ConsumedRec
 }
 
 function fetchedPartition(result: FetchPartitionResult): FetchedPartition {
-  const records: ConsumedRecord[] = [];
-  let error = itemErrorFromProto(result.error);
-  for (const batch of result.batches) {
-    try {
-      // A loop, not push(...records): a batch may hold a million records, too many arguments.
-      for (const record of decodeRecordBatch(batch)) records.push(record);
-    } catch (decodeError) {
-      // What came before the bad batch is intact and in order; the consumer stops at the bad one.
-      error = TributaryError.from(decodeError);
-      break;
-    }
-  }
+  const { records, error: decodeError } = decodedBatches(result.batches);
   const { topic, partition } = result.topicPartition ?? { topic: '', partition: 0 };
+  // A batch that fails its checks is the partition's error, whatever else the broker said.
+  const error = decodeError ?? itemErrorFromProto(result.error);
   return { topic, partition, error, records, highWatermark: result.highWatermark, logStartOffset: result.logStartOffset };
 }
 
