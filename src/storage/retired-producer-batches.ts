@@ -19,7 +19,8 @@ export const retiredBatchesPerProducerMax = 5;
 /** Producers kept; beyond it those whose last batch is oldest go first. */
 export const retiredProducersMax = 10_000;
 
-const retiredSchema = z.array(z.strictObject({
+/** How the retired summaries are stored (key 16): checksummed msgpack of this shape. */
+export const retiredProducerBatchesSchema = z.array(z.strictObject({
   baseOffset: safeNonNegativeInteger,
   lastOffset: safeNonNegativeInteger,
   maxTimestampMs: safeNonNegativeInteger,
@@ -45,13 +46,11 @@ export function encodeRetiredProducerBatches(retired: readonly BatchSummary[]): 
   return retired.map(({ baseOffset, lastOffset, maxTimestampMs, producer }) => ({ baseOffset, lastOffset, maxTimestampMs, ...producer }));
 }
 
-export function retiredProducerBatchesFrom(decoded: z.infer<typeof retiredSchema>): BatchSummary[] {
+export function retiredProducerBatchesFrom(decoded: z.infer<typeof retiredProducerBatchesSchema>): BatchSummary[] {
   return decoded.map(({ baseOffset, lastOffset, maxTimestampMs, producerId, producerEpoch, baseSequence }) => ({
     baseOffset, lastOffset, maxTimestampMs, storedBytes: 0, producer: { producerId, producerEpoch, baseSequence },
   }));
 }
-
-export { retiredSchema as retiredProducerBatchesSchema };
 
 function lastTimestampMs(batches: readonly BatchSummary[]): number {
   return batches.at(-1)?.maxTimestampMs ?? 0;
