@@ -5,7 +5,7 @@ import { TributaryError } from '../../errors/index.js';
 import type { StoredBatch } from '../../storage/index.js';
 import { fromErrorDetail, fromGrpcError } from '../error-status.js';
 import {
-  BrokerReplicationServiceClient, type PartitionFetchResult, type ReplicateFetch, type ReplicateStreamRequest, type ReplicateStreamResponse,
+  BrokerReplicationServiceClient, type PartitionFetchResult, type ReplicateAck, type ReplicateFetch, type ReplicateStreamRequest, type ReplicateStreamResponse,
 } from '../generated/tributary/broker/v1/broker_replication_service.js';
 import { batchRecordsBytesMax, storedBatchFromWire } from '../services/record-batch-mapping.js';
 import { callMetadata } from './client-options.js';
@@ -30,6 +30,14 @@ export interface PartitionFetchState {
   readonly durableEndOffset: number;
   readonly logStartOffset: number;
   readonly partitionMaxBytes: number;
+}
+
+/** A partition's durable end, reported between fetches (ReplicateAck). */
+export interface DurableEndReport {
+  readonly topic: string;
+  readonly partition: number;
+  readonly currentLeaderEpoch: number;
+  readonly durableEndOffset: number;
 }
 
 export interface ReplicaFetchCall {
@@ -126,6 +134,12 @@ export class ReplicationStream {
     return response.kind.value.partitions.map(partitionFetchOutcomeFromWire);
   }
 
+  /** Reports durable ends between fetches (ReplicateAck); the leader answers nothing. Dropped on a broken stream. */
+  ack(reports: readonly DurableEndReport[]): void {
+    if (this.failure !== undefined || reports.length === 0) return;
+    this.call.write({ kind: { $case: 'ack', value: replicateAckToWire(reports) } });
+  }
+
   close(): void {
     this.fail(new TributaryError('NOT_AVAILABLE', 'the replication stream was closed'));
   }
@@ -197,6 +211,10 @@ export function replicateFetchToWire(fetchId: number, request: ReplicaFetchCall)
     })),
     removedPartitions: request.removed.map(({ topic, partition }) => ({ topic, partition })),
   };
+}
+
+export function replicateAckToWire(reports: readonly DurableEndReport[]): ReplicateAck {
+  return { partitions: reports.map(({ topic, partition, currentLeaderEpoch, durableEndOffset }) => ({ topicPartition: { topic, partition }, currentLeaderEpoch, durableEndOffset })) };
 }
 
 /** One partition's result in domain terms, its batches validated. */

@@ -5,7 +5,7 @@ import { PartitionLeader } from '../../../src/actors/partition-replica/partition
 import type { PartitionLeaderSource } from '../../../src/actors/partition-replica/partition-leader-lookup.js';
 import { ReplicaFetcher, replicaFetcherDefaults, type ReplicationLink } from '../../../src/actors/partition-replica/replica-fetcher.js';
 import { encodeRecordBatch } from '../../../src/rpc/clients/index.js';
-import { partitionFetchOutcomeFromWire, replicateFetchToWire } from '../../../src/rpc/clients/replication-stream.js';
+import { partitionFetchOutcomeFromWire, replicateAckToWire, replicateFetchToWire } from '../../../src/rpc/clients/replication-stream.js';
 import { storedBatchFromWire } from '../../../src/rpc/services/record-batch-mapping.js';
 import { LeaderChanges } from '../../../src/rpc/services/leader-changes.js';
 import { ReplicaFetchSession, replicaFetchSessionDefaults } from '../../../src/rpc/services/replica-fetch-session.js';
@@ -42,9 +42,11 @@ function linkTo(leader: PartitionLeader): ReplicationLink {
   const leaders: PartitionLeaderSource = { leaderFor: () => leader };
   const session = new ReplicaFetchSession(2, leaders, systemClock, replicaFetchSessionDefaults, new LeaderChanges());
   let fetchId = 0;
+  const closed = new AbortController();
   return {
-    fetch: async (call) => (await session.answer(replicateFetchToWire(++fetchId, call), new AbortController().signal)).map(partitionFetchOutcomeFromWire),
-    close: () => undefined,
+    fetch: async (call) => (await session.answer(replicateFetchToWire(++fetchId, call), closed.signal)).map(partitionFetchOutcomeFromWire),
+    ack: (reports) => session.ack(replicateAckToWire(reports)),
+    close: () => closed.abort(),
   };
 }
 
@@ -124,6 +126,110 @@ describe('replica fetcher', () => {
     try {
       await waitFor(() => (followerLog.logEndOffset() === 4 ? true : undefined), 5_000, 'the follower to catch up');
       expect(followerLog.logStartOffset()).toBe(2);
+      expect(await contents(followerLog)).toEqual(await contents(leaderLog));
+    } finally {
+      await fetcher.stop();
+    }
+  });
+});
+
+/** A memory store whose synced writes wait at a gate the test opens, as a slow fsync would. */
+class GatedStore extends MemoryKeyValueStore {
+  held = 0;
+  private gate: Promise<void> | undefined;
+  private open: () => void = () => undefined;
+
+  override close(): Promise<void> {
+    this.release();
+    return super.close();
+  }
+
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.open = resolve));
+  }
+
+  release(): void {
+    this.gate = undefined;
+    this.open();
+  }
+
+  override async write(...args: Parameters<MemoryKeyValueStore['write']>): Promise<void> {
+    if (this.gate !== undefined) {
+      this.held++;
+      await this.gate;
+    }
+    return super.write(...args);
+  }
+}
+
+describe('replica fetcher pipelining', () => {
+  it('fetches the next batches while the last ones are being fsynced, and reports their durable end with an ack', async () => {
+    const leaderLog = await logOf([]);
+    const leader = leaderOn(leaderLog, 1);
+    const store = new GatedStore();
+    const followerLog = await openPartitionLog(store, new GroupCommitWriter(store, { durability: 'fsync' }), id);
+    const link = linkTo(leader);
+    const calls: string[] = [];
+    const recording: ReplicationLink = {
+      fetch: (call) => {
+        calls.push(`fetch ${call.partitions.map((state) => `${state.fetchOffset}/${state.durableEndOffset}`).join(',')}`);
+        return link.fetch(call);
+      },
+      ack: (reports) => {
+        calls.push(`ack ${reports.map((report) => report.durableEndOffset).join(',')}`);
+        link.ack(reports);
+      },
+      close: () => link.close(),
+    };
+    // The leader holds a fetch with nothing new for this long: longer than the test takes.
+    const settings = { ...replicaFetcherDefaults, fetchWaitMs: 60_000 };
+    const fetcher = new ReplicaFetcher({ leaderId: 1, connect: () => Promise.resolve(recording), clock: systemClock, random: () => 0.5, logger: captureLogger().logger, settings });
+    fetcher.follow({ id, topicId: 't1', leaderEpoch: 1, log: followerLog, highWatermark: new FollowerHighWatermark(0) });
+    try {
+      await waitFor(() => (calls.length > 0 ? true : undefined), 5_000, 'the first fetch');
+      store.hold();
+      const write = leader.append(recordBatch('b0', 1), 'all', 10_000);
+      await waitFor(() => (store.held > 0 ? true : undefined), 5_000, 'the follower to start writing b0');
+      // b0 is not durable on the follower, yet the next fetch already reads past it.
+      await waitFor(() => (calls.includes('fetch 1/0') ? true : undefined), 5_000, 'a fetch from offset 1 while b0 is unsynced');
+      expect(leader.highWatermark()).toBe(0);
+      store.release();
+      await expect(write).resolves.toMatchObject({ baseOffset: 0, duplicate: false });
+      // The durable end travelled in an ack while the fetch from offset 1 was held at the leader.
+      expect(calls.slice(-2)).toEqual(['fetch 1/0', 'ack 1']);
+      expect(await contents(followerLog)).toEqual(await contents(leaderLog));
+    } finally {
+      await fetcher.stop();
+    }
+  });
+
+  it('keeps at most unsyncedFetchesMax results unsynced: the fetch after them waits for their fsync', async () => {
+    const leaderLog = await logOf([]);
+    const leader = leaderOn(leaderLog, 1);
+    const store = new GatedStore();
+    const followerLog = await openPartitionLog(store, new GroupCommitWriter(store, { durability: 'fsync' }), id);
+    const link = linkTo(leader);
+    let fetches = 0;
+    const counting: ReplicationLink = { ...link, fetch: (call) => ((fetches += 1), link.fetch(call)), ack: (reports) => link.ack(reports) };
+    const settings = { ...replicaFetcherDefaults, fetchWaitMs: 20, unsyncedFetchesMax: 2 };
+    const fetcher = new ReplicaFetcher({ leaderId: 1, connect: () => Promise.resolve(counting), clock: systemClock, random: () => 0.5, logger: captureLogger().logger, settings });
+    fetcher.follow({ id, topicId: 't1', leaderEpoch: 1, log: followerLog, highWatermark: new FollowerHighWatermark(0) });
+    try {
+      store.hold();
+      // One batch per fetch result: each is appended after the follower took the one before.
+      for (const index of [0, 1]) {
+        await leader.append(recordBatch(`b${index}`, 1), 'leader', 1_000);
+        await waitFor(() => (followerLog.appendedEndOffset() === index + 1 ? true : undefined), 5_000, `the follower to take b${index}`);
+      }
+      for (const index of [2, 3]) await leader.append(recordBatch(`b${index}`, 1), 'leader', 1_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Two results wait for their fsync; the fetcher sends no further fetch until one is durable.
+      expect(followerLog.appendedEndOffset()).toBe(2);
+      const fetchesWhileHeld = fetches;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(fetches).toBe(fetchesWhileHeld);
+      store.release();
+      await waitFor(() => (followerLog.logEndOffset() === 4 ? true : undefined), 5_000, 'the follower to catch up once the fsync ends');
       expect(await contents(followerLog)).toEqual(await contents(leaderLog));
     } finally {
       await fetcher.stop();
