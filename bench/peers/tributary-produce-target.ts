@@ -4,13 +4,13 @@
 // factor 3, and the SDK Producer with acks=all. Throughput keeps `sendsInFlightMax` calls of
 // `producer.send` with `recordsPerSend` records each outstanding, as an application pushing a
 // stream through the SDK would; latency produces at a fixed rate and reads the records back with
-// the SDK Consumer in this process. With a profile directory the nodes run under `node --cpu-prof`
+// push Subscriptions (one per leader broker) in this process. With a profile directory the nodes run under `node --cpu-prof`
 // and are stopped with SIGTERM (`trib cluster down`) so that they write their profiles.
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { Admin, Consumer, Producer, type ProducerMessage, TributaryError } from '../../src/client/index.js';
+import { Admin, type ConsumerRecord, Producer, type ProducerMessage, Subscription, TributaryError } from '../../src/client/index.js';
 import { LocalCluster } from '../../test/support/local-cluster.js';
 import { cleanEnv, runTrib } from '../../test/support/trib-process.js';
 import { measureThroughputWindow, type ThroughputResult } from './throughput-window.js';
@@ -84,33 +84,43 @@ export class TributaryProduceTarget {
   }
 
   /**
-   * Sends `ratePerSecond` records, keyless, for `durationMs`, each carrying its send time; a Consumer
-   * assigned every partition from the end reads them back. Latencies are over records sent after
-   * the first second.
+   * Sends `ratePerSecond` records, keyless, for `durationMs`, each carrying its send time; a push
+   * Subscription per leader broker, from every partition's end, reads them back. Latencies are
+   * over records sent after the first second.
    */
   async measureLatency(recordBytes: number, tuning: ProducerTuning, ratePerSecond: number, durationMs: number): Promise<LatencyResult> {
     const topic = await this.createTopic();
-    const consumer = new Consumer({ bootstrap: this.bootstrap(), fetchMaxWaitMs: 500 });
+    const subscriptions = await this.subscribeFromEnd(topic);
     const producer = new Producer({ bootstrap: this.bootstrap(), acks: 'all', lingerMs: tuning.latencyLingerMs, batchBytesMax: tuning.batchBytesMax });
     const endToEndMs: number[] = [];
     const ackMs: number[] = [];
     try {
-      consumer.assign(Array.from({ length: partitionCount }, (_, partition) => ({ topic, partition, offset: 'latest' as const })));
-      await consumer.poll();
-      let consuming = true;
-      // The sender and the reader count records sent from the same instant, so their counts meet.
+      // The sender and the readers count records sent from the same instant, so their counts meet.
       const startMs = performance.now();
-      const reader = readLatencies(consumer, () => consuming, startMs + latencyWarmUpMs, endToEndMs);
+      const readers = subscriptions.map((subscription) => readLatencies(subscription, startMs + latencyWarmUpMs, endToEndMs));
       const sent = await sendPaced(producer, topic, { recordBytes, ratePerSecond, durationMs, startMs }, ackMs);
       await producer.flush();
       await waitUntil(() => endToEndMs.length >= sent.measured || performance.now() - startMs > durationMs + topicReadyTimeoutMs);
-      consuming = false;
-      await reader;
+      for (const subscription of subscriptions) subscription.close();
+      await Promise.all(readers);
       return { ...latencyResult(endToEndMs, ackMs, sent.total, durationMs), failedRecords: sent.failed };
     } finally {
       await producer.close();
-      consumer.close();
+      for (const subscription of subscriptions) subscription.close();
     }
+  }
+
+  /** One Subscription per leader broker of `topic`, each partition from its high watermark (the topic is new and idle). */
+  private async subscribeFromEnd(topic: string): Promise<Subscription[]> {
+    const admin = this.requireAdmin();
+    const [offsets, { brokers }] = await Promise.all([admin.listOffsets(topic), admin.describeTopics([topic])]);
+    const byLeader = new Map<string, Array<{ topic: string; partition: number; offset: number }>>();
+    for (const { partition, leaderId, offsets: bounds } of offsets) {
+      const address = brokers.find((broker) => broker.nodeId === leaderId)?.address;
+      if (address === undefined || bounds === undefined) throw new Error(`tributary: partition ${topic}-${partition} has no leader to subscribe to`);
+      byLeader.set(address, [...(byLeader.get(address) ?? []), { topic, partition, offset: bounds.highWatermark }]);
+    }
+    return [...byLeader].map(([broker, partitions]) => new Subscription({ broker, partitions }));
   }
 
   async stop(): Promise<void> {
@@ -127,7 +137,7 @@ export class TributaryProduceTarget {
       processes: '3 combined nodes (trib node, roles [controller, broker]) on 127.0.0.1, started by trib cluster up, durability fsync',
       topic: `${partitionCount} partitions, replication factor ${replicationFactor}, minInSyncReplicas default`,
       producer: `SDK Producer, acks all, idempotent (the default with acks all), compression none (the topic default), keyless records (sticky partitioner), batchBytesMax ${tuning.batchBytesMax}, lingerMs ${tuning.lingerMs}, bufferedBytesMax ${tuning.bufferedBytesMax}; ${tuning.sendsInFlightMax} send() calls of ${tuning.recordsPerSend} records outstanding`,
-      latency: `SDK Producer with lingerMs ${tuning.latencyLingerMs}, paced every ${pacingIntervalMs} ms; SDK Consumer (fetchMaxWaitMs 500) in the same process polling every partition; times from the send call to the record leaving Consumer.poll`,
+      latency: `SDK Producer with lingerMs ${tuning.latencyLingerMs}, paced every ${pacingIntervalMs} ms; one SDK Subscription (ConsumerService.Subscribe, push with credit) per leader broker in the same process; times from the send call to the record leaving the subscription's iterator`,
     };
   }
 
@@ -202,13 +212,11 @@ async function sendPaced(producer: Producer, topic: string, pace: { recordBytes:
   return sent;
 }
 
-/** Polls until told to stop; records sent after the warm-up give a latency sample each. */
-async function readLatencies(consumer: Consumer, consuming: () => boolean, measuredFromMs: number, endToEndMs: number[]): Promise<void> {
-  while (consuming()) {
-    for (const record of await consumer.poll()) {
-      const sentAtMs = new DataView(record.value.buffer, record.value.byteOffset, record.value.byteLength).getFloat64(0);
-      if (sentAtMs >= measuredFromMs && endToEndMs.length < latencySamplesMax) endToEndMs.push(performance.now() - sentAtMs);
-    }
+/** Reads until the subscription is closed; records sent after the warm-up give a latency sample each. */
+async function readLatencies(subscription: AsyncIterable<ConsumerRecord>, measuredFromMs: number, endToEndMs: number[]): Promise<void> {
+  for await (const record of subscription) {
+    const sentAtMs = new DataView(record.value.buffer, record.value.byteOffset, record.value.byteLength).getFloat64(0);
+    if (sentAtMs >= measuredFromMs && endToEndMs.length < latencySamplesMax) endToEndMs.push(performance.now() - sentAtMs);
   }
 }
 
