@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Client, type ClientWritableStream, credentials } from '@grpc/grpc-js';
 import { AdminClient, defaultClientOptions } from '../../src/rpc/clients/index.js';
+import { transportChannelOptions } from '../../src/rpc/transport-windows.js';
 import { type MetadataWorkloadOptions, runWritePhases, type WritePhasesResult } from '../metadata-workload.js';
 import { byteStreamServiceDefinition } from './byte-stream-service.js';
 
@@ -67,7 +68,7 @@ export async function measureStreamingCeiling(options: StreamingCeilingOptions):
   let client: Client | undefined;
   try {
     const address = `127.0.0.1:${await portOf(server)}`;
-    client = new Client(address, credentials.createInsecure(), { 'grpc.max_send_message_length': streamMessageBytesMax });
+    client = new Client(address, credentials.createInsecure(), { ...transportChannelOptions, 'grpc.max_send_message_length': streamMessageBytesMax });
     const message = Buffer.alloc(options.messageBytes, 0x61);
     await streamFor(client, message, options.warmUpMs);
     const { receivedBytes, seconds } = await streamFor(client, message, options.durationMs);

@@ -65,7 +65,7 @@ export class AdminClient {
   private readonly channels: ControllerChannels<AdminServiceClient>;
 
   constructor(options: ControllerClientOptions) {
-    this.channels = new ControllerChannels((address, credentials) => new AdminServiceClient(address, credentials), options);
+    this.channels = new ControllerChannels((address, credentials, channelOptions) => new AdminServiceClient(address, credentials, channelOptions), options);
   }
 
   async createTopic(name: string, options: CreateTopicOptions = {}): Promise<{ topic: TopicInfo; metadataVersion: number }> {

@@ -1,4 +1,4 @@
-import type { ChannelCredentials, Client } from '@grpc/grpc-js';
+import type { ChannelCredentials, ChannelOptions, Client } from '@grpc/grpc-js';
 import { callUnary } from './call-unary.js';
 import { callMetadata, channelCredentialsFor, type ClientOptions } from './client-options.js';
 import type { Invocation } from './controller-channels.js';
@@ -19,7 +19,7 @@ export const brokerChannelsMax = 64;
 export class BrokerChannels<Stub extends Client> {
   private readonly stubs: StubCache<Stub>;
 
-  constructor(makeStub: (address: string, credentials: ChannelCredentials) => Stub, readonly options: ClientOptions) {
+  constructor(makeStub: (address: string, credentials: ChannelCredentials, options: ChannelOptions) => Stub, readonly options: ClientOptions) {
     this.stubs = new StubCache(makeStub, channelCredentialsFor(options.tls), brokerChannelsMax);
   }
 

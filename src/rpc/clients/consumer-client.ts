@@ -156,7 +156,7 @@ export class ConsumerClient {
   private readonly channels: BrokerChannels<ConsumerServiceClient>;
 
   constructor(readonly options: ClientOptions) {
-    this.channels = new BrokerChannels((address, credentials) => new ConsumerServiceClient(address, credentials), options);
+    this.channels = new BrokerChannels((address, credentials, channelOptions) => new ConsumerServiceClient(address, credentials, channelOptions), options);
   }
 
   async fetch(address: string, input: FetchInput): Promise<FetchedPartition[]> {

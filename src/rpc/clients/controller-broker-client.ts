@@ -88,7 +88,7 @@ export class ControllerBrokerClient {
   private readonly watches = new Set<MetadataWatcher>();
 
   constructor(private readonly options: ControllerClientOptions & { watch?: MetadataWatchPolicy }) {
-    this.channels = new ControllerChannels((address, credentials) => new ControllerBrokerServiceClient(address, credentials), options);
+    this.channels = new ControllerChannels((address, credentials, channelOptions) => new ControllerBrokerServiceClient(address, credentials, channelOptions), options);
   }
 
   async register(registration: BrokerRegistration): Promise<BrokerRegistered> {

@@ -1,4 +1,4 @@
-import type { ChannelCredentials, Client, Metadata, ServiceError } from '@grpc/grpc-js';
+import type { ChannelCredentials, ChannelOptions, Client, Metadata, ServiceError } from '@grpc/grpc-js';
 import { TributaryError } from '../../errors/index.js';
 import { callUnary } from './call-unary.js';
 import { callMetadata, channelCredentialsFor, type ClientOptions } from './client-options.js';
@@ -32,7 +32,7 @@ export class ControllerChannels<Stub extends Client> {
   readonly router: LeaderRouter;
 
   constructor(
-    makeStub: (address: string, credentials: ChannelCredentials) => Stub,
+    makeStub: (address: string, credentials: ChannelCredentials, options: ChannelOptions) => Stub,
     readonly options: ControllerClientOptions,
   ) {
     if (options.bootstrap.length === 0) throw new TributaryError('INVALID_REQUEST', 'a controller client needs at least one bootstrap address');

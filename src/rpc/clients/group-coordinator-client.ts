@@ -128,7 +128,7 @@ export class GroupCoordinatorClient {
   private readonly channels: ControllerChannels<GroupCoordinatorServiceClient>;
 
   constructor(private readonly options: ControllerClientOptions) {
-    this.channels = new ControllerChannels((address, credentials) => new GroupCoordinatorServiceClient(address, credentials), options);
+    this.channels = new ControllerChannels((address, credentials, channelOptions) => new GroupCoordinatorServiceClient(address, credentials, channelOptions), options);
   }
 
   async joinGroup(join: JoinGroupRequest): Promise<JoinGroupResult> {

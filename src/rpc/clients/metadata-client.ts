@@ -73,7 +73,7 @@ export class MetadataClient {
   private readonly channels: ControllerChannels<MetadataServiceClient>;
 
   constructor(options: ControllerClientOptions) {
-    this.channels = new ControllerChannels((address, credentials) => new MetadataServiceClient(address, credentials), options);
+    this.channels = new ControllerChannels((address, credentials, channelOptions) => new MetadataServiceClient(address, credentials, channelOptions), options);
   }
 
   async clusterMetadata(read: ReadPreference = {}): Promise<ClusterMetadata> {

@@ -11,6 +11,7 @@ import {
 import { backoffDelayMs } from './backoff-delay-ms.js';
 import { RaftOutboundQueue } from './raft-outbound-queue.js';
 import { RaftPeerStream } from './raft-peer-stream.js';
+import { transportChannelOptions } from '../transport-windows.js';
 import { newRequestHeader } from './request-header.js';
 
 /** The bounds of one peer's connection; every queue, batch and retry has one. */
@@ -205,6 +206,7 @@ export class RaftPeer {
   private channel(): ControllerRaftServiceClient {
     const { backoffMsMin, backoffMsMax } = this.context.limits;
     const options: ChannelOptions = {
+      ...transportChannelOptions,
       'grpc.initial_reconnect_backoff_ms': backoffMsMin,
       'grpc.max_reconnect_backoff_ms': backoffMsMax,
       'grpc.keepalive_time_ms': keepaliveTimeMs,

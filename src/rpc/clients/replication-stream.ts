@@ -8,6 +8,7 @@ import {
   BrokerReplicationServiceClient, type PartitionFetchResult, type ReplicateAck, type ReplicateFetch, type ReplicateStreamRequest, type ReplicateStreamResponse,
 } from '../generated/tributary/broker/v1/broker_replication_service.js';
 import { batchRecordsBytesMax, storedBatchFromWire } from '../services/record-batch-mapping.js';
+import { transportChannelOptions } from '../transport-windows.js';
 import { callMetadata } from './client-options.js';
 import { newRequestHeader } from './request-header.js';
 
@@ -98,7 +99,7 @@ export class ReplicationStream {
   private nextFetchId = 1;
 
   private constructor(private readonly options: ReplicationStreamOptions) {
-    this.client = new BrokerReplicationServiceClient(options.address, options.credentials);
+    this.client = new BrokerReplicationServiceClient(options.address, options.credentials, transportChannelOptions);
     this.call = this.client.replicateStream(callMetadata({ token: options.token }));
     this.call.on('data', (response: ReplicateStreamResponse) => this.answered(response));
     this.call.on('error', (error) => this.fail(fromGrpcError(error as Parameters<typeof fromGrpcError>[0])));

@@ -1,4 +1,5 @@
-import type { ChannelCredentials, Client } from '@grpc/grpc-js';
+import type { ChannelCredentials, ChannelOptions, Client } from '@grpc/grpc-js';
+import { transportChannelOptions } from '../transport-windows.js';
 
 /**
  * One generated gRPC client per address, made on first use and kept for reuse (a client owns an
@@ -9,7 +10,7 @@ export class StubCache<Stub extends Client> {
   private readonly stubs = new Map<string, Stub>();
 
   constructor(
-    private readonly makeStub: (address: string, credentials: ChannelCredentials) => Stub,
+    private readonly makeStub: (address: string, credentials: ChannelCredentials, options: ChannelOptions) => Stub,
     private readonly credentials: ChannelCredentials,
     private readonly stubsMax: number,
   ) {
@@ -24,7 +25,7 @@ export class StubCache<Stub extends Client> {
       oldest.close();
       this.stubs.delete(oldestAddress);
     }
-    const stub = this.makeStub(address, this.credentials);
+    const stub = this.makeStub(address, this.credentials, transportChannelOptions);
     this.stubs.set(address, stub);
     return stub;
   }

@@ -11,6 +11,7 @@ import { createDeadlineInterceptor } from './deadline-interceptor.js';
 import { instrumentServiceDefinition } from './instrument-service-definition.js';
 import { createObserveInterceptor } from './observe-interceptor.js';
 import { requestContextInterceptor } from './request-context-interceptor.js';
+import { raiseServerWindows } from '../transport-windows.js';
 
 const healthServiceName = 'grpc.health.v1.Health';
 const reflectionServiceName = 'grpc.reflection.v1.ServerReflection';
@@ -150,8 +151,13 @@ async function drain({ server, calls, abort, setServing, shutdownGraceMs, logger
 function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(address, credentials, (error, port) => {
-      if (error) reject(new Error(`gRPC server could not listen on "${address}": ${error.message}`, { cause: error }));
-      else resolve(port);
+      if (error) {
+        reject(new Error(`gRPC server could not listen on "${address}": ${error.message}`, { cause: error }));
+        return;
+      }
+      // In this callback, before the event loop can accept the first connection.
+      raiseServerWindows(server);
+      resolve(port);
     });
   });
 }
