@@ -55,6 +55,10 @@ export interface StreamingCeilingOptions {
   readonly recordBytes: number;
   readonly warmUpMs: number;
   readonly durationMs: number;
+  /** Tributary's HTTP/2 flow-control windows (the default) or the protocol's 64 KiB. */
+  readonly windows?: 'tributary' | 'default';
+  /** Keeps the server's event loop busy half the time in slices of this many ms (default 0). */
+  readonly serverBusyMs?: number;
 }
 
 export interface StreamingCeilingResult {
@@ -64,11 +68,13 @@ export interface StreamingCeilingResult {
 
 /** Starts the byte-stream server, streams for the warm-up and then the measured duration, and kills it. */
 export async function measureStreamingCeiling(options: StreamingCeilingOptions): Promise<StreamingCeilingResult> {
-  const { server, killOnExit } = startServer(streamServerScript);
+  const windows = options.windows ?? 'tributary';
+  const { server, killOnExit } = startServer(streamServerScript, ['--windows', windows, '--busy-ms', String(options.serverBusyMs ?? 0)]);
   let client: Client | undefined;
   try {
     const address = `127.0.0.1:${await portOf(server)}`;
-    client = new Client(address, credentials.createInsecure(), { ...transportChannelOptions, 'grpc.max_send_message_length': streamMessageBytesMax });
+    const windowOptions = windows === 'tributary' ? transportChannelOptions : {};
+    client = new Client(address, credentials.createInsecure(), { ...windowOptions, 'grpc.max_send_message_length': streamMessageBytesMax });
     const message = Buffer.alloc(options.messageBytes, 0x61);
     await streamFor(client, message, options.warmUpMs);
     const { receivedBytes, seconds } = await streamFor(client, message, options.durationMs);
@@ -119,8 +125,8 @@ export function transportCeilingSettings(): Record<string, unknown> {
   };
 }
 
-function startServer(script: string): { server: ChildProcess; killOnExit: () => void } {
-  const server = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startServer(script: string, args: readonly string[] = []): { server: ChildProcess; killOnExit: () => void } {
+  const server = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const killOnExit = () => server.kill('SIGKILL');
   process.on('exit', killOnExit);
   return { server, killOnExit };
