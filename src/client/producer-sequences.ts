@@ -18,21 +18,36 @@ interface PartitionSequence {
  * answers with the original offsets. When a leader has lost track of the producer's sequence
  * (UNKNOWN_PRODUCER_ID after its state expired, OUT_OF_ORDER_SEQUENCE after a batch that failed
  * for good left a gap), the producer bumps its epoch (KIP-360): every partition then starts again
- * at sequence 0, and the batch is stamped anew.
+ * at sequence 0, and the partition that lost its sequence has its unacknowledged batches stamped
+ * anew (`restamp`).
  */
 export class ProducerSequences {
   private identity: Promise<ProducerIdentity> | undefined;
+  /** The identity `identity` resolved to, once it has. */
+  private known: ProducerIdentity | undefined;
   private readonly partitions = new Map<string, PartitionSequence>();
 
   constructor(private readonly initProducerId: InitProducerId) {}
 
+  /** Batches the brokers let this producer have in flight per partition; undefined before the first identity arrives. */
+  get inFlightBatchesMax(): number | undefined {
+    return this.known?.maxInFlightBatchesPerPartition;
+  }
+
   /** The fields of a new batch of `recordCount` records for `partitionKey`; `address` is a broker to ask for an identity. */
   async stamp(partitionKey: string, recordCount: number, address: string): Promise<BatchProducerFields> {
-    const { producerId, producerEpoch } = await this.current(address);
-    const held = this.partitions.get(partitionKey);
-    const baseSequence = held === undefined || held.producerEpoch !== producerEpoch ? 0 : held.nextSequence;
-    this.partitions.set(partitionKey, { producerEpoch, nextSequence: (baseSequence + recordCount) % (sequenceMax + 1) });
-    return { producerId, producerEpoch, baseSequence };
+    return this.stampNext(await this.current(address), partitionKey, recordCount);
+  }
+
+  /**
+   * Fresh fields for every unacknowledged batch of `partitionKey` (their record counts, oldest
+   * first), from sequence 0 of the current epoch: after a lost sequence and `reset`. Stamped
+   * together, so no other epoch comes between them.
+   */
+  async restamp(partitionKey: string, recordCounts: readonly number[], address: string): Promise<BatchProducerFields[]> {
+    const identity = await this.current(address);
+    this.partitions.delete(partitionKey);
+    return recordCounts.map((recordCount) => this.stampNext(identity, partitionKey, recordCount));
   }
 
   /**
@@ -43,7 +58,7 @@ export class ProducerSequences {
     const held = await this.current(address);
     if (held.producerId !== stamped.producerId || held.producerEpoch !== stamped.producerEpoch) return;
     const bump = this.initProducerId(address, held.producerId, held.producerEpoch);
-    this.identity = bump;
+    this.follow(bump);
     // A failed bump leaves the old identity for the next attempt to bump again.
     bump.catch(() => {
       if (this.identity === bump) this.identity = Promise.resolve(held);
@@ -52,13 +67,27 @@ export class ProducerSequences {
   }
 
   private current(address: string): Promise<ProducerIdentity> {
-    if (this.identity === undefined) {
-      const fresh = this.initProducerId(address, 0, 0);
-      this.identity = fresh;
-      fresh.catch(() => {
-        if (this.identity === fresh) this.identity = undefined;
-      });
-    }
-    return this.identity;
+    if (this.identity !== undefined) return this.identity;
+    const fresh = this.initProducerId(address, 0, 0);
+    this.follow(fresh);
+    fresh.catch(() => {
+      if (this.identity === fresh) this.identity = undefined;
+    });
+    return fresh;
+  }
+
+  /** Makes `identity` the current one, and remembers what it resolves to while it still is. */
+  private follow(identity: Promise<ProducerIdentity>): void {
+    this.identity = identity;
+    identity.then((resolved) => {
+      if (this.identity === identity) this.known = resolved;
+    }, () => undefined);
+  }
+
+  private stampNext({ producerId, producerEpoch }: ProducerIdentity, partitionKey: string, recordCount: number): BatchProducerFields {
+    const held = this.partitions.get(partitionKey);
+    const baseSequence = held === undefined || held.producerEpoch !== producerEpoch ? 0 : held.nextSequence;
+    this.partitions.set(partitionKey, { producerEpoch, nextSequence: (baseSequence + recordCount) % (sequenceMax + 1) });
+    return { producerId, producerEpoch, baseSequence };
   }
 }
