@@ -1,10 +1,13 @@
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { TributaryError } from '../../errors/index.js';
-import { Acks, type InitProducerIdResponse, type ProduceResponse, ProducerServiceClient } from '../generated/tributary/client/v1/producer_service.js';
-import { BrokerChannels } from './broker-channels.js';
-import type { ClientOptions } from './client-options.js';
+import { Acks, type InitProducerIdResponse, ProducerServiceClient } from '../generated/tributary/client/v1/producer_service.js';
+import { BrokerChannels, brokerChannelsMax } from './broker-channels.js';
+import { callMetadata, channelCredentialsFor, type ClientOptions } from './client-options.js';
 import type { CompressionCodec } from './cluster-metadata-types.js';
+import { ProduceStreamChannel, produceStreamIdleCloseMs, produceStreamQueuedMax } from './produce-stream-channel.js';
 import { type BatchProducerFields, encodeRecordBatch, type ProducerRecord } from './record-batch-codec.js';
 import { newRequestHeader } from './request-header.js';
+import { StubCache } from './stub-cache.js';
 
 /** How durable a batch must be before the broker answers (ProducerService `Acks`). */
 export type ProduceAcks = 'none' | 'leader' | 'all';
@@ -44,8 +47,8 @@ export interface ProducerIdentity {
 const acksOf: Record<ProduceAcks, Acks> = { none: Acks.NONE, leader: Acks.LEADER, all: Acks.ALL };
 
 /**
- * The call's deadline beyond the ack timeout: the broker answers TIMEOUT when the acks take
- * longer, and that answer must arrive before the call's own deadline cuts it off.
+ * How much longer than the ack timeout a produce waits for its result: the broker answers TIMEOUT
+ * when the acks take longer, and that answer must arrive before the client gives up on it.
  */
 export const produceDeadlineMarginMs = 2_000;
 
@@ -54,31 +57,34 @@ export const produceDeadlineMarginMs = 2_000;
  * input asks and stamped with the idempotent producer's fields when it has them, to one partition
  * on the broker at `address`; InitProducerId gets or bumps a producer identity from any broker.
  * Failures are TributaryErrors with the broker's code, `retriable` and leader hint.
+ *
+ * Batches go over one ProduceStream per broker, acks and ack timeout rather than one unary call
+ * each: grpc-js's cost per call (an HTTP/2 stream, headers, trailers, the server's interceptors)
+ * dominated small batches. A stream that failed or closed when idle is replaced on the next batch.
  */
 export class ProducerClient {
   private readonly channels: BrokerChannels<ProducerServiceClient>;
+  /** The stubs the streams are opened on; the unary calls have their own in `channels`. */
+  private readonly streamStubs: StubCache<ProducerServiceClient>;
+  /** Streams by broker address, acks and ack timeout; at most brokerChannelsMax, the oldest closed first. */
+  private readonly streams = new Map<string, ProduceStreamChannel>();
 
   constructor(readonly options: ClientOptions) {
-    this.channels = new BrokerChannels((address, credentials) => new ProducerServiceClient(address, credentials), options);
+    const makeStub = (address: string, credentials: ChannelCredentials) => new ProducerServiceClient(address, credentials);
+    this.channels = new BrokerChannels(makeStub, options);
+    this.streamStubs = new StubCache(makeStub, channelCredentialsFor(options.tls), brokerChannelsMax);
   }
 
   async produce(address: string, input: ProduceBatchInput): Promise<ProducedBatch> {
     if (!Number.isSafeInteger(input.currentLeaderEpoch) || input.currentLeaderEpoch < 0) {
       throw new TributaryError('INVALID_REQUEST', `currentLeaderEpoch ${input.currentLeaderEpoch} must be a non-negative safe integer`);
     }
-    const request = {
-      header: newRequestHeader(this.options.clientId),
-      partitionBatch: {
-        topicPartition: { topic: input.topic, partition: input.partition },
-        batch: encodeRecordBatch(input.records, input.producer, input.compression),
-        currentLeaderEpoch: input.currentLeaderEpoch,
-      },
-      acks: acksOf[input.acks],
-      timeoutMs: input.ackTimeoutMs,
+    const partitionBatch = {
+      topicPartition: { topic: input.topic, partition: input.partition },
+      batch: encodeRecordBatch(input.records, input.producer, input.compression),
+      currentLeaderEpoch: input.currentLeaderEpoch,
     };
-    const deadlineMs = Math.max(this.options.deadlineMs, input.ackTimeoutMs + produceDeadlineMarginMs);
-    const response = await this.channels.call<ProduceResponse>(address, deadlineMs, (stub, ...rest) => stub.produce(request, ...rest));
-    return { baseOffset: response.baseOffset, logAppendTimeMs: response.logAppendTimeMs, logStartOffset: response.logStartOffset, duplicate: response.duplicate };
+    return this.streamFor(address, input.acks, input.ackTimeoutMs).append(partitionBatch);
   }
 
   /** A fresh identity (`producerId` 0) or the next epoch of the one held; safe to retry. */
@@ -89,6 +95,32 @@ export class ProducerClient {
   }
 
   close(): void {
+    for (const stream of this.streams.values()) stream.close();
+    this.streams.clear();
+    this.streamStubs.close();
     this.channels.close();
+  }
+
+  /** The live stream for these settings, opened when there is none or the last one died. */
+  private streamFor(address: string, acks: ProduceAcks, ackTimeoutMs: number): ProduceStreamChannel {
+    const key = `${address}/${acks}/${ackTimeoutMs}`;
+    const existing = this.streams.get(key);
+    if (existing?.usable === true) return existing;
+    this.streams.delete(key);
+    if (this.streams.size >= brokerChannelsMax) {
+      const [oldestKey, oldest] = this.streams.entries().next().value as [string, ProduceStreamChannel];
+      oldest.close();
+      this.streams.delete(oldestKey);
+    }
+    const call = this.streamStubs.stubFor(address).produceStream(callMetadata(this.options));
+    const stream = new ProduceStreamChannel(call, {
+      address, clientId: this.options.clientId, acks: acksOf[acks], ackTimeoutMs,
+      openTimeoutMs: this.options.deadlineMs,
+      // As long as a unary Produce's deadline was: the acks wait, and the margin for the answer to arrive.
+      resultTimeoutMs: Math.max(this.options.deadlineMs, ackTimeoutMs + produceDeadlineMarginMs),
+      queuedMax: produceStreamQueuedMax, idleCloseMs: produceStreamIdleCloseMs,
+    });
+    this.streams.set(key, stream);
+    return stream;
   }
 }
