@@ -1,5 +1,5 @@
 import type { Clock } from '../actors/clock.js';
-import type { Logger } from '../observability/index.js';
+import type { Logger, MetricsRegistry } from '../observability/index.js';
 import type { RpcService } from '../rpc/server/rpc-server.js';
 import { BrokerPartitions, type ServedBroker } from '../rpc/services/broker-partitions.js';
 import { createBrokerReplicationService, type ReplicationBroker } from '../rpc/services/broker-replication-service.js';
@@ -19,6 +19,7 @@ export interface BrokerServicesOptions {
   readonly settings: BrokerServiceSettings;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
 }
 
 /**
@@ -27,10 +28,10 @@ export interface BrokerServicesOptions {
  * are registered before the server binds and answer NOT_AVAILABLE until the broker role runs.
  */
 export function createBrokerServices(options: BrokerServicesOptions): RpcService[] {
-  const { nodeId, clusterId, broker, shutdownSignal, settings, clock, logger } = options;
+  const { nodeId, clusterId, broker, shutdownSignal, settings, clock, logger, metrics } = options;
   const partitions = new BrokerPartitions({ nodeId, broker, shutdownSignal });
   return [
-    createProducerService({ partitions, settings, clock, logger }),
+    createProducerService({ partitions, settings, clock, logger, metrics }),
     createConsumerService({ partitions, settings, clock, logger }),
     createBrokerReplicationService({ nodeId, clusterId, broker, clock, limits: replicaFetchSessionDefaults, shutdownSignal }),
   ];

@@ -85,7 +85,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
     if (config.roles.includes('broker')) {
       services.push(...createBrokerServices({
         nodeId: config.nodeId, clusterId: config.clusterId, broker: () => brokerRole, shutdownSignal: serverShutdown.signal, settings: brokerServiceSettingsFor(config.limits.maxMessageBytes),
-        clock: systemClock, logger: componentLogger(logger, 'broker-services'),
+        clock: systemClock, logger: componentLogger(logger, 'broker-services'), metrics,
       }));
     }
     rpc = await startRpcServer({

@@ -9,12 +9,12 @@ import { startSdkCluster } from '../support/sdk-cluster.js';
 const waitMs = 30_000;
 const topic = 'events';
 
-/** Broker `id`'s count of Produce calls it answered with `code`, from its /metrics. */
-async function producesAnswered(cluster: LocalCluster, id: number, code: string): Promise<number> {
+/** Broker `id`'s count of produced batches it answered with `result` (appended, duplicate or an error code), from its /metrics. */
+async function producesAnswered(cluster: LocalCluster, id: number, result: string): Promise<number> {
   const { nodes } = parseYaml(readFileSync(cluster.configPath, 'utf8')) as { nodes: Array<{ id: number; metrics: string }> };
   const metrics = nodes.find((node) => node.id === id)?.metrics;
   const text = await (await fetch(`http://${metrics}/metrics`)).text();
-  const line = text.split('\n').find((candidate) => candidate.startsWith('trib_rpc_requests_total{') && candidate.includes('method="Produce"') && candidate.includes(`code="${code}"`));
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`trib_produce_batches_total{result="${result}"}`));
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
@@ -89,12 +89,12 @@ describe('the SDK Producer and Consumer against a controller and two broker proc
       // the clients still route to broker 3, which answers NOT_LEADER naming broker 2.
       await cluster.up();
       await eventually(async () => ((await partitionState())?.isr.toSorted().join() === '2,3' ? true : undefined), waitMs, 'broker 2 back in sync');
-      const redirectsBefore = await producesAnswered(cluster, 3, 'UNAVAILABLE');
+      const redirectsBefore = await producesAnswered(cluster, 3, 'NOT_LEADER');
       await admin.electLeaders('preferred', [{ topic, partition: 0 }]);
       await eventually(async () => ((await partitionState())?.leader === 2 ? true : undefined), waitMs, 'broker 2 to lead again');
       const third = await producer.send(topic, messages(15, 5));
       expect(third.map((sent) => sent.offset)).toEqual([15, 16, 17, 18, 19]);
-      expect(await producesAnswered(cluster, 3, 'UNAVAILABLE')).toBeGreaterThan(redirectsBefore);
+      expect(await producesAnswered(cluster, 3, 'NOT_LEADER')).toBeGreaterThan(redirectsBefore);
       expect((await consume(consumer, 5)).map(shown)).toEqual(expected(third, 15));
 
       const [offsets] = await admin.listOffsets(topic);

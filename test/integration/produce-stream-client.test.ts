@@ -13,6 +13,7 @@ import { batchOf, failureOf } from '../support/data-plane-calls.js';
 import { freePorts } from '../support/free-ports.js';
 import { waitFor } from '../support/in-process-raft-cluster.js';
 import { alone, ServedPartitions } from '../support/served-partitions.js';
+import { createMetricsRegistry } from '../../src/observability/index.js';
 import { startTestNode } from '../support/test-node.js';
 
 const waitMs = 20_000;
@@ -31,7 +32,7 @@ describe('ProduceStreamChannel against a ProducerService whose window is 2 reque
   beforeAll(async () => {
     served = new ServedPartitions({ streamInFlightRequestsMax: 2 });
     await served.lead(0, alone);
-    const service = createProducerService({ partitions: served.partitions, settings: served.settings, clock: served.clock, logger: served.log.logger });
+    const service = createProducerService({ partitions: served.partitions, settings: served.settings, clock: served.clock, logger: served.log.logger, metrics: createMetricsRegistry() });
     server = new Server();
     server.addService(service.definition, service.implementation);
     const port = await new Promise<number>((resolve, reject) => {

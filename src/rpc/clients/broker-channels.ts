@@ -23,6 +23,11 @@ export class BrokerChannels<Stub extends Client> {
     this.stubs = new StubCache(makeStub, channelCredentialsFor(options.tls), brokerChannelsMax);
   }
 
+  /** The client of the broker at `address`, for streaming calls the owner manages itself. */
+  stubFor(address: string): Stub {
+    return this.stubs.stubFor(address);
+  }
+
   /** One call to the broker at `address` with a deadline `deadlineMs` from now. */
   call<Response>(address: string, deadlineMs: number, invoke: Invocation<Stub, Response>): Promise<Response> {
     const stub = this.stubs.stubFor(address);

@@ -1,13 +1,11 @@
-import type { ChannelCredentials } from '@grpc/grpc-js';
 import { TributaryError } from '../../errors/index.js';
 import { Acks, type InitProducerIdResponse, ProducerServiceClient } from '../generated/tributary/client/v1/producer_service.js';
 import { BrokerChannels, brokerChannelsMax } from './broker-channels.js';
-import { callMetadata, channelCredentialsFor, type ClientOptions } from './client-options.js';
+import { callMetadata, type ClientOptions } from './client-options.js';
 import type { CompressionCodec } from './cluster-metadata-types.js';
 import { ProduceStreamChannel, produceStreamIdleCloseMs, produceStreamQueuedMax } from './produce-stream-channel.js';
 import { type BatchProducerFields, encodeRecordBatch, type ProducerRecord } from './record-batch-codec.js';
 import { newRequestHeader } from './request-header.js';
-import { StubCache } from './stub-cache.js';
 
 /** How durable a batch must be before the broker answers (ProducerService `Acks`). */
 export type ProduceAcks = 'none' | 'leader' | 'all';
@@ -63,16 +61,13 @@ export const produceDeadlineMarginMs = 2_000;
  * dominated small batches. A stream that failed or closed when idle is replaced on the next batch.
  */
 export class ProducerClient {
+  /** One client per broker: InitProducerId calls and the streams share its connection. */
   private readonly channels: BrokerChannels<ProducerServiceClient>;
-  /** The stubs the streams are opened on; the unary calls have their own in `channels`. */
-  private readonly streamStubs: StubCache<ProducerServiceClient>;
   /** Streams by broker address, acks and ack timeout; at most brokerChannelsMax, the oldest closed first. */
   private readonly streams = new Map<string, ProduceStreamChannel>();
 
   constructor(readonly options: ClientOptions) {
-    const makeStub = (address: string, credentials: ChannelCredentials) => new ProducerServiceClient(address, credentials);
-    this.channels = new BrokerChannels(makeStub, options);
-    this.streamStubs = new StubCache(makeStub, channelCredentialsFor(options.tls), brokerChannelsMax);
+    this.channels = new BrokerChannels((address, credentials, channelOptions) => new ProducerServiceClient(address, credentials, channelOptions), options);
   }
 
   async produce(address: string, input: ProduceBatchInput): Promise<ProducedBatch> {
@@ -97,7 +92,6 @@ export class ProducerClient {
   close(): void {
     for (const stream of this.streams.values()) stream.close();
     this.streams.clear();
-    this.streamStubs.close();
     this.channels.close();
   }
 
@@ -112,7 +106,7 @@ export class ProducerClient {
       oldest.close();
       this.streams.delete(oldestKey);
     }
-    const call = this.streamStubs.stubFor(address).produceStream(callMetadata(this.options));
+    const call = this.channels.stubFor(address).produceStream(callMetadata(this.options));
     const stream = new ProduceStreamChannel(call, {
       address, clientId: this.options.clientId, acks: acksOf[acks], ackTimeoutMs,
       openTimeoutMs: this.options.deadlineMs,

@@ -7,6 +7,7 @@ import { toErrorDetail } from '../error-status.js';
 import type { RecordBatch, TopicPartition } from '../generated/tributary/common/v1/common.js';
 import { Acks, type PartitionBatch, type ProduceResult } from '../generated/tributary/client/v1/producer_service.js';
 import type { BrokerPartitions } from './broker-partitions.js';
+import type { ProduceResults } from './produce-results.js';
 import type { BrokerServiceSettings } from './broker-service-settings.js';
 import { storedBatchFromWire } from './record-batch-mapping.js';
 import { reportedError } from './reported-error.js';
@@ -61,6 +62,7 @@ export interface PartitionBatchAppenderOptions {
   readonly settings: BrokerServiceSettings;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly results: ProduceResults;
 }
 
 /**
@@ -75,13 +77,25 @@ export class PartitionBatchAppender {
 
   constructor(private readonly options: PartitionBatchAppenderOptions) {}
 
-  /** Appends one batch; rejects with the TributaryError that says why not. */
+  /** Appends one batch; rejects with the TributaryError that says why not. Every answer is counted. */
   append(addressed: AddressedBatch, mode: ProduceMode): Promise<AppendOutcome> {
+    const { results } = this.options;
+    let started: Promise<AppendOutcome>;
     try {
-      return this.start(addressed, mode);
+      started = this.start(addressed, mode);
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      started = Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+    return started.then(
+      (outcome) => {
+        results.count(outcome.duplicate ? 'duplicate' : 'appended');
+        return outcome;
+      },
+      (error: unknown) => {
+        results.count(TributaryError.from(error).code);
+        throw error;
+      },
+    );
   }
 
   /** The same append as a ProduceResult: a failure is its error, never a rejection. */

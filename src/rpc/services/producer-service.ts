@@ -1,7 +1,7 @@
 import type { handleBidiStreamingCall } from '@grpc/grpc-js';
 import type { Clock } from '../../actors/clock.js';
 import { producerBatchesCachedMax } from '../../broker/index.js';
-import type { Logger } from '../../observability/index.js';
+import type { Logger, MetricsRegistry } from '../../observability/index.js';
 import {
   type InitProducerIdRequest, type InitProducerIdResponse, type ProduceBatchRequest, type ProduceBatchResponse, ProducerServiceService, type ProduceRequest,
   type ProduceResponse, type ProduceStreamRequest, type ProduceStreamResponse,
@@ -10,6 +10,7 @@ import type { RpcService } from '../server/rpc-server.js';
 import type { BrokerPartitions } from './broker-partitions.js';
 import type { BrokerServiceSettings } from './broker-service-settings.js';
 import { addressedBatchOf, PartitionBatchAppender, produceModeOf } from './partition-batch-appender.js';
+import { registerProduceResults } from './produce-results.js';
 import { ProduceStream } from './produce-stream.js';
 import { checkRequestPartitions } from './request-partitions.js';
 import { serveUnary } from './serve-unary.js';
@@ -19,6 +20,7 @@ export interface ProducerServiceOptions {
   readonly settings: BrokerServiceSettings;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface ProducerServiceOptions {
  */
 export function createProducerService(options: ProducerServiceOptions): RpcService {
   const { partitions, settings } = options;
-  const appender = new PartitionBatchAppender(options);
+  const appender = new PartitionBatchAppender({ ...options, results: registerProduceResults(options.metrics) });
   const produceStream: handleBidiStreamingCall<ProduceStreamRequest, ProduceStreamResponse> = (call) => {
     new ProduceStream(call, { partitions, appender, settings }).start();
   };

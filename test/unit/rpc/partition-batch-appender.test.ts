@@ -3,14 +3,16 @@ import { Acks } from '../../../src/rpc/generated/tributary/client/v1/producer_se
 import { BrokerPartitions } from '../../../src/rpc/services/broker-partitions.js';
 import type { BrokerServiceSettings } from '../../../src/rpc/services/broker-service-settings.js';
 import { type AddressedBatch, PartitionBatchAppender, produceModeOf } from '../../../src/rpc/services/partition-batch-appender.js';
+import { registerProduceResults } from '../../../src/rpc/services/produce-results.js';
+import { createMetricsRegistry } from '../../../src/observability/index.js';
 import { batchOf } from '../../support/data-plane-calls.js';
 import { rejectionOf } from '../../support/storage-engines.js';
 import { alone, ServedPartitions, untilQuiet, withFollower } from '../../support/served-partitions.js';
 
 const toPartition = (partition: number, values = ['v']): AddressedBatch => ({ topicPartition: { topic: 'orders', partition }, batch: batchOf(values), currentLeaderEpoch: 0 });
 
-function appenderOf(served: ServedPartitions, partitions = served.partitions) {
-  return new PartitionBatchAppender({ partitions, settings: served.settings, clock: served.clock, logger: served.log.logger });
+function appenderOf(served: ServedPartitions, partitions = served.partitions, metrics = createMetricsRegistry()) {
+  return new PartitionBatchAppender({ partitions, settings: served.settings, clock: served.clock, logger: served.log.logger, results: registerProduceResults(metrics) });
 }
 
 describe('produce modes', () => {
@@ -29,6 +31,19 @@ describe('produce modes', () => {
 });
 
 describe('appending produced batches', () => {
+  it('counts every answer by result: appended, or the error code', async () => {
+    const served = new ServedPartitions();
+    await served.lead(0, alone);
+    const metrics = createMetricsRegistry();
+    const appender = appenderOf(served, served.partitions, metrics);
+    const leader = produceModeOf(Acks.LEADER, 0, served.settings);
+    await appender.append(toPartition(0), leader);
+    await appender.append(toPartition(0), leader);
+    await expect(appender.append(toPartition(7), leader)).rejects.toMatchObject({ code: 'NOT_LEADER' });
+    const counted = (await metrics.metrics()).split('\n').filter((line) => line.startsWith('trib_produce_batches_total'));
+    expect(counted).toEqual(['trib_produce_batches_total{result="appended"} 2', 'trib_produce_batches_total{result="NOT_LEADER"} 1']);
+  });
+
   it('answers acks=none before the batch is durable, and bounds the bytes answered but not yet written', async () => {
     const served = new ServedPartitions({ acksNoneUnwrittenBytesMax: 1 } satisfies Partial<BrokerServiceSettings>);
     const leader = await served.lead(0, alone);

@@ -8,6 +8,8 @@ import type { BrokerServiceSettings } from '../../../src/rpc/services/broker-ser
 import { PartitionBatchAppender } from '../../../src/rpc/services/partition-batch-appender.js';
 import { ProduceStream } from '../../../src/rpc/services/produce-stream.js';
 import { batchOf } from '../../support/data-plane-calls.js';
+import { registerProduceResults } from '../../../src/rpc/services/produce-results.js';
+import { createMetricsRegistry } from '../../../src/observability/index.js';
 import { ServedPartitions, untilQuiet, withFollower } from '../../support/served-partitions.js';
 
 /** The server side of one ProduceStream call, as grpc-js hands it to the handler: what was written, how it ended. */
@@ -50,7 +52,7 @@ class RecordedCall extends EventEmitter {
 async function openStream(settings: Partial<BrokerServiceSettings> = {}) {
   const served = new ServedPartitions(settings);
   const leaders = [await served.lead(0, withFollower), await served.lead(1, withFollower)];
-  const appender = new PartitionBatchAppender({ partitions: served.partitions, settings: served.settings, clock: served.clock, logger: served.log.logger });
+  const appender = new PartitionBatchAppender({ partitions: served.partitions, settings: served.settings, clock: served.clock, logger: served.log.logger, results: registerProduceResults(createMetricsRegistry()) });
   const call = new RecordedCall();
   new ProduceStream(call as unknown as ServerDuplexStream<ProduceStreamRequest, ProduceStreamResponse>, { partitions: served.partitions, appender, settings: served.settings }).start();
   const send = (request: ProduceStreamRequest) => call.emit('data', request);
