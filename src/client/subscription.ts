@@ -62,6 +62,8 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
   private grantFailures = 0;
   private readonly grantRetriesMax: number;
   private cancelGrantRetry: (() => void) | undefined;
+  /** Armed while credit of a drained subscription waits for SubscriptionCredit's delay. */
+  private drainedGrantTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SubscriptionOptions, links?: SubscriptionLinks) {
     if (options.partitions.length === 0) throw new TributaryError('INVALID_REQUEST', 'a Subscription needs at least one partition');
@@ -147,6 +149,7 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
   private finish(error: TributaryError | undefined): void {
     this.outcome ??= { error };
     this.cancelGrantRetry?.();
+    clearTimeout(this.drainedGrantTimer);
     this.links.close();
     this.wake();
   }
@@ -212,8 +215,8 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
   private grantIfDue(): void {
     const { started, credit } = this;
     if (started === undefined || credit === undefined || this.outcome !== undefined) return;
-    const total = credit.grantDue(this.deliveries.length === 0);
-    if (total === undefined) return;
+    const total = credit.grantDue(this.deliveries.length === 0, Date.now());
+    if (total === undefined) return this.armDrainedGrant(credit);
     this.links.grantCredit(this.options.broker, { subscriptionId: started.subscriptionId, consumedBytes: total, windowBytes: 0 }).then(
       (answer) => {
         this.grantFailures = 0;
@@ -222,6 +225,16 @@ export class Subscription implements AsyncIterable<ConsumerRecord> {
       },
       (error: unknown) => this.grantFailed(credit, TributaryError.from(error)),
     );
+  }
+
+  /** Comes back when the drained rule's delay ends, unless a grant goes before then. */
+  private armDrainedGrant(credit: SubscriptionCredit): void {
+    const atMs = credit.drainedGrantAtMs();
+    if (atMs === undefined || this.drainedGrantTimer !== undefined) return;
+    this.drainedGrantTimer = setTimeout(() => {
+      this.drainedGrantTimer = undefined;
+      this.grantIfDue();
+    }, Math.max(0, atMs - Date.now()));
   }
 
   /**

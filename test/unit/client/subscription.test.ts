@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Subscription, type SubscriptionLinks } from '../../../src/client/index.js';
 import { TributaryError } from '../../../src/errors/index.js';
+import { drainedGrantDelayMs } from '../../../src/client/subscription-credit.js';
 import type { SubscribedRecords, SubscriptionHandlers } from '../../../src/rpc/clients/consumer-client.js';
 
 /** A broker side the test drives: it hands the Subscription messages and records the grants. */
@@ -58,7 +59,9 @@ describe('Subscription (SDK)', () => {
     expect(broker.grants).toEqual([]);
     const waiting = subscription.next();
     await settle();
-    // Everything received is consumed: the running total goes back.
+    // Everything received is consumed: the running total goes back once drainedGrantDelayMs passed.
+    expect(broker.grants).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, drainedGrantDelayMs + 5));
     expect(broker.grants).toEqual([40]);
     broker.send(0, [5], 10);
     expect((await waiting)?.offset).toBe(5);
