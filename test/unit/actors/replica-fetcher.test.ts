@@ -3,7 +3,7 @@ import { systemClock } from '../../../src/actors/clock.js';
 import { FollowerHighWatermark } from '../../../src/broker/index.js';
 import { PartitionLeader } from '../../../src/actors/partition-replica/partition-leader.js';
 import type { PartitionLeaderSource } from '../../../src/actors/partition-replica/partition-leader-lookup.js';
-import { ReplicaFetcher, replicaFetcherDefaults, type ReplicationLink } from '../../../src/actors/partition-replica/replica-fetcher.js';
+import { ReplicaFetcher, replicaFetcherDefaults, type ReplicaFetcherSettings, type ReplicationLink } from '../../../src/actors/partition-replica/replica-fetcher.js';
 import { encodeRecordBatch } from '../../../src/rpc/clients/index.js';
 import { partitionFetchOutcomeFromWire, replicateAckToWire, replicateFetchToWire } from '../../../src/rpc/clients/replication-stream.js';
 import { storedBatchFromWire } from '../../../src/rpc/services/record-batch-mapping.js';
@@ -162,29 +162,37 @@ class GatedStore extends MemoryKeyValueStore {
   }
 }
 
+/**
+ * An empty leader and a follower whose writes the test can hold, fetching through a link that
+ * records every fetch (`fetch OFFSET/DURABLE`) and ack (`ack DURABLE`).
+ */
+async function pipelinedFollower(settings: Partial<ReplicaFetcherSettings>) {
+  const leaderLog = await logOf([]);
+  const leader = leaderOn(leaderLog, 1);
+  const store = new GatedStore();
+  const followerLog = await openPartitionLog(store, new GroupCommitWriter(store, { durability: 'fsync' }), id);
+  const link = linkTo(leader);
+  const calls: string[] = [];
+  const recording: ReplicationLink = {
+    fetch: (call) => {
+      calls.push(`fetch ${call.partitions.map((state) => `${state.fetchOffset}/${state.durableEndOffset}`).join(',')}`);
+      return link.fetch(call);
+    },
+    ack: (reports) => {
+      calls.push(`ack ${reports.map((report) => report.durableEndOffset).join(',')}`);
+      link.ack(reports);
+    },
+    close: () => link.close(),
+  };
+  const fetcher = new ReplicaFetcher({ leaderId: 1, connect: () => Promise.resolve(recording), clock: systemClock, random: () => 0.5, logger: captureLogger().logger, settings: { ...replicaFetcherDefaults, ...settings } });
+  fetcher.follow({ id, topicId: 't1', leaderEpoch: 1, log: followerLog, highWatermark: new FollowerHighWatermark(0) });
+  return { leaderLog, leader, store, followerLog, calls, fetcher };
+}
+
 describe('replica fetcher pipelining', () => {
   it('fetches the next batches while the last ones are being fsynced, and reports their durable end with an ack', async () => {
-    const leaderLog = await logOf([]);
-    const leader = leaderOn(leaderLog, 1);
-    const store = new GatedStore();
-    const followerLog = await openPartitionLog(store, new GroupCommitWriter(store, { durability: 'fsync' }), id);
-    const link = linkTo(leader);
-    const calls: string[] = [];
-    const recording: ReplicationLink = {
-      fetch: (call) => {
-        calls.push(`fetch ${call.partitions.map((state) => `${state.fetchOffset}/${state.durableEndOffset}`).join(',')}`);
-        return link.fetch(call);
-      },
-      ack: (reports) => {
-        calls.push(`ack ${reports.map((report) => report.durableEndOffset).join(',')}`);
-        link.ack(reports);
-      },
-      close: () => link.close(),
-    };
     // The leader holds a fetch with nothing new for this long: longer than the test takes.
-    const settings = { ...replicaFetcherDefaults, fetchWaitMs: 60_000 };
-    const fetcher = new ReplicaFetcher({ leaderId: 1, connect: () => Promise.resolve(recording), clock: systemClock, random: () => 0.5, logger: captureLogger().logger, settings });
-    fetcher.follow({ id, topicId: 't1', leaderEpoch: 1, log: followerLog, highWatermark: new FollowerHighWatermark(0) });
+    const { leaderLog, leader, store, followerLog, calls, fetcher } = await pipelinedFollower({ fetchWaitMs: 60_000 });
     try {
       await waitFor(() => (calls.length > 0 ? true : undefined), 5_000, 'the first fetch');
       store.hold();
@@ -204,16 +212,8 @@ describe('replica fetcher pipelining', () => {
   });
 
   it('keeps at most unsyncedFetchesMax results unsynced: the fetch after them waits for their fsync', async () => {
-    const leaderLog = await logOf([]);
-    const leader = leaderOn(leaderLog, 1);
-    const store = new GatedStore();
-    const followerLog = await openPartitionLog(store, new GroupCommitWriter(store, { durability: 'fsync' }), id);
-    const link = linkTo(leader);
-    let fetches = 0;
-    const counting: ReplicationLink = { ...link, fetch: (call) => ((fetches += 1), link.fetch(call)), ack: (reports) => link.ack(reports) };
-    const settings = { ...replicaFetcherDefaults, fetchWaitMs: 20, unsyncedFetchesMax: 2 };
-    const fetcher = new ReplicaFetcher({ leaderId: 1, connect: () => Promise.resolve(counting), clock: systemClock, random: () => 0.5, logger: captureLogger().logger, settings });
-    fetcher.follow({ id, topicId: 't1', leaderEpoch: 1, log: followerLog, highWatermark: new FollowerHighWatermark(0) });
+    const { leaderLog, leader, store, followerLog, calls, fetcher } = await pipelinedFollower({ fetchWaitMs: 20, unsyncedFetchesMax: 2 });
+    const fetches = () => calls.filter((call) => call.startsWith('fetch')).length;
     try {
       store.hold();
       // One batch per fetch result: each is appended after the follower took the one before.
@@ -225,9 +225,9 @@ describe('replica fetcher pipelining', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       // Two results wait for their fsync; the fetcher sends no further fetch until one is durable.
       expect(followerLog.appendedEndOffset()).toBe(2);
-      const fetchesWhileHeld = fetches;
+      const fetchesWhileHeld = fetches();
       await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(fetches).toBe(fetchesWhileHeld);
+      expect(fetches()).toBe(fetchesWhileHeld);
       store.release();
       await waitFor(() => (followerLog.logEndOffset() === 4 ? true : undefined), 5_000, 'the follower to catch up once the fsync ends');
       expect(await contents(followerLog)).toEqual(await contents(leaderLog));
