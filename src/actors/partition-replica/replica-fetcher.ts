@@ -66,6 +66,12 @@ interface FetchEntry {
   pausedUntilMs: number;
   /** Where the next fetch reads: past the batches handed to the log, durable or not yet. */
   fetchOffset: number;
+  /**
+   * The leader epoch of the batch before fetchOffset, which the leader checks the log against.
+   * Not read from the log's checkpoints: an append handed over has not necessarily recorded its
+   * epoch there yet, and a stale epoch would look like a divergence and truncate valid records.
+   */
+  fetchEpoch: number;
   /** What the leader's session holds: the fetch offset last listed and the durable end last reported. */
   sessionFetchOffset: number;
   sessionDurableEndOffset: number;
@@ -106,7 +112,8 @@ export class ReplicaFetcher {
   follow(followed: FollowedPartition): void {
     const name = formatPartition(followed.id);
     const fetchOffset = followed.log.appendedEndOffset();
-    this.entries.set(name, { followed, name, listed: false, pausedUntilMs: 0, fetchOffset, sessionFetchOffset: fetchOffset, sessionDurableEndOffset: 0, applied: Promise.resolve() });
+    const fetchEpoch = lastEpochOf(followed.log);
+    this.entries.set(name, { followed, name, listed: false, pausedUntilMs: 0, fetchOffset, fetchEpoch, sessionFetchOffset: fetchOffset, sessionDurableEndOffset: 0, applied: Promise.resolve() });
     this.running ??= this.run();
   }
 
@@ -184,7 +191,7 @@ export class ReplicaFetcher {
     const { log } = followed;
     return {
       topic: followed.id.topic, partition: followed.id.partition, topicId: followed.topicId, currentLeaderEpoch: followed.leaderEpoch,
-      fetchOffset: entry.fetchOffset, lastFetchedEpoch: log.leaderEpochCheckpoints().at(-1)?.epoch ?? noEpoch, durableEndOffset: log.logEndOffset(),
+      fetchOffset: entry.fetchOffset, lastFetchedEpoch: entry.fetchEpoch, durableEndOffset: log.logEndOffset(),
       logStartOffset: log.logStartOffset(), partitionMaxBytes: this.options.settings.partitionFetchBytesMax,
     };
   }
@@ -195,10 +202,11 @@ export class ReplicaFetcher {
     entry.sessionDurableEndOffset = state.durableEndOffset;
   }
 
-  /** The next fetch lists the partition again, from where its log really ends. */
+  /** The next fetch lists the partition again, from where its log really ends (its appends settled). */
   private relist(entry: FetchEntry): void {
     entry.listed = false;
     entry.fetchOffset = entry.followed.log.appendedEndOffset();
+    entry.fetchEpoch = lastEpochOf(entry.followed.log);
   }
 
   /**
@@ -211,6 +219,7 @@ export class ReplicaFetcher {
     const last = outcome.batches.at(-1);
     if (last !== undefined) {
       entry.fetchOffset = last.baseOffset + last.batch.recordCount;
+      entry.fetchEpoch = last.batch.partitionLeaderEpoch;
       entry.listed = false;
     }
     const applied = Promise.all([entry.applied, ...appends]).then(
@@ -312,6 +321,11 @@ export class ReplicaFetcher {
       };
     });
   }
+}
+
+/** The epoch of the log's last batch; `noEpoch` for an empty log. */
+function lastEpochOf(log: PartitionLog): number {
+  return log.leaderEpochCheckpoints().at(-1)?.epoch ?? noEpoch;
 }
 
 /**

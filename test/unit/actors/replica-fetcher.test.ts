@@ -211,6 +211,25 @@ describe('replica fetcher pipelining', () => {
     }
   });
 
+  it('lists the epoch of the batches it just took, not a stale one: a fetch sent before their appends ran finds no divergence', async () => {
+    const leaderLog = await logOf([['a0', 1]]);
+    const leader = leaderOn(leaderLog, 2);
+    await leader.append(recordBatch('b1', 2), 'leader', 1_000);
+    await leader.append(recordBatch('b2', 2), 'leader', 1_000);
+    const followerLog = await logOf([]);
+    const capture = captureLogger();
+    const fetcher = new ReplicaFetcher({ leaderId: 1, connect: () => Promise.resolve(linkTo(leader)), clock: systemClock, random: () => 0.5, logger: capture.logger, settings: { ...replicaFetcherDefaults, fetchWaitMs: 20 } });
+    fetcher.follow({ id, topicId: 't1', leaderEpoch: 2, log: followerLog, highWatermark: new FollowerHighWatermark(0) });
+    try {
+      await waitFor(() => (followerLog.logEndOffset() === 3 ? true : undefined), 5_000, 'the follower to catch up');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(capture.lines().filter((line) => line.msg === 'follower log diverges from the leader; truncating')).toEqual([]);
+      expect(await contents(followerLog)).toEqual(await contents(leaderLog));
+    } finally {
+      await fetcher.stop();
+    }
+  });
+
   it('keeps at most unsyncedFetchesMax results unsynced: the fetch after them waits for their fsync', async () => {
     const { leaderLog, leader, store, followerLog, calls, fetcher } = await pipelinedFollower({ fetchWaitMs: 20, unsyncedFetchesMax: 2 });
     const fetches = () => calls.filter((call) => call.startsWith('fetch')).length;
