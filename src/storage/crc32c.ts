@@ -77,3 +77,51 @@ function byteAtATime(bytes: Uint8Array, crc: number, start: number, end: number)
   for (let position = start; position < end; position++) result = (t[(result ^ (bytes[position] as number)) & 0xff] as number) ^ (result >>> 8);
   return result;
 }
+
+/**
+ * x^(2^n) modulo the polynomial, for n = 0 … 31, in the reflected bit order: what crc32cCombine
+ * multiplies by to shift a CRC past 2^n zero bits.
+ */
+const powersOfTwo = buildPowersOfTwo();
+
+function buildPowersOfTwo(): Uint32Array {
+  const powers = new Uint32Array(32);
+  // x^1 in reflected order is bit 30.
+  let power = 0x40000000;
+  for (let n = 0; n < powers.length; n++) {
+    powers[n] = power;
+    power = multiplyModulo(power, power);
+  }
+  return powers;
+}
+
+/** a · b modulo the polynomial, in GF(2), both in reflected bit order. */
+function multiplyModulo(a: number, b: number): number {
+  let product = 0;
+  let factor = b >>> 0;
+  for (let mask = 0x80000000; mask !== 0; mask >>>= 1) {
+    if ((a & mask) !== 0) product ^= factor;
+    factor = factor & 1 ? (factor >>> 1) ^ castagnoliReflected : factor >>> 1;
+  }
+  return product >>> 0;
+}
+
+/** 2^28 bytes is x^(2^31) bits, the last power in the table; a batch is at most 16 MiB. */
+const combineLengthMax = 2 ** 28;
+
+/**
+ * The CRC-32C of `a ‖ b` from the CRC-32C of `a`, that of `b` and the length of `b` (zlib's
+ * crc32_combine, with the Castagnoli polynomial), without reading the bytes again: about 40
+ * multiplications of 32 steps each for a megabyte, against a pass over every byte. It lets a
+ * stored value's checksum reuse the CRC a batch arrived with (stored-batch.ts).
+ */
+export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
+  if (!Number.isSafeInteger(lengthB) || lengthB < 0 || lengthB > combineLengthMax) throw new RangeError(`lengthB must be an integer from 0 to ${combineLengthMax}, got ${lengthB}`);
+  // Shift crcA past lengthB bytes of zeros: multiply by x^(8 · lengthB), one power of two per set bit.
+  let shift = 0x80000000;
+  let remaining = lengthB;
+  for (let n = 3; remaining > 0; n++, remaining = Math.floor(remaining / 2)) {
+    if (remaining % 2 === 1) shift = multiplyModulo(powersOfTwo[n] as number, shift);
+  }
+  return (multiplyModulo(shift, crcA >>> 0) ^ crcB) >>> 0;
+}

@@ -96,6 +96,8 @@ export function storedBatchFromWire(batch: RecordBatch, context: RecordBatchCont
     maxTimestampMs: batch.maxTimestampMs,
     producer,
     payload: envelope(batch),
+    // check.checksum() verified the records against this CRC just now: the log reuses it.
+    payloadTailCrc32c: { fromByte: envelopeRecordsPosition, crc32c: batch.crc32c },
   };
   assert.equal(stored.payload.byteLength, envelopeHeaderBytes + batch.records.byteLength);
   return stored;

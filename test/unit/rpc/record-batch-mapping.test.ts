@@ -55,6 +55,20 @@ describe('storedBatchFromWire and wireBatchFromStored', () => {
     expect(storedBatchFromWire(encodeRecordBatch(records), context).producer).toBeUndefined();
   });
 
+  it('hands the log the records\' verified CRC, and the stored value is the same bytes as one checksummed in full', () => {
+    // Large enough (over 4 KiB of records) for the log to combine the CRC instead of reading the records again.
+    const large = Array.from({ length: 40 }, (_, index) => ({ value: new Uint8Array(500).fill(index), timestampMs: 1_700_000_000_000 + index }));
+    const wire = overTheWire(encodeRecordBatch(large));
+    const stored = storedBatchFromWire(wire, context);
+    expect(stored.payloadTailCrc32c).toEqual({ fromByte: envelopeHeaderBytes, crc32c: wire.crc32c });
+    const combined = encodeStoredBatch(stored, 77);
+    expect(combined).toEqual(encodeStoredBatch({ ...stored, payloadTailCrc32c: undefined }, 77));
+    expect(decodeStoredBatch(combined, 77, 'partition "orders-3" offset 77').payload).toEqual(stored.payload);
+    // A CRC that was not the records' would make the value fail its check on every read: never given unverified.
+    const wrong = encodeStoredBatch({ ...stored, payloadTailCrc32c: { fromByte: envelopeHeaderBytes, crc32c: (wire.crc32c + 1) >>> 0 } }, 77);
+    expect(() => decodeStoredBatch(wrong, 77, 'partition "orders-3" offset 77')).toThrow(expect.objectContaining({ code: 'CORRUPT_RECORD' }));
+  });
+
   it('serves the wire fields back from the stored batch, filling in an unknown uncompressed size', () => {
     const sent = { ...encodeRecordBatch(records, { producerId: 42, producerEpoch: 3, baseSequence: 17 }), uncompressedBytes: 0 };
     const served = wireBatchFromStored(throughStorage(storedBatchFromWire(sent, context), 500), partition);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../../src/storage/crc32c.js';
+import { crc32c, crc32cCombine } from '../../../src/storage/crc32c.js';
 
 /** The definition, one bit at a time: what the sliced tables must agree with. */
 function bitwiseCrc32c(bytes: Uint8Array): number {
@@ -39,5 +39,22 @@ describe('crc32c, slicing by 16 over aligned words', () => {
     for (let index = 0; index < bytes.length; index++) bytes[index] = (index * 7919 + (index >>> 8)) & 0xff;
     expect(crc32c(bytes)).toBe(bitwiseCrc32c(bytes));
     expect(crc32c(bytes.subarray(3))).toBe(bitwiseCrc32c(bytes.subarray(3)));
+  });
+
+  it('combines the CRCs of two parts into the CRC of both, whatever their lengths', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), fc.uint8Array({ maxLength: 3_000 }), (head, tail) => {
+        const whole = new Uint8Array([...head, ...tail]);
+        expect(crc32cCombine(crc32c(head), crc32c(tail), tail.length)).toBe(bitwiseCrc32c(whole));
+      }),
+    );
+    // Lengths with high bits set: 1 MiB plus a tail, so the shift uses many of the powers of two.
+    const large = new Uint8Array(1_048_576 + 77).map((_, index) => (index * 31) & 0xff);
+    expect(crc32cCombine(crc32c(large.subarray(0, 5)), crc32c(large.subarray(5)), large.length - 5)).toBe(crc32c(large));
+  });
+
+  it('refuses a length it cannot shift by, naming it', () => {
+    expect(() => crc32cCombine(0, 0, 2 ** 28 + 1)).toThrow(`lengthB must be an integer from 0 to ${2 ** 28}, got ${2 ** 28 + 1}`);
+    expect(() => crc32cCombine(0, 0, -1)).toThrow('got -1');
   });
 });
