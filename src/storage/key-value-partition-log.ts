@@ -165,7 +165,8 @@ class KeyValuePartitionLog implements PartitionLog {
     const lastOffset = baseOffset + batch.recordCount - 1;
     const summary: BatchSummary = { baseOffset, lastOffset, maxTimestampMs: batch.maxTimestampMs, storedBytes: value.byteLength, producer: batch.producer };
     const operations: KeyValueOperation[] = [
-      { type: 'put', key: partitionBatchKey(this.partition, baseOffset), value },
+      // The encoded value is this write's alone: the write thread may take its buffer.
+      { type: 'put', key: partitionBatchKey(this.partition, baseOffset), value, handOver: true },
       { type: 'put', key: partitionBatchSummaryKey(this.partition, baseOffset), value: encodeBatchSummary(summary) },
     ];
     const epoch = batch.partitionLeaderEpoch;

@@ -8,7 +8,16 @@
  */
 
 export type KeyValueOperation =
-  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
+  | {
+    readonly type: 'put';
+    readonly key: Uint8Array;
+    readonly value: Uint8Array;
+    /**
+     * The caller gives the value up: a writer may take its buffer (a RocksDB store hands a large
+     * one to its write thread instead of copying it), and the caller never reads it again.
+     */
+    readonly handOver?: boolean;
+  }
   | { readonly type: 'del'; readonly key: Uint8Array };
 
 export interface KeyRange {

@@ -71,7 +71,7 @@ export class RocksDbWorkerWriter {
     if (this.#coalescer.pendingCount >= workerWriteQueueBatchesMax) {
       return Promise.reject(new Error(`the RocksDB write queue is full (${workerWriteQueueBatchesMax} writes waiting)`));
     }
-    return this.#coalescer.write({ packed: packWriteBatch(operations), sync: options.sync });
+    return this.#coalescer.write({ batch: packWriteBatch(operations), sync: options.sync });
   }
 
   /** Waits for every accepted write to be answered, then terminates the thread. */
@@ -88,7 +88,7 @@ export class RocksDbWorkerWriter {
     const id = this.#nextId++;
     this.#inFlightId = id;
     this.#worker.ref();
-    this.#worker.postMessage({ id, ...request } satisfies WriteRequest, [...request.writes]);
+    this.#worker.postMessage({ id, ...request } satisfies WriteRequest, request.writes.flatMap((write) => [write.packed, ...write.values]));
   }
 
   #onWritten(id: number, failure: WriteFailure | undefined): void {

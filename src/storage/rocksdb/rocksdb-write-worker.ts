@@ -8,13 +8,13 @@
  */
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
-import { type UnpackedOperation, unpackWriteBatch } from './packed-write-batch.js';
+import { type PackedWriteBatch, type UnpackedOperation, unpackWriteBatch } from './packed-write-batch.js';
 
 /** What the main thread sends: the packed writes of several callers, applied as one batch. */
 export interface WriteRequest {
   readonly id: number;
-  /** One packed-write-batch buffer per caller, in call order. */
-  readonly writes: readonly ArrayBuffer[];
+  /** One packed write batch per caller, in call order. */
+  readonly writes: readonly PackedWriteBatch[];
   /** Synced if any covered caller asked; an empty synced request writes a sync barrier. */
   readonly sync: boolean;
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { type PackedWriteBatch, packedWriteBatchBytes } from './packed-write-batch.js';
 
 /**
  * Bounds on what one request to the write thread carries: the bytes bound how long one DB::Write
@@ -11,13 +12,13 @@ export interface WriteCoalescerBounds {
 
 /** One caller's write: packed bytes and whether it asked for a sync. */
 export interface CoalescedWrite {
-  readonly packed: ArrayBuffer;
+  readonly batch: PackedWriteBatch;
   readonly sync: boolean;
 }
 
 /** What goes to the write thread in one round trip: applied as ONE batch, synced if any asked. */
 export interface CoalescedRequest {
-  readonly writes: readonly ArrayBuffer[];
+  readonly writes: readonly PackedWriteBatch[];
   readonly sync: boolean;
 }
 
@@ -85,14 +86,15 @@ export class WriteCoalescer {
     let bytes = 0;
     let count = 0;
     for (const write of this.#queued) {
-      if (count === this.#bounds.writesMax || (count > 0 && bytes + write.packed.byteLength > this.#bounds.bytesMax)) break;
-      bytes += write.packed.byteLength;
+      const writeBytes = packedWriteBatchBytes(write.batch);
+      if (count === this.#bounds.writesMax || (count > 0 && bytes + writeBytes > this.#bounds.bytesMax)) break;
+      bytes += writeBytes;
       count++;
     }
     const covered = this.#queued.splice(0, count);
     this.#inFlight = covered;
     try {
-      this.#send({ writes: covered.map((write) => write.packed), sync: covered.some((write) => write.sync) });
+      this.#send({ writes: covered.map((write) => write.batch), sync: covered.some((write) => write.sync) });
     } catch (error) {
       // Never sent, so never answered: its callers fail now, and the queue moves on.
       this.answered(error instanceof Error ? error : new Error(String(error)));

@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { KeyRange, KeyValueOperation, KeyValueStore } from '../../../src/storage/key-value-store.js';
 import { MemoryKeyValueStore } from '../../../src/storage/memory/memory-key-value-store.js';
 import { openRocksDbKeyValueStore } from '../../../src/storage/rocksdb/rocksdb-key-value-store.js';
+import { handOverValueBytesMin } from '../../../src/storage/rocksdb/packed-write-batch.js';
 import { workerWriteQueueBatchesMax } from '../../../src/storage/rocksdb/rocksdb-worker-writer.js';
 
 interface OpenedEngine {
@@ -118,6 +119,15 @@ describe.each(engineKinds.map((kind) => [kind.name, kind] as const))('KeyValueSt
       rangeValue.fill(0);
     }
     expect(await entriesIn(store)).toEqual([['6b', '010203']]);
+  });
+
+  it('stores a large value handed over intact beside copied ones, in one atomic write', async () => {
+    const { store } = await open();
+    const large = new Uint8Array(handOverValueBytesMin + 3).map((_, index) => index % 251);
+    const expected = Buffer.from(large).toString('hex');
+    await store.write([{ type: 'put', key: text('a'), value: large, handOver: true }, put(text('b'), bytes(4, 5))], { sync: true });
+    expect(Buffer.from((await store.get(text('a'))) ?? []).toString('hex')).toBe(expected);
+    expect(await store.get(text('b'))).toEqual(bytes(4, 5));
   });
 
   describe('range', () => {

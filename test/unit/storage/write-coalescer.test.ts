@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { type CoalescedRequest, WriteCoalescer } from '../../../src/storage/rocksdb/write-coalescer.js';
 
-const write = (bytes: number, sync = true) => ({ packed: new ArrayBuffer(bytes), sync });
+const write = (bytes: number, sync = true) => ({ batch: { packed: new ArrayBuffer(bytes), values: [] }, sync });
 
 function recordingCoalescer(bounds = { writesMax: 100, bytesMax: 1_000 }) {
   const sent: CoalescedRequest[] = [];
@@ -30,10 +30,10 @@ describe('WriteCoalescer', () => {
     const { coalescer, sent } = recordingCoalescer();
     const first = coalescer.write(write(10));
     const queued = [coalescer.write(write(20, false)), coalescer.write(write(30)), coalescer.write(write(40, false))];
-    expect(sent.map((request) => request.writes.map((packed) => packed.byteLength))).toEqual([[10]]);
+    expect(sent.map((request) => request.writes.map((batch) => batch.packed.byteLength))).toEqual([[10]]);
     coalescer.answered(undefined);
     expect(await states([first, ...queued])).toEqual(['resolved', 'pending', 'pending', 'pending']);
-    expect(sent[1]).toEqual({ writes: [new ArrayBuffer(20), new ArrayBuffer(30), new ArrayBuffer(40)], sync: true });
+    expect(sent[1]).toEqual({ writes: [20, 30, 40].map((bytes) => ({ packed: new ArrayBuffer(bytes), values: [] })), sync: true });
     coalescer.answered(undefined);
     expect(await states(queued)).toEqual(['resolved', 'resolved', 'resolved']);
     expect(coalescer.idle).toBe(true);
@@ -53,7 +53,7 @@ describe('WriteCoalescer', () => {
     void coalescer.write(write(1));
     for (const bytes of [10, 20, 30, 60, 500, 5]) void coalescer.write(write(bytes));
     for (let answer = 0; answer < 4; answer++) coalescer.answered(undefined);
-    expect(sent.map((request) => request.writes.map((packed) => packed.byteLength))).toEqual([[1], [10, 20], [30, 60], [500], [5]]);
+    expect(sent.map((request) => request.writes.map((batch) => batch.packed.byteLength))).toEqual([[1], [10, 20], [30, 60], [500], [5]]);
   });
 
   it('rejects every caller a failed request covered with its error, and goes on with the next', async () => {
