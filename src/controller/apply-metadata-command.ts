@@ -4,14 +4,13 @@ import type { ApplyContext } from './apply-context.js';
 import {
   brokerHeartbeat, fenceExpiredBrokers, registerBroker, type BrokerHeartbeatOutput, type FenceExpiredBrokersOutput, type RegisterBrokerOutput,
 } from './apply-broker-command.js';
-import {
-  registerController, unregisterController, upsertUploadSession, type ControllersOutput, type UpsertUploadSessionOutput,
-} from './apply-catalog-command.js';
+import { registerController, unregisterController, type ControllersOutput } from './apply-catalog-command.js';
 import {
   expireGroupMembers, groupHeartbeat, joinGroup, leaveGroup, syncGroup, type ExpireGroupMembersOutput, type GroupHeartbeatOutput,
   type JoinGroupOutput, type LeaveGroupOutput, type SyncGroupOutput,
 } from './apply-group-command.js';
 import { allocateProducerIds, type AllocateProducerIdsOutput } from './apply-producer-id-command.js';
+import { upsertUploadSession, type UpsertUploadSessionOutput } from './apply-upload-session-command.js';
 import { alterPartition, electLeaders, type AlterPartitionOutput, type ElectLeadersOutput } from './apply-partition-command.js';
 import {
   createTopic, deleteTopic, updateTopicConfig, type CreateTopicOutput, type DeleteTopicOutput, type UpdateTopicConfigOutput,

@@ -1,6 +1,7 @@
 import { metadataLimits } from './metadata-limits.js';
 import {
-  noLeader, type BrokerRecord, type GroupRecord, type MetadataState, type PartitionRecord, type TopicRecord,
+  noLeader, uploadSessionKey, type BrokerRecord, type GroupRecord, type MetadataState, type PartitionRecord, type TopicRecord,
+  type UploadSessionRecord,
 } from './metadata-state.js';
 
 /**
@@ -13,6 +14,8 @@ export interface MetadataWatermarks {
   /** Per topic id: leader and partition epochs by partition. */
   partitionEpochs: Map<string, Array<{ leaderEpoch: number; partitionEpoch: number }>>;
   groupGenerations: Map<string, number>;
+  /** Per upload session key: its committed length, then each source's committed bytes. */
+  uploadCommittedBytes: Map<string, number[]>;
   nextProducerId: number;
 }
 
@@ -21,7 +24,9 @@ export function metadataWatermarks(state: MetadataState): MetadataWatermarks {
   const partitionEpochs = new Map([...state.topics.values()].map((topic) =>
     [topic.topicId, topic.partitions.map(({ leaderEpoch, partitionEpoch }) => ({ leaderEpoch, partitionEpoch }))] as const));
   const groupGenerations = new Map([...state.groups.values()].map((group) => [group.groupId, group.generation] as const));
-  return { version: state.version, brokerEpochs, partitionEpochs, groupGenerations, nextProducerId: state.nextProducerId };
+  const uploadCommittedBytes = new Map([...state.uploadSessions].map(([key, session]): [string, number[]] =>
+    [key, [session.committedLength, ...session.sources.map((source) => source.committedBytes)]]));
+  return { version: state.version, brokerEpochs, partitionEpochs, groupGenerations, uploadCommittedBytes, nextProducerId: state.nextProducerId };
 }
 
 /**
@@ -45,12 +50,26 @@ export function checkMetadataInvariants(state: MetadataState, previous?: Metadat
     if (key !== group.groupId) violations.push(`group "${group.groupId}" is stored under "${key}"`);
     checkGroup(group, violations);
   }
-  for (const session of state.uploadSessions.values()) {
-    if (session.state === 'complete' && session.digest === '') violations.push(`session ${session.deviceId}/${session.sessionId} is complete without a digest`);
+  let sources = 0;
+  for (const [key, session] of state.uploadSessions) {
+    checkUploadSession(key, session, violations);
+    sources += session.sources.length;
   }
+  if (sources !== state.uploadSourceCount) violations.push(`the catalog counts ${state.uploadSourceCount} upload sources but its sessions hold ${sources}`);
+  if (sources > metadataLimits.uploadSourcesMax) violations.push(`${sources} upload sources exceed the limit of ${metadataLimits.uploadSourcesMax}`);
   for (const [key, controller] of state.controllers) if (key !== controller.nodeId) violations.push(`controller ${controller.nodeId} is stored under ${key}`);
   if (previous !== undefined) checkWatermarks(state, previous, violations);
   return violations;
+}
+
+function checkUploadSession(key: string, session: UploadSessionRecord, violations: string[]): void {
+  const where = `session ${session.deviceId}/${session.sessionId}`;
+  if (key !== uploadSessionKey(session.deviceId, session.sessionId)) violations.push(`${where} is stored under another key`);
+  if (session.state === 'complete' && session.digest === '') violations.push(`${where} is complete without a digest`);
+  if (session.state === 'complete' && session.sources.some((source) => !source.final)) violations.push(`${where} is complete with a source not final`);
+  if (session.sources.length > metadataLimits.uploadSourcesPerSessionMax) violations.push(`${where} has ${session.sources.length} sources, over the limit`);
+  if (new Set(session.sources.map((source) => source.name)).size !== session.sources.length) violations.push(`${where} names a source twice`);
+  if (session.updatedAtMs < session.createdAtMs) violations.push(`${where} was updated at ${session.updatedAtMs} ms, before its creation at ${session.createdAtMs} ms`);
 }
 
 function checkCounts(state: MetadataState, violations: string[]): void {
@@ -171,5 +190,12 @@ function checkWatermarks(state: MetadataState, previous: MetadataWatermarks, vio
   for (const group of state.groups.values()) {
     const before = previous.groupGenerations.get(group.groupId) ?? 0;
     if (group.generation < before) violations.push(`group "${group.groupId}" generation went back from ${before} to ${group.generation}`);
+  }
+  for (const [key, session] of state.uploadSessions) {
+    const before = previous.uploadCommittedBytes.get(key) ?? [];
+    const now = [session.committedLength, ...session.sources.map((source) => source.committedBytes)];
+    if (before.some((bytes, position) => (now[position] ?? -1) < bytes)) {
+      violations.push(`session ${session.deviceId}/${session.sessionId} committed bytes went back from [${before.join(', ')}] to [${now.join(', ')}]`);
+    }
   }
 }

@@ -4,8 +4,8 @@ export type * from './metadata-command.js';
 export type * from './metadata-delta.js';
 export type * from './metadata-state.js';
 export {
-  compressionCodecs, controllerRoles, createMetadataState, groupStates, mutableTopicConfigKeys, noLeader, terminalUploadSessionStates,
-  topicIdFromIndex, uploadSessionStates,
+  compressionCodecs, controllerRoles, copyUploadSession, createMetadataState, groupStates, mutableTopicConfigKeys, noLeader,
+  terminalUploadSessionStates, topicIdFromIndex, uploadPayloadKinds, uploadSessionStates,
 } from './metadata-state.js';
 export { metadataLimits } from './metadata-limits.js';
 export {
@@ -18,7 +18,8 @@ export type {
   ExpireGroupMembersOutput, GroupHeartbeatOutput, JoinGroupOutput, LeaveGroupOutput, LeaveGroupResult, SyncGroupOutput,
 } from './apply-group-command.js';
 export type { CommitOffsetsOutput, OffsetCommitResult } from './commit-offsets.js';
-export type { ControllersOutput, UpsertUploadSessionOutput } from './apply-catalog-command.js';
+export type { ControllersOutput } from './apply-catalog-command.js';
+export type { UpsertUploadSessionOutput } from './apply-upload-session-command.js';
 export type { AllocateProducerIdsOutput } from './apply-producer-id-command.js';
 export { decodeMetadataCommand, encodeMetadataCommand } from './metadata-command-codec.js';
 export { decodeMetadataSnapshot, encodeMetadataSnapshot, metadataSnapshotFormat } from './metadata-snapshot-codec.js';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { TributaryError } from '../errors/index.js';
 import type { MetadataCommand } from './metadata-command.js';
 import {
-  count, describeZodError, groupProtocolSchema, memberAssignmentSchema, nodeId, text, topicConfigSchema,
+  count, describeZodError, groupProtocolSchema, memberAssignmentSchema, nodeId, text, topicConfigSchema, uploadSessionSourceSchema,
 } from './metadata-schemas.js';
 import { controllerRoles, uploadSessionStates } from './metadata-state.js';
 
@@ -47,8 +47,9 @@ const commandSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('expireGroupMembers'), nowMs: count }),
   z.strictObject({
-    type: z.literal('upsertUploadSession'), deviceId: text, sessionId: text, state: z.enum(uploadSessionStates), topic: text,
-    partition: count, committedLength: count, digest: text, nowMs: count,
+    type: z.literal('upsertUploadSession'), brokerId: nodeId, brokerEpoch: count, deviceId: text, sessionId: text, state: z.enum(uploadSessionStates),
+    topic: text, partition: count, committedLength: count, digest: text, createdAtMs: count, expiresAtMs: count, failure: text,
+    sources: z.array(uploadSessionSourceSchema), nowMs: count,
   }),
   z.strictObject({ type: z.literal('registerController'), nodeId, address: text, role: z.enum(controllerRoles) }),
   z.strictObject({ type: z.literal('unregisterController'), nodeId }),

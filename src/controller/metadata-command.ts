@@ -1,5 +1,5 @@
 import type {
-  ControllerRole, GroupProtocol, MemberAssignment, MutableTopicConfig, TopicConfig, UploadSessionState,
+  ControllerRole, GroupProtocol, MemberAssignment, MutableTopicConfig, TopicConfig, UploadSessionSource, UploadSessionState,
 } from './metadata-state.js';
 
 /*
@@ -179,6 +179,9 @@ export interface ExpireGroupMembersCommand {
 
 export interface UpsertUploadSessionCommand {
   type: 'upsertUploadSession';
+  /** The recording broker and its epoch: a replaced broker process is FENCED. */
+  brokerId: number;
+  brokerEpoch: number;
   deviceId: string;
   sessionId: string;
   state: UploadSessionState;
@@ -186,6 +189,10 @@ export interface UpsertUploadSessionCommand {
   partition: number;
   committedLength: number;
   digest: string;
+  createdAtMs: number;
+  expiresAtMs: number;
+  failure: string;
+  sources: UploadSessionSource[];
   nowMs: number;
 }
 

@@ -22,6 +22,8 @@ export type MetadataDelta =
   | { kind: 'groupChanged'; version: number; groupId: string; state: GroupState; generation: number; memberCount: number }
   | { kind: 'groupDeleted'; version: number; groupId: string }
   | { kind: 'uploadSessionChanged'; version: number; session: UploadSessionRecord }
+  /** A terminal session evicted to keep the catalog within its bounds. */
+  | { kind: 'uploadSessionRemoved'; version: number; deviceId: string; sessionId: string }
   | { kind: 'controllersChanged'; version: number; controllers: ControllerRecord[] };
 
 export type MetadataDeltaKind = MetadataDelta['kind'];

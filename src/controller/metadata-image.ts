@@ -1,7 +1,7 @@
 import {
   brokerRegisteredDelta, controllersChangedDelta, groupChangedDelta, partitionChangedDelta, topicCreatedDelta, type MetadataDelta,
 } from './metadata-delta.js';
-import { sortedValues, type MetadataState } from './metadata-state.js';
+import { copyUploadSession, sortedValues, type MetadataState } from './metadata-state.js';
 
 /**
  * The whole state as delta records at its version, for a watcher starting from nothing: applied to
@@ -17,6 +17,6 @@ export function metadataImage(state: MetadataState): MetadataDelta[] {
     for (const partition of topic.partitions) image.push(partitionChangedDelta(version, topic, partition));
   }
   for (const group of sortedValues(state.groups)) image.push(groupChangedDelta(version, group));
-  for (const session of sortedValues(state.uploadSessions)) image.push({ kind: 'uploadSessionChanged', version, session: { ...session } });
+  for (const session of sortedValues(state.uploadSessions)) image.push({ kind: 'uploadSessionChanged', version, session: copyUploadSession(session) });
   return image;
 }

@@ -15,7 +15,19 @@ export const metadataLimits = {
   groupsMax: 10_000,
   groupMembersMax: 1_000,
   committedOffsetsPerGroupMax: 100_000,
+  /**
+   * Sessions in the catalog. When a new session would exceed this (or `uploadSourcesMax`), the
+   * least recently updated terminal sessions are evicted; only live sessions are never dropped.
+   */
   uploadSessionsMax: 100_000,
+  /** Sources over every session in the catalog: bounds the snapshot at ~100 bytes per source. */
+  uploadSourcesMax: 400_000,
+  uploadSourcesPerSessionMax: 64,
+  /** Source names: the ingest contract's 1-64 characters of [a-z0-9_.-]. */
+  uploadSourceNameLengthMax: 64,
+  uploadContentTypeLengthMax: 255,
+  /** Characters of a session's failure text. */
+  uploadFailureLengthMax: 1_024,
   /** Names of topics and groups: Kafka's bound, 1-249 characters of [a-zA-Z0-9._-]. */
   nameLengthMax: 249,
   /** Addresses, racks, ids chosen by clients (member, instance, client, device, session ids). */

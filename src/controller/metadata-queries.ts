@@ -2,7 +2,7 @@ import type { CommandError } from './apply-partition-command.js';
 import type { TopicPartition } from './metadata-command.js';
 import { copyPartition } from './metadata-delta.js';
 import {
-  copyTopicConfig, offsetKey, sortedValues, uploadSessionKey, type BrokerRecord, type CommittedOffset, type ControllerRecord, type GroupMember,
+  copyTopicConfig, copyUploadSession, offsetKey, sortedValues, uploadSessionKey, type BrokerRecord, type CommittedOffset, type ControllerRecord, type GroupMember,
   type GroupState, type MemberAssignment, type MetadataState, type TopicRecord, type UploadSessionRecord,
 } from './metadata-state.js';
 
@@ -120,5 +120,5 @@ export function listControllers(state: MetadataState): ControllerRecord[] {
 
 export function getUploadSession(state: MetadataState, deviceId: string, sessionId: string): UploadSessionRecord | null {
   const session = state.uploadSessions.get(uploadSessionKey(deviceId, sessionId));
-  return session === undefined ? null : { ...session };
+  return session === undefined ? null : copyUploadSession(session);
 }

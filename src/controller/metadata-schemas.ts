@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { compressionCodecs, controllerRoles, groupStates, uploadSessionStates } from './metadata-state.js';
+import { compressionCodecs, controllerRoles, groupStates, uploadPayloadKinds, uploadSessionStates } from './metadata-state.js';
 
 /*
  * zod schemas for everything the controller decodes from bytes: commands (metadata-command-codec)
@@ -79,6 +79,14 @@ export const committedOffsetSchema = z.strictObject({
   commitTimeMs: count,
 });
 
+export const uploadSessionSourceSchema = z.strictObject({
+  name: text,
+  contentType: text,
+  payloadKind: z.enum(uploadPayloadKinds),
+  committedBytes: count,
+  final: z.boolean(),
+});
+
 export const uploadSessionRecordSchema = z.strictObject({
   deviceId: text,
   sessionId: text,
@@ -87,7 +95,11 @@ export const uploadSessionRecordSchema = z.strictObject({
   partition: count,
   committedLength: count,
   digest: text,
+  createdAtMs: count,
   updatedAtMs: count,
+  expiresAtMs: count,
+  failure: text,
+  sources: z.array(uploadSessionSourceSchema),
 });
 
 export const controllerRecordSchema = z.strictObject({ nodeId, address: text, role: z.enum(controllerRoles) });

@@ -10,8 +10,12 @@ import {
   createMetadataState, offsetKey, sortedValues, uploadSessionKey, type GroupMember, type GroupRecord, type MetadataState,
 } from './metadata-state.js';
 
-/** Bumped on any change to the snapshot's layout; a decoder refuses formats it does not know. */
-export const metadataSnapshotFormat = 2;
+/**
+ * Bumped on any change to the snapshot's layout; a decoder refuses formats it does not know.
+ * 3: upload sessions carry their sources, creation and expiry times and failure. Format 2 is
+ * still read (`upgradeFormat2`).
+ */
+export const metadataSnapshotFormat = 3;
 
 const packr = new Packr({ useRecords: false, int64AsType: 'number', mapsAsObjects: true });
 
@@ -84,7 +88,8 @@ export function decodeMetadataSnapshot(bytes: Uint8Array): MetadataState {
     throw corrupt(`it is not valid msgpack: ${(error as Error).message}`);
   }
   const format = typeof decoded === 'object' && decoded !== null ? (decoded as Record<string, unknown>).format : undefined;
-  if (format !== metadataSnapshotFormat) throw corrupt(`format ${String(format)} is not the supported format ${metadataSnapshotFormat}`);
+  if (format === 2) decoded = upgradeFormat2(decoded as Record<string, unknown>);
+  else if (format !== metadataSnapshotFormat) throw corrupt(`format ${String(format)} is not the supported format ${metadataSnapshotFormat}`);
   const parsed = snapshotSchema.safeParse(decoded);
   if (!parsed.success) throw corrupt(describeZodError(parsed.error, 'snapshot'));
   const snapshot = parsed.data;
@@ -96,11 +101,22 @@ export function decodeMetadataSnapshot(bytes: Uint8Array): MetadataState {
   for (const group of snapshot.groups) putUnique(state.groups, group.groupId, groupFromSnapshot(group), `group "${group.groupId}"`);
   for (const session of snapshot.uploadSessions) {
     putUnique(state.uploadSessions, uploadSessionKey(session.deviceId, session.sessionId), session, `session ${session.deviceId}/${session.sessionId}`);
+    state.uploadSourceCount += session.sources.length;
   }
   for (const controller of snapshot.controllers) putUnique(state.controllers, controller.nodeId, controller, `controller ${controller.nodeId}`);
   const violations = checkMetadataInvariants(state);
   if (violations.length > 0) throw corrupt(`its state is inconsistent: ${violations.slice(0, 3).join('; ')}`);
   return state;
+}
+
+/** Format 2 sessions knew no sources, expiry or failure: they read as created when last updated, never expiring. */
+function upgradeFormat2(snapshot: Record<string, unknown>): Record<string, unknown> {
+  const sessions = Array.isArray(snapshot.uploadSessions) ? (snapshot.uploadSessions as unknown[]) : [];
+  const uploadSessions = sessions.map((session) => {
+    const record = (typeof session === 'object' && session !== null ? session : {}) as Record<string, unknown>;
+    return { ...record, createdAtMs: record.updatedAtMs, expiresAtMs: 0, failure: '', sources: [] };
+  });
+  return { ...snapshot, format: metadataSnapshotFormat, uploadSessions };
 }
 
 function groupFromSnapshot(group: z.infer<typeof groupSnapshotSchema>): GroupRecord {

@@ -15,6 +15,8 @@ export interface MetadataState {
   groups: Map<string, GroupRecord>;
   /** Keyed by `uploadSessionKey(deviceId, sessionId)`. */
   uploadSessions: Map<string, UploadSessionRecord>;
+  /** Sources over every session in `uploadSessions`, kept so the bound costs nothing to check; not in snapshots. */
+  uploadSourceCount: number;
   controllers: Map<number, ControllerRecord>;
   /** The first idempotent-producer id not yet handed to a broker (ids start at 1; 0 means none). */
   nextProducerId: number;
@@ -165,17 +167,43 @@ export const uploadSessionStates = ['open', 'receiving', 'committing', 'complete
 export type UploadSessionState = (typeof uploadSessionStates)[number];
 export const terminalUploadSessionStates: ReadonlySet<UploadSessionState> = new Set(['complete', 'expired', 'failed', 'terminated']);
 
+export const uploadPayloadKinds = ['binary', 'json', 'sensor'] as const;
+export type UploadPayloadKind = (typeof uploadPayloadKinds)[number];
+
+/** One source (byte stream) of an upload session as the catalog records it. */
+export interface UploadSessionSource {
+  name: string;
+  contentType: string;
+  payloadKind: UploadPayloadKind;
+  /** Bytes of this source committed (replicated and durable); never decreases, fixed once final. */
+  committedBytes: number;
+  /** The source is closed: its final chunk is committed. Never goes back to false. */
+  final: boolean;
+}
+
 export interface UploadSessionRecord {
   deviceId: string;
   sessionId: string;
   state: UploadSessionState;
   topic: string;
   partition: number;
-  /** Bytes committed (replicated and durable) over all sources; never decreases. */
+  /** Bytes committed (replicated and durable) over all sources, as the broker counts them; never decreases. */
   committedLength: number;
   /** Hex SHA-256 of the whole session; required once complete, '' before. */
   digest: string;
+  /** Set when the session is first recorded and never changed. */
+  createdAtMs: number;
   updatedAtMs: number;
+  /** When the session expires if not complete; 0 when it never does. */
+  expiresAtMs: number;
+  /** Why a failed, expired or terminated session ended; '' otherwise. */
+  failure: string;
+  /** In declaration order; sources may be added, never removed. */
+  sources: UploadSessionSource[];
+}
+
+export function copyUploadSession(session: UploadSessionRecord): UploadSessionRecord {
+  return { ...session, sources: session.sources.map((source) => ({ ...source })) };
 }
 
 export const controllerRoles = ['voter', 'learner'] as const;
@@ -189,7 +217,10 @@ export interface ControllerRecord {
 }
 
 export function createMetadataState(): MetadataState {
-  return { version: 0, brokers: new Map(), topics: new Map(), groups: new Map(), uploadSessions: new Map(), controllers: new Map(), nextProducerId: 1 };
+  return {
+    version: 0, brokers: new Map(), topics: new Map(), groups: new Map(), uploadSessions: new Map(), uploadSourceCount: 0, controllers: new Map(),
+    nextProducerId: 1,
+  };
 }
 
 export function uploadSessionKey(deviceId: string, sessionId: string): string {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import type { BrokerInfo, MetadataRecord, MetadataWatchUpdate, PartitionInfo, TopicConfig } from '../../rpc/clients/index.js';
+import {
+  compareUploadSessions, type BrokerInfo, type MetadataRecord, type MetadataWatchUpdate, type PartitionInfo, type TopicConfig,
+  type UploadSessionCatalogEntry,
+} from '../../rpc/clients/index.js';
 
 /** One topic as a broker knows it. */
 export interface TopicView {
@@ -18,15 +21,23 @@ export interface PartitionChange {
   readonly partitionIndex: number;
 }
 
+/** Filters of `uploadSessions`; unset matches every session. */
+export interface UploadSessionQuery {
+  readonly deviceIdPrefix?: string;
+  readonly states?: ReadonlyArray<UploadSessionCatalogEntry['state']>;
+}
+
 /**
  * The cluster metadata a broker has applied from WatchMetadata (Kafka's MetadataCache): brokers,
- * topics and partitions at `version`. Updates come whole and in order (MetadataWatcher assembles
+ * topics and partitions, and the upload-session catalog at `version`. Updates come whole and in order (MetadataWatcher assembles
  * them), so the view is always some version the controller committed, never a mix.
  */
 export class BrokerMetadataView {
   private currentVersion = 0;
   private readonly brokerById = new Map<number, BrokerInfo>();
   private readonly topicByName = new Map<string, TopicView>();
+  /** Keyed by device id, then session id: a device's sessions are found without scanning the catalog. */
+  private readonly sessionsByDevice = new Map<string, Map<string, UploadSessionCatalogEntry>>();
   private leaderId = 0;
 
   /** The highest metadata version applied: heartbeats report it. */
@@ -81,6 +92,22 @@ export class BrokerMetadataView {
     return this.topicByName.get(topic)?.partitions.get(partition);
   }
 
+  uploadSession(deviceId: string, sessionId: string): UploadSessionCatalogEntry | undefined {
+    return this.sessionsByDevice.get(deviceId)?.get(sessionId);
+  }
+
+  /** The catalog's sessions matching `query`, by device id, then creation time, then session id. */
+  uploadSessions(query: UploadSessionQuery = {}): UploadSessionCatalogEntry[] {
+    const prefix = query.deviceIdPrefix ?? '';
+    const states = query.states === undefined ? undefined : new Set(query.states);
+    const matching: UploadSessionCatalogEntry[] = [];
+    for (const [deviceId, sessions] of this.sessionsByDevice) {
+      if (!deviceId.startsWith(prefix)) continue;
+      for (const session of sessions.values()) if (states === undefined || states.has(session.state)) matching.push(session);
+    }
+    return matching.sort(compareUploadSessions);
+  }
+
   private applyRecord(record: MetadataRecord): PartitionChange[] {
     switch (record.kind) {
       case 'brokerRegistered':
@@ -106,9 +133,30 @@ export class BrokerMetadataView {
         return this.deleteTopic(record.name, record.topicId);
       case 'partitionChanged':
         return this.changePartition(record.topic, record.topicId, record.partition);
+      case 'uploadSessionChanged':
+        this.putSession(record.session);
+        return [];
+      case 'uploadSessionRemoved':
+        this.removeSession(record.deviceId, record.sessionId);
+        return [];
       case 'controllersChanged':
         return [];
     }
+  }
+
+  private putSession(session: UploadSessionCatalogEntry): void {
+    let sessions = this.sessionsByDevice.get(session.deviceId);
+    if (sessions === undefined) {
+      sessions = new Map();
+      this.sessionsByDevice.set(session.deviceId, sessions);
+    }
+    sessions.set(session.sessionId, session);
+  }
+
+  private removeSession(deviceId: string, sessionId: string): void {
+    const sessions = this.sessionsByDevice.get(deviceId);
+    sessions?.delete(sessionId);
+    if (sessions?.size === 0) this.sessionsByDevice.delete(deviceId);
   }
 
   private deleteTopic(name: string, topicId: string): PartitionChange[] {
@@ -135,5 +183,6 @@ export class BrokerMetadataView {
   private clear(): void {
     this.brokerById.clear();
     this.topicByName.clear();
+    this.sessionsByDevice.clear();
   }
 }

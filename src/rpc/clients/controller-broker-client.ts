@@ -5,6 +5,7 @@ import {
   type AlterPartitionResponse,
   type BrokerHeartbeatResponse,
   ControllerBrokerServiceClient,
+  type RecordUploadSessionResponse,
   type RegisterBrokerResponse,
 } from '../generated/tributary/controller/v1/controller_broker_service.js';
 import { type BrokerStanding, itemErrorFromProto, partitionFromProto, type PartitionInfo } from './cluster-metadata-types.js';
@@ -12,6 +13,8 @@ import { ControllerChannels, type ControllerClientOptions } from './controller-c
 import { brokerStandingFromProto } from './metadata-record-mapping.js';
 import { type MetadataWatch, type MetadataWatchOptions, type MetadataWatchPolicy, type MetadataWatchUpdate, MetadataWatcher, metadataWatchDefaults } from './metadata-watcher.js';
 import { newRequestHeader } from './request-header.js';
+import { uploadSessionFromProto, uploadSessionToProto } from '../upload-session-mapping.js';
+import type { UploadSessionCatalogEntry } from './upload-session-catalog-entry.js';
 
 /** A starting broker process, as it registers. */
 export interface BrokerRegistration {
@@ -154,6 +157,19 @@ export class ControllerBrokerClient {
       (stub, metadata, options, callback) => stub.allocateProducerIds(request, metadata, options, callback), { idempotent: true },
     );
     return { firstProducerId: response.firstProducerId, count: response.count };
+  }
+
+  /**
+   * Records a device upload session in the controller's catalog and answers it as recorded, with
+   * the leader's `updatedAtMs` (the one given is ignored). Retried freely: a repeat of a recorded
+   * state is accepted, also for a terminal session.
+   */
+  async recordUploadSession(brokerId: number, brokerEpoch: number, session: UploadSessionCatalogEntry): Promise<UploadSessionCatalogEntry> {
+    const request = { header: newRequestHeader(this.options.clientId), brokerId, incarnationEpoch: brokerEpoch, session: uploadSessionToProto(session) };
+    const response = await this.channels.routed<RecordUploadSessionResponse>(
+      (stub, metadata, options, callback) => stub.recordUploadSession(request, metadata, options, callback), { idempotent: true },
+    );
+    return uploadSessionFromProto(response.session);
   }
 
   /**

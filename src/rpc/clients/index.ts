@@ -22,6 +22,7 @@ export {
   metadataWatchDefaults, type MetadataWatch, type MetadataWatchOptions, type MetadataWatchPolicy, type MetadataWatchUpdate,
 } from './metadata-watcher.js';
 export type { MetadataRecord } from './metadata-record-mapping.js';
+export { compareUploadSessions, type UploadSessionCatalogEntry } from './upload-session-catalog-entry.js';
 export {
   GroupCoordinatorClient, type CommittedOffsetInfo, type GroupMemberIdentity, type GroupMemberSubscription, type JoinGroupRequest,
   type JoinGroupResult, type LeaveOutcome, type OffsetCommit, type PartitionOutcome, type Subscription, type SyncGroupRequest,

@@ -5,6 +5,8 @@ import {
   brokerFromProto, type BrokerInfo, type BrokerStanding, controllerFromProto, type ControllerInfo, partitionFromProto, type PartitionInfo,
   type TopicConfig, topicConfigFromProto,
 } from './cluster-metadata-types.js';
+import { uploadSessionFromProto } from '../upload-session-mapping.js';
+import type { UploadSessionCatalogEntry } from './upload-session-catalog-entry.js';
 
 /**
  * One record of a metadata stream, in the SDK's terms: a change, or a piece of an image (an image
@@ -18,7 +20,9 @@ export type MetadataRecord =
   | { kind: 'topicConfigChanged'; topicId: string; name: string; config: TopicConfig }
   | { kind: 'topicDeleted'; topicId: string; name: string }
   | { kind: 'partitionChanged'; topicId: string; topic: string; partition: PartitionInfo }
-  | { kind: 'controllersChanged'; controllers: ControllerInfo[] };
+  | { kind: 'controllersChanged'; controllers: ControllerInfo[] }
+  | { kind: 'uploadSessionChanged'; session: UploadSessionCatalogEntry }
+  | { kind: 'uploadSessionRemoved'; deviceId: string; sessionId: string };
 
 const standingOf: Partial<Record<BrokerState, BrokerStanding>> = {
   [BrokerState.ACTIVE]: 'active', [BrokerState.FENCED]: 'fenced', [BrokerState.SHUTTING_DOWN]: 'shuttingDown',
@@ -53,6 +57,10 @@ export function metadataRecordFromProto(delta: MetadataDelta): MetadataRecord {
     }
     case 'controllersChanged':
       return { kind: 'controllersChanged', controllers: kind.value.controllers.map(controllerFromProto) };
+    case 'uploadSessionChanged':
+      return { kind: 'uploadSessionChanged', session: uploadSessionFromProto(kind.value) };
+    case 'uploadSessionRemoved':
+      return { kind: 'uploadSessionRemoved', deviceId: kind.value.deviceId, sessionId: kind.value.sessionId };
     case undefined:
       throw new TributaryError('UNKNOWN', 'the controller sent a metadata record of a kind this client does not know; upgrade the client');
   }

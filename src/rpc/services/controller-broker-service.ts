@@ -14,12 +14,15 @@ import {
   type BrokerHeartbeatResponse,
   ControllerBrokerServiceService,
   type PartitionIsrChange,
+  type RecordUploadSessionRequest,
+  type RecordUploadSessionResponse,
   type RegisterBrokerRequest,
   type RegisterBrokerResponse,
   type WatchMetadataRequest,
   type WatchMetadataResponse,
 } from '../generated/tributary/controller/v1/controller_broker_service.js';
 import type { RpcService } from '../server/rpc-server.js';
+import { uploadSessionFromProto, uploadSessionToProto } from '../upload-session-mapping.js';
 import { requireLeader } from './require-leader.js';
 import { partitionToProto } from './cluster-metadata-mapping.js';
 import { brokerStandingToProto } from './metadata-delta-mapping.js';
@@ -76,9 +79,12 @@ export function createControllerBrokerService(options: ControllerBrokerServiceOp
   const allocateProducerIds: handleUnaryCall<AllocateProducerIdsRequest, AllocateProducerIdsResponse> = (call, callback) => {
     allocate(options, call.request).then((response) => callback(null, response), (error: unknown) => callback(toGrpcStatus(error)));
   };
+  const recordUploadSession: handleUnaryCall<RecordUploadSessionRequest, RecordUploadSessionResponse> = (call, callback) => {
+    recordSession(options, call.request).then((response) => callback(null, response), (error: unknown) => callback(toGrpcStatus(error)));
+  };
   return {
     definition: ControllerBrokerServiceService,
-    implementation: { registerBroker, brokerHeartbeat, alterPartition, watchMetadata, allocateProducerIds },
+    implementation: { registerBroker, brokerHeartbeat, alterPartition, watchMetadata, allocateProducerIds, recordUploadSession },
   };
 }
 
@@ -136,6 +142,16 @@ async function allocate(options: ControllerBrokerServiceOptions, request: Alloca
   requireLeader(options.controller, 'AllocateProducerIds');
   const block = await options.controller.submit({ type: 'allocateProducerIds', brokerId: request.brokerId, brokerEpoch: request.incarnationEpoch });
   return { firstProducerId: block.firstProducerId, count: block.count };
+}
+
+/** The broker's epoch is checked in the command itself, so a broker replaced while it waits is FENCED too. */
+async function recordSession(options: ControllerBrokerServiceOptions, request: RecordUploadSessionRequest): Promise<RecordUploadSessionResponse> {
+  requireLeader(options.controller, 'RecordUploadSession');
+  const { updatedAtMs: _stampedByLeader, ...session } = uploadSessionFromProto(request.session);
+  const output = await options.controller.submit({
+    type: 'upsertUploadSession', brokerId: request.brokerId, brokerEpoch: request.incarnationEpoch, ...session, nowMs: options.clock.nowMs(),
+  });
+  return { session: uploadSessionToProto(output.session), metadataVersion: options.controller.state.version };
 }
 
 /**

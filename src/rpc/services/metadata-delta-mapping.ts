@@ -1,6 +1,7 @@
 import type { BrokerStanding, MetadataDelta } from '../../controller/index.js';
 import { BrokerState } from '../generated/tributary/common/v1/common.js';
 import type { MetadataDelta as WireMetadataDelta } from '../generated/tributary/controller/v1/controller_broker_service.js';
+import { uploadSessionToProto } from '../upload-session-mapping.js';
 import { brokerToProto, controllerRoleToProto, partitionToProto, topicConfigToProto } from './cluster-metadata-mapping.js';
 
 const brokerStateOf: Record<BrokerStanding, BrokerState> = {
@@ -15,7 +16,8 @@ export function brokerStandingToProto(standing: BrokerStanding): BrokerState {
 
 /**
  * A metadata delta as WatchMetadata sends it, or undefined for the kinds the broker contract does
- * not carry: consumer groups and upload sessions are served by their own services.
+ * not carry: consumer groups are served by their own service. Upload sessions are carried because
+ * every broker answers ListSessions from its own view of the catalog.
  */
 export function toWireDelta(delta: MetadataDelta): WireMetadataDelta | undefined {
   switch (delta.kind) {
@@ -36,9 +38,12 @@ export function toWireDelta(delta: MetadataDelta): WireMetadataDelta | undefined
       const controllers = delta.controllers.map((controller) => ({ nodeId: controller.nodeId, address: controller.address, role: controllerRoleToProto(controller.role), isLeader: false, matchIndex: 0 }));
       return { kind: { $case: 'controllersChanged', value: { controllers } } };
     }
+    case 'uploadSessionChanged':
+      return { kind: { $case: 'uploadSessionChanged', value: uploadSessionToProto(delta.session) } };
+    case 'uploadSessionRemoved':
+      return { kind: { $case: 'uploadSessionRemoved', value: { deviceId: delta.deviceId, sessionId: delta.sessionId } } };
     case 'groupChanged':
     case 'groupDeleted':
-    case 'uploadSessionChanged':
       return undefined;
   }
 }

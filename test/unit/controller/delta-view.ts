@@ -43,6 +43,7 @@ function applyDelta(view: DeltaView, delta: MetadataDelta): void {
     case 'groupChanged': view.groups.set(delta.groupId, { state: delta.state, generation: delta.generation, memberCount: delta.memberCount }); break;
     case 'groupDeleted': view.groups.delete(delta.groupId); break;
     case 'uploadSessionChanged': view.sessions.set(`${delta.session.deviceId}/${delta.session.sessionId}`, delta.session); break;
+    case 'uploadSessionRemoved': view.sessions.delete(`${delta.deviceId}/${delta.sessionId}`); break;
     case 'controllersChanged': view.controllers = delta.controllers; break;
   }
 }

@@ -32,7 +32,11 @@ const everyCommand: MetadataCommand[] = [
   { type: 'leaveGroup', groupId: 'g', members: [{ memberId: 'm', groupInstanceId: '' }], nowMs: 1 },
   { type: 'commitOffsets', groupId: 'g', memberId: 'm', generation: 1, nowMs: 1, offsets: [{ topic: 't', partition: 0, offset: 2 ** 50, leaderEpoch: 1, metadata: 'x' }] },
   { type: 'expireGroupMembers', nowMs: 1 },
-  { type: 'upsertUploadSession', deviceId: 'd', sessionId: 's', state: 'receiving', topic: 't', partition: 0, committedLength: 10, digest: '', nowMs: 1 },
+  {
+    type: 'upsertUploadSession', brokerId: 1, brokerEpoch: 4, deviceId: 'd', sessionId: 's', state: 'receiving', topic: 't', partition: 0, committedLength: 10,
+    digest: '', createdAtMs: 1, expiresAtMs: 60_001, failure: '', nowMs: 1,
+    sources: [{ name: 'imu', contentType: 'application/x-tributary-sensor', payloadKind: 'sensor', committedBytes: 10, final: true }],
+  },
   { type: 'registerController', nodeId: 1, address: 'c:1', role: 'voter' },
   { type: 'unregisterController', nodeId: 1 },
 ];

@@ -17,7 +17,11 @@ function populated(): MetadataHarness {
     protocolType: 'consumer', protocols: [{ name: 'range', metadata: new Uint8Array([4]) }], nowMs: 1,
   });
   harness.ok({ type: 'commitOffsets', groupId: 'h', memberId: '', generation: 0, nowMs: 1, offsets: [{ topic: 'orders', partition: 1, offset: 3, leaderEpoch: 1, metadata: '' }] });
-  harness.ok({ type: 'upsertUploadSession', deviceId: 'd', sessionId: 's', state: 'open', topic: 'orders', partition: 0, committedLength: 0, digest: '', nowMs: 1 });
+  harness.ok({
+    type: 'upsertUploadSession', brokerId: 1, brokerEpoch: harness.state.brokers.get(1)?.brokerEpoch ?? 0, deviceId: 'd', sessionId: 's', state: 'open',
+    topic: 'orders', partition: 0, committedLength: 0, digest: '', createdAtMs: 1, expiresAtMs: 0, failure: '',
+    sources: [{ name: 'mic', contentType: 'audio/wav', payloadKind: 'binary', committedBytes: 0, final: false }], nowMs: 1,
+  });
   return harness;
 }
 
@@ -44,7 +48,18 @@ describe('metadata snapshots', () => {
     const { state } = populated();
     const snapshot = snapshotObject(state);
     expect(snapshot.format).toBe(metadataSnapshotFormat);
-    expect(() => decodeMetadataSnapshot(plain.pack({ ...snapshot, format: 99 }))).toThrow('metadata snapshot is unreadable: format 99 is not the supported format 2');
+    expect(() => decodeMetadataSnapshot(plain.pack({ ...snapshot, format: 99 }))).toThrow('metadata snapshot is unreadable: format 99 is not the supported format 3');
+  });
+
+  it('read format 2, whose upload sessions had no sources, expiry or failure', () => {
+    const { state } = populated();
+    const snapshot = snapshotObject(state);
+    const sessions = (snapshot.uploadSessions as Array<Record<string, unknown>>).map(
+      ({ createdAtMs: _created, expiresAtMs: _expires, failure: _failure, sources: _sources, ...format2 }) => format2,
+    );
+    const restored = decodeMetadataSnapshot(plain.pack({ ...snapshot, format: 2, uploadSessions: sessions }));
+    expect([...restored.uploadSessions.values()]).toEqual([{ ...state.uploadSessions.get('d\u0000s'), createdAtMs: 1, expiresAtMs: 0, failure: '', sources: [] }]);
+    expect(restored.uploadSourceCount).toBe(0);
   });
 
   it('refuse malformed, duplicated or inconsistent content with CORRUPT_RECORD', () => {

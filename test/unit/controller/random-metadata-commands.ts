@@ -96,9 +96,12 @@ export function commandFor(state: MetadataState, [kind, first, second]: Action, 
     case 14:
     case 20: {
       const state = pick(uploadSessionStates, second) ?? 'open';
+      const final = state === 'complete' || second % 3 === 0;
       return {
-        type: 'upsertUploadSession', deviceId: `d${first % 2}`, sessionId: 's', state, topic: topic.name, partition: 0,
-        committedLength: second * 10, digest: state === 'complete' ? 'ab'.repeat(32) : '', nowMs,
+        type: 'upsertUploadSession', brokerId, brokerEpoch: broker?.brokerEpoch ?? 1, deviceId: `d${first % 2}`, sessionId: 's', state, topic: topic.name,
+        partition: 0, committedLength: second * 10, digest: state === 'complete' ? 'ab'.repeat(32) : '', createdAtMs: 0, expiresAtMs: 0,
+        failure: state === 'failed' ? 'digest mismatch' : '', nowMs,
+        sources: [{ name: 'mic', contentType: 'audio/wav', payloadKind: 'binary' as const, committedBytes: second * 10, final }].slice(0, second % 2),
       };
     }
     case 15:
