@@ -2,6 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { systemClock } from '../actors/clock.js';
 import { BrokerLifecycle, brokerLifecycleDefaults } from '../actors/broker-lifecycle/broker-lifecycle.js';
 import { BrokerMetadataView } from '../actors/broker-metadata/broker-metadata-view.js';
+import { DeviceSessions, deviceSessionTimingsDefaults } from '../actors/device-session/device-sessions.js';
 import { NodeSupervisor } from '../actors/node-supervisor/node-supervisor.js';
 import { supervisorDefaults } from '../actors/node-supervisor/supervisor-options.js';
 import { PartitionLeaderLookup, type PartitionLeaderSource } from '../actors/partition-replica/partition-leader-lookup.js';
@@ -14,10 +15,11 @@ import { type IsrChangeProposal, ProducerIds } from '../broker/index.js';
 import type { NodeConfig } from '../config/index.js';
 import { TributaryError } from '../errors/index.js';
 import { componentLogger, type Logger, type MetricsRegistry } from '../observability/index.js';
-import { ControllerBrokerClient, defaultClientOptions, type MetadataWatch } from '../rpc/clients/index.js';
+import { AdminClient, ControllerBrokerClient, defaultClientOptions, type MetadataWatch } from '../rpc/clients/index.js';
 import { channelCredentialsFor } from '../rpc/clients/client-options.js';
 import { ReplicationStream } from '../rpc/clients/replication-stream.js';
 import type { ReplicationBroker } from '../rpc/services/broker-replication-service.js';
+import type { IngestBroker } from '../rpc/services/ingest-leaders.js';
 import type { NodeStorage } from '../storage/open-node-storage.js';
 import { formatPartition, type PartitionId } from '../storage/index.js';
 import { type BrokerMetrics, registerBrokerMetrics } from './broker-metrics.js';
@@ -27,7 +29,7 @@ import { peerTls, peerToken } from './peer-credentials.js';
 const controllerCallDeadlineMs = 5_000;
 
 /** The broker role of a running node. */
-export interface BrokerRole extends ReplicationBroker {
+export interface BrokerRole extends ReplicationBroker, IngestBroker {
   readonly lifecycle: BrokerLifecycle;
   readonly metadata: BrokerMetadataView;
   /** The partitions this broker hosts, each leading, following or offline as the metadata says. */
@@ -79,6 +81,13 @@ export async function startBrokerRole(config: NodeConfig, logger: Logger, option
     onFailure: (error: TributaryError) => options.onFailure(error),
   });
   const brokerEpoch = () => lifecycle.brokerEpoch();
+  const admin = new AdminClient({
+    ...defaultClientOptions(`broker-${config.nodeId}-admin`),
+    deadlineMs: controllerCallDeadlineMs,
+    bootstrap: controllerAddresses(config, options.address),
+    tls: peerTls(config),
+    token: peerToken(config),
+  });
   const fetchers = new ReplicaFetchers({
     connect: (leaderId) => connectToLeader(config, metadata, brokerEpoch(), leaderId),
     clock: systemClock,
@@ -87,6 +96,15 @@ export async function startBrokerRole(config: NodeConfig, logger: Logger, option
     settings: replicaFetcherDefaults,
   });
   const brokerMetrics = registerBrokerMetrics(options.metrics);
+  const sessionSupervisor = await NodeSupervisor.start({
+    ...supervisorDefaults,
+    name: 'device-sessions',
+    clock: systemClock,
+    random: { nextInt: (maxExclusive) => randomInt(maxExclusive) },
+    logger: componentLogger(brokerLogger, 'device-session-supervisor'),
+    onEscalate: (error) => options.onFailure(error),
+  });
+  const deviceSessions = new DeviceSessions({ supervisor: sessionSupervisor, clock: systemClock, timings: deviceSessionTimingsDefaults, logger: componentLogger(brokerLogger, 'device-session') });
   const replicas = await startPartitionReplicas(config, options, { client, metadata, fetchers, brokerEpoch, metrics: brokerMetrics, logger: brokerLogger });
   brokerMetrics.observe(replicas);
   const watch: MetadataWatch = client.watchMetadata(0, (update) => replicas.apply(metadata.apply(update)), {
@@ -104,14 +122,21 @@ export async function startBrokerRole(config: NodeConfig, logger: Logger, option
     producerIds: new ProducerIds({ brokerId: config.nodeId, brokerEpoch, source: client }),
     brokerEpoch,
     brokerEpochOf: (nodeId) => metadata.broker(nodeId)?.incarnationEpoch,
+    createTopic: (name, topicConfig) => createTopicIfMissing(admin, name, topicConfig),
+    sessionCatalog: { record: async (entry) => void (await client.recordUploadSession(config.nodeId, brokerEpoch(), { ...entry, sources: entry.sources.map((source) => ({ ...source })) })) },
+    deviceSessions,
+    sessionTopic: (deviceId, sessionId) => metadata.uploadSession(deviceId, sessionId)?.topic,
+    catalogSessions: (query) => metadata.uploadSessions(query),
     stop: () => {
       stopped ??= (async () => {
         await lifecycle.shutdown();
         watch.close();
         stopRetention();
+        await sessionSupervisor.stop();
         await replicas.stop();
         await fetchers.stop();
         client.close();
+        admin.close();
       })();
       return stopped;
     },
@@ -234,6 +259,15 @@ async function proposeIsr(context: IsrProposalContext, id: PartitionId, assignme
     logger.warn({ ...where, err: error }, 'an ISR change could not reach the controller; it is proposed again later');
     metrics.isrChange(change, 'undecided');
     return undefined;
+  }
+}
+
+/** Creates a topic; one that exists already (another broker created it first) is not an error. */
+async function createTopicIfMissing(admin: AdminClient, name: string, config: Parameters<IngestBroker['createTopic']>[1]): Promise<void> {
+  try {
+    await admin.createTopic(name, { config });
+  } catch (error) {
+    if (TributaryError.from(error).code !== 'TOPIC_ALREADY_EXISTS') throw error;
   }
 }
 

@@ -6,6 +6,9 @@ import { createBrokerReplicationService, type ReplicationBroker } from '../rpc/s
 import type { BrokerServiceSettings } from '../rpc/services/broker-service-settings.js';
 import { replicaFetchSessionDefaults } from '../rpc/services/replica-fetch-session.js';
 import { createConsumerService } from '../rpc/services/consumer-service.js';
+import { createDataIngestService } from '../rpc/services/data-ingest-service.js';
+import type { IngestBroker } from '../rpc/services/ingest-leaders.js';
+import { ingestSettingsDefaults } from '../rpc/services/ingest-settings.js';
 import { createProducerService } from '../rpc/services/producer-service.js';
 
 export interface BrokerServicesOptions {
@@ -13,7 +16,7 @@ export interface BrokerServicesOptions {
   /** Followers from another cluster are refused. */
   readonly clusterId: string;
   /** The running broker role; undefined until it starts, after the server has bound. */
-  readonly broker: () => (ServedBroker & ReplicationBroker) | undefined;
+  readonly broker: () => (ServedBroker & ReplicationBroker & IngestBroker) | undefined;
   /** The server's shutdown: calls are answered SHUTTING_DOWN and long polls end from then on. */
   readonly shutdownSignal: AbortSignal;
   readonly settings: BrokerServiceSettings;
@@ -34,5 +37,6 @@ export function createBrokerServices(options: BrokerServicesOptions): RpcService
     createProducerService({ partitions, settings, clock, logger, metrics }),
     createConsumerService({ partitions, settings, clock, logger }),
     createBrokerReplicationService({ nodeId, clusterId, broker, clock, limits: replicaFetchSessionDefaults, shutdownSignal }),
+    createDataIngestService({ partitions, broker, settings: ingestSettingsDefaults, batchBytesMax: settings.batchBytesMax, clock, logger }),
   ];
 }

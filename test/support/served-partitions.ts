@@ -48,7 +48,7 @@ export class ServedPartitions {
       },
     };
     const producerIds = new ProducerIds({ brokerId, brokerEpoch: () => 1, source: blocks });
-    const broker: ServedBroker = { leaders: source, metadata: { topic: () => ({ config: { maxMessageBytes: 1024 * 1024 } }) }, producerIds };
+    const broker: ServedBroker = { leaders: source, metadata: { topic: () => ({ config: { maxMessageBytes: 1024 * 1024, labels: {} } }) }, producerIds };
     this.partitions = new BrokerPartitions({ nodeId: brokerId, broker: () => broker, shutdownSignal: this.shutdown.signal });
   }
 

@@ -155,6 +155,11 @@ export class PartitionLeader {
     return this.options.log.logStartOffset();
   }
 
+  /** Where the next append lands, ahead of the log's end while appends wait in its queue: `append` takes it synchronously. */
+  nextAppendOffset(): number {
+    return this.nextOffset;
+  }
+
   /**
    * Settles at the next change a long-poll waits for: the high watermark advanced (consumers), the
    * log end advanced (followers), or the epoch ended. Every caller shares one promise, so any
@@ -229,6 +234,16 @@ export class PartitionLeader {
     if (fromOffset >= highWatermark && fromOffset <= bounds.logEndOffset) return { batches: [], ...bounds };
     const batches = await log.read(fromOffset, maxBytes);
     return { batches: batches.filter((batch) => batch.lastOffset < highWatermark), ...bounds };
+  }
+
+  /**
+   * Whole batches of this leader's log from `fromOffset` within `maxBytes`, past the high
+   * watermark too (appends not yet durable included): for state the leader keeps of its own log
+   * (the ingest sessions, which a new leader replays), never for clients, which see only `read`.
+   */
+  async readLog(fromOffset: number, maxBytes: number): Promise<LogBatch[]> {
+    this.assertLeading();
+    return this.options.log.read(fromOffset, maxBytes, { unsynced: true });
   }
 
   /**
@@ -379,7 +394,8 @@ export class PartitionLeader {
     });
   }
 
-  private assertLeading(): void {
+  /** NOT_LEADER once this epoch has ended (`resign`). */
+  assertLeading(): void {
     if (this.resignation !== undefined) throw this.resignation;
   }
 }

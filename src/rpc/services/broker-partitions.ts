@@ -10,7 +10,7 @@ import type { TopicPartition } from '../generated/tributary/common/v1/common.js'
  */
 export interface ServedBroker {
   readonly leaders: PartitionLeaderSource;
-  readonly metadata: { topic(name: string): { readonly config: { readonly maxMessageBytes: number } } | undefined };
+  readonly metadata: { topic(name: string): { readonly config: { readonly maxMessageBytes: number; readonly labels: Readonly<Record<string, string>> } } | undefined };
   /** Hands out idempotent-producer identities (InitProducerId). */
   readonly producerIds: Pick<ProducerIds, 'init'>;
 }
@@ -51,6 +51,11 @@ export class BrokerPartitions {
   /** The topic's max_message_bytes as this broker's metadata has it; undefined for a topic it does not know. */
   maxMessageBytesOf(topic: string): number | undefined {
     return this.running().metadata.topic(topic)?.config.maxMessageBytes;
+  }
+
+  /** Whether `topic` is an ingest topic (labelled tributary.ingest=true): its records are written through DataIngestService only. */
+  isIngestTopic(topic: string): boolean {
+    return this.running().metadata.topic(topic)?.config.labels['tributary.ingest'] === 'true';
   }
 
   /** The broker's producer-id allocator; SHUTTING_DOWN or NOT_AVAILABLE as for partitions. */

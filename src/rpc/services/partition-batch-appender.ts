@@ -115,6 +115,10 @@ export class PartitionBatchAppender {
       throw new TributaryError('INVALID_REQUEST', `batch for partition "${formatPartition(topicPartition)}" has producer_id ${batch.producerId} with ACKS_NONE; an idempotent producer needs ACKS_LEADER or ACKS_ALL`);
     }
     const { partitions, settings, clock } = this.options;
+    if (partitions.isIngestTopic(topicPartition.topic)) {
+      // Its sessions' state is rebuilt from its records: a record that did not come through an upload would corrupt it.
+      throw new TributaryError('INVALID_REQUEST', `topic "${topicPartition.topic}" is an ingest topic; its records are written by uploads (DataIngestService), not by producers`);
+    }
     const leader = partitions.leaderFor(topicPartition, currentLeaderEpoch);
     const maxBatchBytes = Math.min(partitions.maxMessageBytesOf(topicPartition.topic) ?? settings.batchBytesMax, settings.batchBytesMax);
     const nowMs = clock.nowMs();
