@@ -19,11 +19,14 @@ import { AdminClient, ControllerBrokerClient, defaultClientOptions, type Metadat
 import { channelCredentialsFor } from '../rpc/clients/client-options.js';
 import { ReplicationStream } from '../rpc/clients/replication-stream.js';
 import type { ReplicationBroker } from '../rpc/services/broker-replication-service.js';
+import type { CatalogEntry } from '../ingest/session-catalog.js';
 import type { IngestBroker } from '../rpc/services/ingest-leaders.js';
 import type { NodeStorage } from '../storage/open-node-storage.js';
 import { formatPartition, type PartitionId } from '../storage/index.js';
 import { type BrokerMetrics, registerBrokerMetrics } from './broker-metrics.js';
 import { peerTls, peerToken } from './peer-credentials.js';
+import { startControlPlane } from './start-control-plane.js';
+import type { ControlPlane } from '../ingest/control-plane.js';
 
 /** Deadline of one call to the controllers; the lifecycle retries on its own schedule. */
 const controllerCallDeadlineMs = 5_000;
@@ -38,6 +41,8 @@ export interface BrokerRole extends ReplicationBroker, IngestBroker {
   readonly leaders: PartitionLeaderSource;
   /** InitProducerId's answers, from blocks of ids the controllers hand this broker. */
   readonly producerIds: ProducerIds;
+  /** Devices' Control streams, SendCommand and ListDevices (docs/CONTROL_PLANE.md). */
+  readonly controlPlane: ControlPlane;
   /** Controlled shutdown (leaderships moved away first), then the controller connections closed. */
   stop(): Promise<void>;
 }
@@ -112,6 +117,7 @@ export async function startBrokerRole(config: NodeConfig, logger: Logger, option
     onError: (error) => brokerLogger.error({ err: error }, 'the metadata watch stopped for good'),
   });
   lifecycle.start();
+  const controlPlane = startControlPlane(config, { client, metadata, brokerEpoch, logger: componentLogger(brokerLogger, 'control-plane') });
   const stopRetention = scheduleRetention(config.broker.retentionCheckIntervalMs, replicas, metadata, brokerLogger);
   let stopped: Promise<void> | undefined;
   return {
@@ -120,15 +126,18 @@ export async function startBrokerRole(config: NodeConfig, logger: Logger, option
     replicas,
     leaders: new PartitionLeaderLookup(config.nodeId, metadata, replicas),
     producerIds: new ProducerIds({ brokerId: config.nodeId, brokerEpoch, source: client }),
+    controlPlane,
     brokerEpoch,
     brokerEpochOf: (nodeId) => metadata.broker(nodeId)?.incarnationEpoch,
     createTopic: (name, topicConfig) => createTopicIfMissing(admin, name, topicConfig),
-    sessionCatalog: { record: async (entry) => void (await client.recordUploadSession(config.nodeId, brokerEpoch(), { ...entry, sources: entry.sources.map((source) => ({ ...source })) })) },
+    sessionCatalog: { record: (entry) => recordSession(client, config.nodeId, brokerEpoch(), entry) },
     deviceSessions,
     sessionTopic: (deviceId, sessionId) => metadata.uploadSession(deviceId, sessionId)?.topic,
     catalogSessions: (query) => metadata.uploadSessions(query),
     stop: () => {
       stopped ??= (async () => {
+        // Devices reconnect to another broker at once rather than after three silent intervals.
+        controlPlane.close();
         await lifecycle.shutdown();
         watch.close();
         stopRetention();
@@ -260,6 +269,12 @@ async function proposeIsr(context: IsrProposalContext, id: PartitionId, assignme
     metrics.isrChange(change, 'undecided');
     return undefined;
   }
+}
+
+/** Records a session in the controller's catalog, once this broker has registered (the call is fenced by its epoch). */
+async function recordSession(client: ControllerBrokerClient, nodeId: number, brokerEpoch: number, entry: CatalogEntry): Promise<void> {
+  if (brokerEpoch === 0) throw new TributaryError('NOT_AVAILABLE', `broker ${nodeId} is not registered yet; it records sessions once it has an incarnation epoch`, { retriable: true });
+  await client.recordUploadSession(nodeId, brokerEpoch, { ...entry, sources: entry.sources.map((source) => ({ ...source })) });
 }
 
 /** Creates a topic; one that exists already (another broker created it first) is not an error. */

@@ -156,7 +156,9 @@ export class IngestLeaders {
 
   private async createDefaultTopic(): Promise<void> {
     const { settings } = this.options;
-    const replicationFactor = Math.max(1, Math.min(settings.topicReplicationFactorMax, this.broker().metadata.brokers().length));
+    const brokers = this.broker().metadata.brokers().length;
+    if (brokers === 0) throw new TributaryError('NOT_AVAILABLE', `the ingest topic "${settings.defaultTopic}" is created once a broker has registered; retry shortly`, { retriable: true });
+    const replicationFactor = Math.min(settings.topicReplicationFactorMax, brokers);
     await this.broker().createTopic(settings.defaultTopic, {
       partitions: settings.topicPartitions,
       replicationFactor,

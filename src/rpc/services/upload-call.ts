@@ -10,6 +10,9 @@ import { progressToWire, sessionStateToWire } from './ingest-mapping.js';
 import { type LocatedSession, locateSession } from './located-session.js';
 import { uploadChunkOf } from './upload-chunk-mapping.js';
 
+/** Pause between tries to complete a session inside an Upload call. */
+const completionRetryDelayMs = 100;
+
 /** Trailer of a failed Upload holding an UploadResponse with the committed offsets (data_ingest_service.proto). */
 export const uploadAckTrailer = 'tributary-upload-ack-bin';
 
@@ -108,15 +111,31 @@ export class UploadCall {
     while (this.commits.size > 0) await Promise.all([...this.commits]);
     if (this.answered) return;
     const located = this.located;
-    if (located !== undefined && this.closedSource) {
+    if (located !== undefined && this.closedSource) await this.completeWithinDeadline(located);
+    this.answer(undefined);
+  }
+
+  /**
+   * Waits for the session to leave COMMITTING within the call's deadline, trying again after a
+   * retriable failure (the controller not reachable yet); past the deadline the answer says
+   * COMMITTING and the session's actor completes it (the contract: poll GetSession).
+   */
+  private async completeWithinDeadline(located: LocatedSession): Promise<void> {
+    const { clock, logger } = this.context;
+    for (;;) {
       try {
-        await withDeadline(located.partition.complete(located.session), this.deadlineMs() - this.context.clock.nowMs(), this.context.clock);
+        await withDeadline(located.partition.complete(located.session), this.deadlineMs() - clock.nowMs(), clock);
+        return;
       } catch (error) {
-        // Completion goes on without this call: the answer then says COMMITTING (the contract: poll GetSession).
-        this.context.logger.warn({ err: error, session: located.session.where }, 'the session did not complete within the Upload call');
+        // A leadership that ended is not retried here: the new leader's device-session actor completes the session.
+        const retriable = TributaryError.from(error).retriable && clock.nowMs() + completionRetryDelayMs < this.deadlineMs() && leads(located);
+        if (!retriable) {
+          logger.warn({ err: error, session: located.session.where }, 'the session did not complete within the Upload call');
+          return;
+        }
+        await new Promise<void>((resolve) => clock.setTimer(completionRetryDelayMs, resolve));
       }
     }
-    this.answer(undefined);
   }
 
   private fail(error: unknown): void {
@@ -176,6 +195,15 @@ export class UploadCall {
     const deadline = this.call.getDeadline();
     const callDeadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : Number.POSITIVE_INFINITY;
     return Math.min(callDeadlineMs, nowMs + this.context.leaders.settings.appendTimeoutMs);
+  }
+}
+
+function leads(located: LocatedSession): boolean {
+  try {
+    located.partition.log.assertLeading();
+    return true;
+  } catch {
+    return false;
   }
 }
 
