@@ -70,6 +70,17 @@ describe('CollectorQueue acknowledgements', () => {
     expect(await segmentFiles(directory)).toHaveLength(1);
   });
 
+  it('keeps a segment while its last byte is unacknowledged', async () => {
+    const directory = await queueDirectory();
+    let queue = await openQueue(directory);
+    await queue.declareSession(twoSourceSession);
+    await queue.append('session-1', 'mic', patternBytes(7, 0, 100));
+    await queue.acknowledge('session-1', 'mic', 99);
+    queue = await reopen(queue);
+    queue = await reopen(queue);
+    expect(await queue.pending('session-1', 'mic', 0, 100)).toMatchObject({ offsetBytes: 99, bytes: patternBytes(7, 99, 1) });
+  });
+
   it('deletes the segments of a dropped session whether acknowledged or not', async () => {
     const directory = await queueDirectory();
     let queue = await openQueue(directory);

@@ -14,13 +14,14 @@ import { patternBytes } from './collector-queue-fixture.js';
 const limits: Partial<CollectorQueueLimits> = { segmentBytesMax: 80 * 1024, entryBytesMax: 16 * 1024, queueBytesMax: 16 * 1024 * 1024 };
 const sessionIds = ['a', 'b', 'c'] as const;
 const sourceNames = ['mic', 'notes'] as const;
-const propertyRuns = 60;
+const propertyRuns = 150;
 const operationsMax = 60;
 
 type Operation =
   | { readonly kind: 'declare'; readonly session: number }
   | { readonly kind: 'append'; readonly session: number; readonly source: number; readonly lengthBytes: number; readonly seed: number }
-  | { readonly kind: 'acknowledge'; readonly session: number; readonly source: number; readonly fraction: number }
+  | { readonly kind: 'acknowledge'; readonly session: number; readonly source: number; readonly fraction: number; readonly lessBytes: number }
+  | { readonly kind: 'acknowledgeAll'; readonly lessBytes: number }
   | { readonly kind: 'finish'; readonly session: number; readonly source: number }
   | { readonly kind: 'drop'; readonly session: number }
   | { readonly kind: 'reopen' };
@@ -30,7 +31,16 @@ const source = fc.integer({ min: 0, max: sourceNames.length - 1 });
 const operationArbitrary: fc.Arbitrary<Operation> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('declare' as const), session }) },
   { weight: 8, arbitrary: fc.record({ kind: fc.constant('append' as const), session, source, lengthBytes: fc.integer({ min: 0, max: 16 * 1024 }), seed: fc.nat(255) }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('acknowledge' as const), session, source, fraction: fc.oneof(fc.constant(1), fc.double({ min: 0, max: 1.1, noNaN: true })) }) },
+  { weight: 4, arbitrary: fc.record({
+      kind: fc.constant('acknowledge' as const),
+      session,
+      source,
+      fraction: fc.oneof(fc.constant(1), fc.double({ min: 0, max: 1.1, noNaN: true })),
+      // All but a byte or two: the boundary where a segment must still be kept.
+      lessBytes: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 })),
+    }) },
+  // Every source up to all but 0-2 bytes: whole segments become deletable, or must just not be.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('acknowledgeAll' as const), lessBytes: fc.integer({ min: 0, max: 2 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('finish' as const), session, source }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('drop' as const), session }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'reopen' as const }) },
@@ -57,6 +67,14 @@ function declaration(sessionId: string) {
 
 /** Runs one operation on both; the queue must fail exactly where the model says it must. */
 async function step(queue: CollectorQueue, model: Model, operation: Exclude<Operation, { kind: 'reopen' }>): Promise<void> {
+  if (operation.kind === 'acknowledgeAll') {
+    for (const [sessionId, sources] of model) {
+      for (const [name, modelSource] of sources) {
+        await stepSource(queue, sessionId, name, modelSource, { kind: 'acknowledge', session: 0, source: 0, fraction: 1, lessBytes: operation.lessBytes });
+      }
+    }
+    return;
+  }
   const sessionId = sessionIds[operation.session] as string;
   const modelSession = model.get(sessionId);
   if (operation.kind === 'declare') {
@@ -79,7 +97,7 @@ async function step(queue: CollectorQueue, model: Model, operation: Exclude<Oper
   await stepSource(queue, sessionId, name, modelSource, operation);
 }
 
-async function stepSource(queue: CollectorQueue, sessionId: string, name: string, modelSource: ModelSource, operation: Exclude<Operation, { kind: 'reopen' | 'declare' | 'drop' }>): Promise<void> {
+async function stepSource(queue: CollectorQueue, sessionId: string, name: string, modelSource: ModelSource, operation: Exclude<Operation, { kind: 'reopen' | 'declare' | 'drop' | 'acknowledgeAll' }>): Promise<void> {
   if (operation.kind === 'append') {
     const bytes = patternBytes(operation.seed, modelSource.bytes.length, operation.lengthBytes);
     if (modelSource.final) {
@@ -89,7 +107,7 @@ async function stepSource(queue: CollectorQueue, sessionId: string, name: string
     expect(await queue.append(sessionId, name, bytes)).toBe(modelSource.bytes.length);
     modelSource.bytes = Buffer.concat([modelSource.bytes, bytes]);
   } else if (operation.kind === 'acknowledge') {
-    const offsetBytes = Math.floor(operation.fraction * modelSource.bytes.length);
+    const offsetBytes = Math.max(0, Math.floor(operation.fraction * modelSource.bytes.length) - operation.lessBytes);
     if (offsetBytes > modelSource.bytes.length) {
       await expect(queue.acknowledge(sessionId, name, offsetBytes)).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
       return;
@@ -127,7 +145,10 @@ describe('CollectorQueue against a model', () => {
         let queue = await CollectorQueue.open(directory, limits);
         try {
           const model: Model = new Map();
-          for (const operation of operations) {
+          // Every session starts declared, so that most operations reach a session; drops and
+          // declarations in the sequence still come and go.
+          const declarations = sessionIds.map((_, index): Operation => ({ kind: 'declare', session: index }));
+          for (const operation of [...declarations, ...operations]) {
             if (operation.kind === 'reopen') {
               await queue.close();
               queue = await CollectorQueue.open(directory, limits);
