@@ -6,7 +6,7 @@
 // above 1 means several appends share one sync. The queue hashes every appended byte with its
 // resumable SHA-256 (sha256-state.ts); its throughput alone is measured too, since it bounds
 // large entries. Prints one JSON line with medians, min and max over the runs; about 30 seconds.
-// Run: npx tsx bench/collector-queue.ts
+// Run: npm run bench:collector-queue
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
