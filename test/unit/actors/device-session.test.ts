@@ -122,7 +122,7 @@ describe('device-session actor', () => {
     expect(session.calls).toEqual(['progress@15000']);
   });
 
-  it('ends as released once its partition is no longer led here, whatever its timers say', async () => {
+  it('ends as released once its partition is no longer led here, whatever its timers say', () => {
     const clock = new ManualClock(0);
     const session = new SessionUnderTest(clock, 600_000);
     const actor = start(session, clock);
@@ -133,7 +133,7 @@ describe('device-session actor', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
-  it('follows an end record another path stored: terminated and failed sessions end their actor', async () => {
+  it('follows an end record another path stored: terminated and failed sessions end their actor', () => {
     for (const ended of ['terminated', 'failed'] as const) {
       const clock = new ManualClock(0);
       const session = new SessionUnderTest(clock, 600_000);
