@@ -66,9 +66,15 @@ export class UploadSession {
     return [...this.sources.values()];
   }
 
-  /** Why the session takes no chunks now (SESSION_CLOSED), or undefined when it does. */
+  /**
+   * Why the session takes no chunks now (SESSION_CLOSED), or undefined when it does. A complete
+   * (or completing) session still answers chunks: every source is final, so a repeat of its bytes
+   * is acknowledged (a collector that crashed before its last answer resends them) and anything
+   * else is refused by the source as immutable.
+   */
   refusal(nowMs: number): TributaryError | undefined {
     const ended = this.stored?.end.state;
+    if (ended === 'complete' || (ended === undefined && this.allFinalAppended())) return undefined;
     if (ended !== undefined) return new TributaryError('SESSION_CLOSED', `${this.where} is ${ended} and accepts no more chunks`);
     if (nowMs >= this.declaration.expiresAtMs) return new TributaryError('SESSION_CLOSED', `${this.where} expired at ${new Date(this.declaration.expiresAtMs).toISOString()} and accepts no more chunks`);
     if (nowMs >= this.lastActivity + this.declaration.idleTimeoutMs) {
