@@ -18,6 +18,12 @@ export { listPartitionOffsets, type PartitionOffsets } from './partition-offsets
 export { murmur2, partitionForKey } from './partitioner.js';
 export { bufferWaitersMax, Producer, type ProducerLinks, type ProducerOptions, type ProducerSendRequest, type RecordMetadata } from './producer.js';
 export type { ProducerMessage } from './producer-message.js';
+export {
+  type CommandOutcome, type ControlLink, DeviceControl, deviceControlBackoffDefaults, type DeviceControlEvent, type DeviceControlOptions, rememberedCommandsMax,
+} from './device-control.js';
+export type {
+  DeviceAction, DeviceCommand, DeviceCommandAck, DeviceCommandOutcome, DeviceCommandResult, DeviceInfo, DeviceStatusReport,
+} from '../ingest/device-control-types.js';
 export { type PartitionEnd, Subscription, type SubscriptionLinks, type SubscriptionOptions } from './subscription.js';
 export type { CompressionCodec, ProduceAcks, RecordHeaderEntry } from '../rpc/clients/index.js';
 export { TributaryError, type ErrorCode } from '../errors/index.js';

@@ -11,6 +11,10 @@ import {
 } from './apply-group-command.js';
 import { allocateProducerIds, type AllocateProducerIdsOutput } from './apply-producer-id-command.js';
 import { upsertUploadSession, type UpsertUploadSessionOutput } from './apply-upload-session-command.js';
+import {
+  ackDeviceCommand, connectDevice, disconnectDevice, queueDeviceCommand, type AckDeviceCommandOutput, type DeviceOutput, type DisconnectDeviceOutput,
+  type QueueDeviceCommandOutput,
+} from './apply-device-command.js';
 import { alterPartition, electLeaders, type AlterPartitionOutput, type ElectLeadersOutput } from './apply-partition-command.js';
 import {
   createTopic, deleteTopic, updateTopicConfig, type CreateTopicOutput, type DeleteTopicOutput, type UpdateTopicConfigOutput,
@@ -41,6 +45,10 @@ export interface MetadataCommandOutputs {
   registerController: ControllersOutput;
   unregisterController: ControllersOutput;
   allocateProducerIds: AllocateProducerIdsOutput;
+  connectDevice: DeviceOutput;
+  disconnectDevice: DisconnectDeviceOutput;
+  queueDeviceCommand: QueueDeviceCommandOutput;
+  ackDeviceCommand: AckDeviceCommandOutput;
 }
 
 export type MetadataCommandResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
@@ -60,6 +68,7 @@ const handlers: { [K in MetadataCommandType]: Handler<K> } = {
   joinGroup, syncGroup, groupHeartbeat, leaveGroup, commitOffsets, expireGroupMembers,
   upsertUploadSession, registerController, unregisterController,
   allocateProducerIds,
+  connectDevice, disconnectDevice, queueDeviceCommand, ackDeviceCommand,
 };
 
 /**

@@ -16,6 +16,7 @@ export interface MetadataWatermarks {
   groupGenerations: Map<string, number>;
   /** Per upload session key: its committed length, then each source's committed bytes. */
   uploadCommittedBytes: Map<string, number[]>;
+  deviceConnectionEpochs: Map<string, number>;
   nextProducerId: number;
 }
 
@@ -26,7 +27,10 @@ export function metadataWatermarks(state: MetadataState): MetadataWatermarks {
   const groupGenerations = new Map([...state.groups.values()].map((group) => [group.groupId, group.generation] as const));
   const uploadCommittedBytes = new Map([...state.uploadSessions].map(([key, session]): [string, number[]] =>
     [key, [session.committedLength, ...session.sources.map((source) => source.committedBytes)]]));
-  return { version: state.version, brokerEpochs, partitionEpochs, groupGenerations, uploadCommittedBytes, nextProducerId: state.nextProducerId };
+  const deviceConnectionEpochs = new Map([...state.devices.values()].map((device) => [device.deviceId, device.connectionEpoch] as const));
+  return {
+    version: state.version, brokerEpochs, partitionEpochs, groupGenerations, uploadCommittedBytes, deviceConnectionEpochs, nextProducerId: state.nextProducerId,
+  };
 }
 
 /**
@@ -57,9 +61,27 @@ export function checkMetadataInvariants(state: MetadataState, previous?: Metadat
   }
   if (sources !== state.uploadSourceCount) violations.push(`the catalog counts ${state.uploadSourceCount} upload sources but its sessions hold ${sources}`);
   if (sources > metadataLimits.uploadSourcesMax) violations.push(`${sources} upload sources exceed the limit of ${metadataLimits.uploadSourcesMax}`);
+  checkDevices(state, violations);
   for (const [key, controller] of state.controllers) if (key !== controller.nodeId) violations.push(`controller ${controller.nodeId} is stored under ${key}`);
   if (previous !== undefined) checkWatermarks(state, previous, violations);
   return violations;
+}
+
+function checkDevices(state: MetadataState, violations: string[]): void {
+  let commands = 0;
+  for (const [key, device] of state.devices) {
+    const where = `device "${device.deviceId}"`;
+    if (key !== device.deviceId) violations.push(`${where} is stored under "${key}"`);
+    if ((device.brokerId === 0) !== (device.connectedSinceMs === 0)) violations.push(`${where} is held by broker ${device.brokerId} but connected since ${device.connectedSinceMs}`);
+    if (device.connectionEpoch > state.version) violations.push(`${where} connection epoch ${device.connectionEpoch} is above the metadata version ${state.version}`);
+    if (device.commands.length > metadataLimits.commandsPerDeviceMax) violations.push(`${where} has ${device.commands.length} pending commands, over the limit`);
+    if (device.acks.length > metadataLimits.acksPerDeviceMax) violations.push(`${where} remembers ${device.acks.length} acks, over the limit`);
+    if (new Set(device.commands.map((command) => command.commandId)).size !== device.commands.length) violations.push(`${where} holds a command id twice`);
+    commands += device.commands.length;
+  }
+  if (commands !== state.deviceCommandCount) violations.push(`the registry counts ${state.deviceCommandCount} pending commands but its devices hold ${commands}`);
+  if (commands > metadataLimits.deviceCommandsMax) violations.push(`${commands} pending device commands exceed the limit of ${metadataLimits.deviceCommandsMax}`);
+  if (state.devices.size > metadataLimits.devicesMax) violations.push(`${state.devices.size} devices exceed the limit of ${metadataLimits.devicesMax}`);
 }
 
 function checkUploadSession(key: string, session: UploadSessionRecord, violations: string[]): void {
@@ -190,6 +212,10 @@ function checkWatermarks(state: MetadataState, previous: MetadataWatermarks, vio
   for (const group of state.groups.values()) {
     const before = previous.groupGenerations.get(group.groupId) ?? 0;
     if (group.generation < before) violations.push(`group "${group.groupId}" generation went back from ${before} to ${group.generation}`);
+  }
+  for (const device of state.devices.values()) {
+    const before = previous.deviceConnectionEpochs.get(device.deviceId) ?? 0;
+    if (device.connectionEpoch < before) violations.push(`device "${device.deviceId}" connection epoch went back from ${before} to ${device.connectionEpoch}`);
   }
   for (const [key, session] of state.uploadSessions) {
     const before = previous.uploadCommittedBytes.get(key) ?? [];

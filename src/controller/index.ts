@@ -4,8 +4,8 @@ export type * from './metadata-command.js';
 export type * from './metadata-delta.js';
 export type * from './metadata-state.js';
 export {
-  compressionCodecs, controllerRoles, copyUploadSession, createMetadataState, groupStates, mutableTopicConfigKeys, noLeader,
-  terminalUploadSessionStates, topicIdFromIndex, uploadPayloadKinds, uploadSessionStates,
+  compressionCodecs, controllerRoles, copyDevice, copyUploadSession, createMetadataState, deviceCommandOutcomes, groupStates, mutableTopicConfigKeys,
+  noLeader, terminalUploadSessionStates, topicIdFromIndex, uploadPayloadKinds, uploadSessionStates,
 } from './metadata-state.js';
 export { metadataLimits } from './metadata-limits.js';
 export {
@@ -20,6 +20,7 @@ export type {
 export type { CommitOffsetsOutput, OffsetCommitResult } from './commit-offsets.js';
 export type { ControllersOutput } from './apply-catalog-command.js';
 export type { UpsertUploadSessionOutput } from './apply-upload-session-command.js';
+export type { AckDeviceCommandOutput, DeviceOutput, DisconnectDeviceOutput, QueueDeviceCommandOutput } from './apply-device-command.js';
 export type { AllocateProducerIdsOutput } from './apply-producer-id-command.js';
 export { decodeMetadataCommand, encodeMetadataCommand } from './metadata-command-codec.js';
 export { decodeMetadataSnapshot, encodeMetadataSnapshot, metadataSnapshotFormat } from './metadata-snapshot-codec.js';
@@ -31,3 +32,4 @@ export {
   type CommittedOffsetLookup, type GroupDescription, type GroupMemberDescription, type TopicDescription,
 } from './metadata-queries.js';
 export { dueExpiries, type DueExpiries } from './due-expiries.js';
+export { validateDeviceCommand, validateDeviceId } from './validate-device-command.js';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { TributaryError } from '../errors/index.js';
 import type { MetadataCommand } from './metadata-command.js';
 import {
-  count, describeZodError, groupProtocolSchema, memberAssignmentSchema, nodeId, text, topicConfigSchema, uploadSessionSourceSchema,
+  count, describeZodError, deviceCommandOutcomeSchema, deviceCommandRecordSchema, groupProtocolSchema, memberAssignmentSchema, nodeId, text, topicConfigSchema, uploadSessionSourceSchema,
 } from './metadata-schemas.js';
 import { controllerRoles, uploadSessionStates } from './metadata-state.js';
 
@@ -54,6 +54,13 @@ const commandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('registerController'), nodeId, address: text, role: z.enum(controllerRoles) }),
   z.strictObject({ type: z.literal('unregisterController'), nodeId }),
   z.strictObject({ type: z.literal('allocateProducerIds'), brokerId: nodeId, brokerEpoch: count }),
+  z.strictObject({ type: z.literal('connectDevice'), brokerId: nodeId, brokerEpoch: count, deviceId: text, nowMs: count }),
+  z.strictObject({ type: z.literal('disconnectDevice'), brokerId: nodeId, deviceId: text, connectionEpoch: count, nowMs: count }),
+  z.strictObject({ type: z.literal('queueDeviceCommand'), deviceId: text, command: deviceCommandRecordSchema, nowMs: count }),
+  z.strictObject({
+    type: z.literal('ackDeviceCommand'), deviceId: text, commandId: text, outcome: deviceCommandOutcomeSchema, message: text,
+    completedAtMs: z.number().int(), nowMs: count,
+  }),
 ]);
 
 // Compile-time checks that the schema decodes into MetadataCommand and covers every command type.

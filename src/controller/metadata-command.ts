@@ -1,5 +1,6 @@
 import type {
-  ControllerRole, GroupProtocol, MemberAssignment, MutableTopicConfig, TopicConfig, UploadSessionSource, UploadSessionState,
+  ControllerRole, DeviceCommandOutcome, DeviceCommandRecord, GroupProtocol, MemberAssignment, MutableTopicConfig, TopicConfig, UploadSessionSource,
+  UploadSessionState,
 } from './metadata-state.js';
 
 /*
@@ -218,6 +219,43 @@ export interface AllocateProducerIdsCommand {
   brokerEpoch: number;
 }
 
+/** A broker opened a device's Control stream: the device's newest connection, on this broker. */
+export interface ConnectDeviceCommand {
+  type: 'connectDevice';
+  brokerId: number;
+  brokerEpoch: number;
+  deviceId: string;
+  nowMs: number;
+}
+
+/** A broker's Control stream of the device ended; ignored unless it is still the device's latest. */
+export interface DisconnectDeviceCommand {
+  type: 'disconnectDevice';
+  brokerId: number;
+  deviceId: string;
+  connectionEpoch: number;
+  nowMs: number;
+}
+
+/** Holds a command for a device until it is acknowledged or expires; idempotent on the command id. */
+export interface QueueDeviceCommandCommand {
+  type: 'queueDeviceCommand';
+  deviceId: string;
+  command: DeviceCommandRecord;
+  nowMs: number;
+}
+
+/** A device acknowledged a command: it is no longer pending, and its ack is remembered. */
+export interface AckDeviceCommandCommand {
+  type: 'ackDeviceCommand';
+  deviceId: string;
+  commandId: string;
+  outcome: DeviceCommandOutcome;
+  message: string;
+  completedAtMs: number;
+  nowMs: number;
+}
+
 export type MetadataCommand =
   | RegisterBrokerCommand
   | BrokerHeartbeatCommand
@@ -236,6 +274,10 @@ export type MetadataCommand =
   | UpsertUploadSessionCommand
   | RegisterControllerCommand
   | UnregisterControllerCommand
-  | AllocateProducerIdsCommand;
+  | AllocateProducerIdsCommand
+  | ConnectDeviceCommand
+  | DisconnectDeviceCommand
+  | QueueDeviceCommandCommand
+  | AckDeviceCommandCommand;
 
 export type MetadataCommandType = MetadataCommand['type'];

@@ -1,5 +1,5 @@
 import type {
-  BrokerRecord, ControllerRecord, GroupRecord, GroupState, PartitionRecord, TopicConfig, TopicRecord, UploadSessionRecord,
+  BrokerRecord, ControllerRecord, DeviceRecord, GroupRecord, GroupState, PartitionRecord, TopicConfig, TopicRecord, UploadSessionRecord,
 } from './metadata-state.js';
 import { copyTopicConfig, sortedValues } from './metadata-state.js';
 
@@ -24,7 +24,11 @@ export type MetadataDelta =
   | { kind: 'uploadSessionChanged'; version: number; session: UploadSessionRecord }
   /** A terminal session evicted to keep the catalog within its bounds. */
   | { kind: 'uploadSessionRemoved'; version: number; deviceId: string; sessionId: string }
-  | { kind: 'controllersChanged'; version: number; controllers: ControllerRecord[] };
+  | { kind: 'controllersChanged'; version: number; controllers: ControllerRecord[] }
+  /** A device connected, disconnected, or its pending commands or acks changed: its whole record. */
+  | { kind: 'deviceChanged'; version: number; device: DeviceRecord }
+  /** A disconnected device evicted to keep the registry within its bound. */
+  | { kind: 'deviceRemoved'; version: number; deviceId: string };
 
 export type MetadataDeltaKind = MetadataDelta['kind'];
 

@@ -1,7 +1,7 @@
 import {
   brokerRegisteredDelta, controllersChangedDelta, groupChangedDelta, partitionChangedDelta, topicCreatedDelta, type MetadataDelta,
 } from './metadata-delta.js';
-import { copyUploadSession, sortedValues, type MetadataState } from './metadata-state.js';
+import { copyDevice, copyUploadSession, sortedValues, type MetadataState } from './metadata-state.js';
 
 /**
  * The whole state as delta records at its version, for a watcher starting from nothing: applied to
@@ -18,5 +18,6 @@ export function metadataImage(state: MetadataState): MetadataDelta[] {
   }
   for (const group of sortedValues(state.groups)) image.push(groupChangedDelta(version, group));
   for (const session of sortedValues(state.uploadSessions)) image.push({ kind: 'uploadSessionChanged', version, session: copyUploadSession(session) });
+  for (const device of sortedValues(state.devices)) image.push({ kind: 'deviceChanged', version, device: copyDevice(device) });
   return image;
 }

@@ -28,6 +28,28 @@ export const metadataLimits = {
   uploadContentTypeLengthMax: 255,
   /** Characters of a session's failure text. */
   uploadFailureLengthMax: 1_024,
+  /**
+   * Devices in the registry. A new device beyond it evicts the disconnected device seen least
+   * recently; only connected devices are never dropped.
+   */
+  devicesMax: 100_000,
+  /** The control plane's device ids: 1-128 characters of [A-Za-z0-9._:-]. */
+  deviceIdLengthMax: 128,
+  commandIdLengthMax: 128,
+  /** Pending (unacknowledged, unexpired) commands per device and over all devices. */
+  commandsPerDeviceMax: 64,
+  deviceCommandsMax: 200_000,
+  /** Acknowledgements remembered per device, for idempotent repeats of SendCommand. */
+  acksPerDeviceMax: 32,
+  /** Characters of an acknowledgement's message, and of a command's issuer. */
+  commandAckMessageLengthMax: 1_024,
+  commandIssuerLengthMax: 255,
+  /** A SetConfig command: entries, and characters of each key and value. */
+  commandConfigEntriesMax: 256,
+  commandConfigKeyLengthMax: 128,
+  commandConfigValueLengthMax: 4_096,
+  /** Source names a pause, resume or flush command may name. */
+  commandSourcesMax: 64,
   /** Names of topics and groups: Kafka's bound, 1-249 characters of [a-zA-Z0-9._-]. */
   nameLengthMax: 249,
   /** Addresses, racks, ids chosen by clients (member, instance, client, device, session ids). */

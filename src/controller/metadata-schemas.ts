@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { compressionCodecs, controllerRoles, groupStates, uploadPayloadKinds, uploadSessionStates } from './metadata-state.js';
+import { compressionCodecs, controllerRoles, deviceCommandOutcomes, groupStates, uploadPayloadKinds, uploadSessionStates } from './metadata-state.js';
 
 /*
  * zod schemas for everything the controller decodes from bytes: commands (metadata-command-codec)
@@ -100,6 +100,32 @@ export const uploadSessionRecordSchema = z.strictObject({
   expiresAtMs: count,
   failure: text,
   sources: z.array(uploadSessionSourceSchema),
+});
+
+export const deviceActionSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('pause'), sources: z.array(text), durationMs: count }),
+  z.strictObject({ kind: z.literal('resume'), sources: z.array(text) }),
+  z.strictObject({ kind: z.literal('flush'), sources: z.array(text) }),
+  z.strictObject({ kind: z.literal('setConfig'), values: z.record(text, text), unsetKeys: z.array(text) }),
+]);
+
+export const deviceCommandRecordSchema = z.strictObject({ commandId: text, issuedAtMs: count, expiresAtMs: count, issuedBy: text, action: deviceActionSchema });
+
+export const deviceCommandOutcomeSchema = z.enum(deviceCommandOutcomes);
+
+export const deviceCommandAckRecordSchema = z.strictObject({
+  commandId: text, outcome: deviceCommandOutcomeSchema, message: text, completedAtMs: z.number().int(), recordedAtMs: count,
+});
+
+export const deviceRecordSchema = z.strictObject({
+  deviceId: text,
+  brokerId: count,
+  brokerEpoch: count,
+  connectionEpoch: count,
+  connectedSinceMs: count,
+  lastSeenMs: count,
+  commands: z.array(deviceCommandRecordSchema),
+  acks: z.array(deviceCommandAckRecordSchema),
 });
 
 export const controllerRecordSchema = z.strictObject({ nodeId, address: text, role: z.enum(controllerRoles) });

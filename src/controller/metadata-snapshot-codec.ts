@@ -4,7 +4,7 @@ import { TributaryError } from '../errors/index.js';
 import { checkMetadataInvariants } from './check-metadata-invariants.js';
 import {
   brokerRecordSchema, committedOffsetSchema, controllerRecordSchema, count, describeZodError, groupMemberSchema, groupStateSchema,
-  text, topicRecordSchema, uploadSessionRecordSchema,
+  deviceRecordSchema, text, topicRecordSchema, uploadSessionRecordSchema,
 } from './metadata-schemas.js';
 import {
   createMetadataState, offsetKey, sortedValues, uploadSessionKey, type GroupMember, type GroupRecord, type MetadataState,
@@ -12,8 +12,8 @@ import {
 
 /**
  * Bumped on any change to the snapshot's layout; a decoder refuses formats it does not know.
- * 3: upload sessions carry their sources, creation and expiry times and failure. Format 2 is
- * still read (`upgradeFormat2`).
+ * 3: upload sessions carry their sources, creation and expiry times and failure; the device
+ * registry. Format 2 is still read (`upgradeFormat2`).
  */
 export const metadataSnapshotFormat = 3;
 
@@ -39,6 +39,7 @@ const snapshotSchema = z.strictObject({
   groups: z.array(groupSnapshotSchema),
   uploadSessions: z.array(uploadSessionRecordSchema),
   controllers: z.array(controllerRecordSchema),
+  devices: z.array(deviceRecordSchema),
   nextProducerId: count,
 });
 
@@ -56,6 +57,7 @@ export function encodeMetadataSnapshot(state: MetadataState): Uint8Array {
     groups: sortedValues(state.groups).map(groupForSnapshot),
     uploadSessions: sortedValues(state.uploadSessions),
     controllers: sortedValues(state.controllers),
+    devices: sortedValues(state.devices),
     nextProducerId: state.nextProducerId,
   };
   return packr.pack(canonical(snapshot));
@@ -104,19 +106,23 @@ export function decodeMetadataSnapshot(bytes: Uint8Array): MetadataState {
     state.uploadSourceCount += session.sources.length;
   }
   for (const controller of snapshot.controllers) putUnique(state.controllers, controller.nodeId, controller, `controller ${controller.nodeId}`);
+  for (const device of snapshot.devices) {
+    putUnique(state.devices, device.deviceId, device, `device "${device.deviceId}"`);
+    state.deviceCommandCount += device.commands.length;
+  }
   const violations = checkMetadataInvariants(state);
   if (violations.length > 0) throw corrupt(`its state is inconsistent: ${violations.slice(0, 3).join('; ')}`);
   return state;
 }
 
-/** Format 2 sessions knew no sources, expiry or failure: they read as created when last updated, never expiring. */
+/** Format 2 sessions knew no sources, expiry or failure: they read as created when last updated, never expiring. It had no devices. */
 function upgradeFormat2(snapshot: Record<string, unknown>): Record<string, unknown> {
   const sessions = Array.isArray(snapshot.uploadSessions) ? (snapshot.uploadSessions as unknown[]) : [];
   const uploadSessions = sessions.map((session) => {
     const record = (typeof session === 'object' && session !== null ? session : {}) as Record<string, unknown>;
     return { ...record, createdAtMs: record.updatedAtMs, expiresAtMs: 0, failure: '', sources: [] };
   });
-  return { ...snapshot, format: metadataSnapshotFormat, uploadSessions };
+  return { ...snapshot, format: metadataSnapshotFormat, uploadSessions, devices: [] };
 }
 
 function groupFromSnapshot(group: z.infer<typeof groupSnapshotSchema>): GroupRecord {

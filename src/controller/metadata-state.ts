@@ -18,6 +18,10 @@ export interface MetadataState {
   /** Sources over every session in `uploadSessions`, kept so the bound costs nothing to check; not in snapshots. */
   uploadSourceCount: number;
   controllers: Map<number, ControllerRecord>;
+  /** The device registry of the control plane, keyed by device id. */
+  devices: Map<string, DeviceRecord>;
+  /** Pending commands over every device, kept so the bound costs nothing to check; not in snapshots. */
+  deviceCommandCount: number;
   /** The first idempotent-producer id not yet handed to a broker (ids start at 1; 0 means none). */
   nextProducerId: number;
 }
@@ -206,6 +210,77 @@ export function copyUploadSession(session: UploadSessionRecord): UploadSessionRe
   return { ...session, sources: session.sources.map((source) => ({ ...source })) };
 }
 
+/** What a command asks a device to do (ingest/v1 CommandAction). Empty `sources`: every source. */
+export type DeviceAction =
+  | { kind: 'pause'; sources: string[]; durationMs: number }
+  | { kind: 'resume'; sources: string[] }
+  | { kind: 'flush'; sources: string[] }
+  | { kind: 'setConfig'; values: Record<string, string>; unsetKeys: string[] };
+
+export const deviceCommandOutcomes = ['applied', 'rejected', 'failed', 'unsupported', 'expired'] as const;
+export type DeviceCommandOutcome = (typeof deviceCommandOutcomes)[number];
+
+/** A command for a device, held until the device acknowledges it or it expires. */
+export interface DeviceCommandRecord {
+  commandId: string;
+  issuedAtMs: number;
+  expiresAtMs: number;
+  /** client_id of the operator who sent it. */
+  issuedBy: string;
+  action: DeviceAction;
+}
+
+/** A device's acknowledgement, remembered so that a repeated SendCommand reports it. */
+export interface DeviceCommandAckRecord {
+  commandId: string;
+  outcome: DeviceCommandOutcome;
+  message: string;
+  /** Device clock. */
+  completedAtMs: number;
+  /** Leader clock, when the ack was recorded. */
+  recordedAtMs: number;
+}
+
+/**
+ * One device of the control plane: which broker holds its Control stream (0: none) under which
+ * connection epoch, and its pending commands. Status reports are not here: they are frequent and
+ * stay in the memory of the broker holding the stream (docs/CONTROL_PLANE.md).
+ */
+export interface DeviceRecord {
+  deviceId: string;
+  /** Broker holding the device's latest Control stream; 0 when it disconnected. */
+  brokerId: number;
+  /** That broker's incarnation epoch: a stream on an earlier incarnation died with it. */
+  brokerEpoch: number;
+  /** The Raft index of the latest connect: grows with every connection, cluster-wide. */
+  connectionEpoch: number;
+  /** 0 when disconnected. */
+  connectedSinceMs: number;
+  /** The last connect or disconnect (leader clock); the holding broker knows later sightings. */
+  lastSeenMs: number;
+  /** Queued or delivered, not acknowledged and not expired (as of the last command for the device), in issue order. */
+  commands: DeviceCommandRecord[];
+  /** The most recent acknowledgements, oldest first. */
+  acks: DeviceCommandAckRecord[];
+}
+
+export function copyDeviceAction(action: DeviceAction): DeviceAction {
+  switch (action.kind) {
+    case 'pause': return { ...action, sources: [...action.sources] };
+    case 'resume':
+    case 'flush': return { ...action, sources: [...action.sources] };
+    case 'setConfig': return { kind: 'setConfig', values: { ...action.values }, unsetKeys: [...action.unsetKeys] };
+  }
+}
+
+export function copyDevice(device: DeviceRecord): DeviceRecord {
+  return {
+    ...device,
+    commands: device.commands.map((command) => ({ ...command, action: copyDeviceAction(command.action) })),
+    acks: device.acks.map((ack) => ({ ...ack })),
+  };
+}
+
 export const controllerRoles = ['voter', 'learner'] as const;
 export type ControllerRole = (typeof controllerRoles)[number];
 
@@ -219,7 +294,7 @@ export interface ControllerRecord {
 export function createMetadataState(): MetadataState {
   return {
     version: 0, brokers: new Map(), topics: new Map(), groups: new Map(), uploadSessions: new Map(), uploadSourceCount: 0, controllers: new Map(),
-    nextProducerId: 1,
+    devices: new Map(), deviceCommandCount: 0, nextProducerId: 1,
   };
 }
 

@@ -52,7 +52,8 @@ describe('a node serves health, reflection and GetVersion over real gRPC', () =>
     expect(await checkHealth(node.grpcAddress, '', options)).toBe('SERVING');
     expect(await checkHealth(node.grpcAddress, 'tributary.pipeline.v1.PipelineService', options)).toBe('SERVING');
     expect(await checkHealth(node.grpcAddress, 'tributary.client.v1.ProducerService', options)).toBe('SERVING');
-    expect(await checkHealth(node.grpcAddress, 'tributary.ingest.v1.DataIngestService', options)).toBe('SERVICE_UNKNOWN');
+    expect(await checkHealth(node.grpcAddress, 'tributary.ingest.v1.ControlPlaneService', options)).toBe('SERVING');
+    expect(await checkHealth(node.grpcAddress, 'tributary.broker.v1.PartitionManagementService', options)).toBe('SERVICE_UNKNOWN');
   });
 
   it('lists exactly the services it serves through reflection', async () => {
@@ -67,6 +68,8 @@ describe('a node serves health, reflection and GetVersion over real gRPC', () =>
       'tributary.controller.v1.ControllerBrokerService',
       'tributary.controller.v1.ControllerRaftService',
       'tributary.controller.v1.GroupCoordinatorService',
+      'tributary.ingest.v1.ControlPlaneService',
+      'tributary.ingest.v1.DataIngestService',
       'tributary.pipeline.v1.PipelineService',
     ]);
   });
@@ -87,6 +90,8 @@ describe('a node serves health, reflection and GetVersion over real gRPC', () =>
       { service: 'tributary.client.v1.ProducerService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
       { service: 'tributary.client.v1.ConsumerService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
       { service: 'tributary.broker.v1.BrokerReplicationService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
+      { service: 'tributary.ingest.v1.DataIngestService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
+      { service: 'tributary.ingest.v1.ControlPlaneService', version: { major: 1, minor: 0 }, minSupportedMajor: 1 },
     ]);
     expect(info?.build?.nodejsVersion).toBe(process.version);
     expect(info?.maxMessageBytes).toBe(16 * 1024 * 1024);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {
-  compareUploadSessions, type BrokerInfo, type MetadataRecord, type MetadataWatchUpdate, type PartitionInfo, type TopicConfig,
+  compareUploadSessions, type BrokerInfo, type DeviceRegistryEntry, type MetadataRecord, type MetadataWatchUpdate, type PartitionInfo, type TopicConfig,
   type UploadSessionCatalogEntry,
 } from '../../rpc/clients/index.js';
 
@@ -29,7 +29,7 @@ export interface UploadSessionQuery {
 
 /**
  * The cluster metadata a broker has applied from WatchMetadata (Kafka's MetadataCache): brokers,
- * topics and partitions, and the upload-session catalog at `version`. Updates come whole and in order (MetadataWatcher assembles
+ * topics and partitions, the upload-session catalog and the device registry at `version`. Updates come whole and in order (MetadataWatcher assembles
  * them), so the view is always some version the controller committed, never a mix.
  */
 export class BrokerMetadataView {
@@ -38,6 +38,8 @@ export class BrokerMetadataView {
   private readonly topicByName = new Map<string, TopicView>();
   /** Keyed by device id, then session id: a device's sessions are found without scanning the catalog. */
   private readonly sessionsByDevice = new Map<string, Map<string, UploadSessionCatalogEntry>>();
+  /** The control plane's device registry. */
+  private readonly deviceById = new Map<string, DeviceRegistryEntry>();
   private leaderId = 0;
 
   /** The highest metadata version applied: heartbeats report it. */
@@ -108,6 +110,15 @@ export class BrokerMetadataView {
     return matching.sort(compareUploadSessions);
   }
 
+  device(deviceId: string): DeviceRegistryEntry | undefined {
+    return this.deviceById.get(deviceId);
+  }
+
+  /** Every device in the registry, in no particular order. */
+  devices(): IterableIterator<DeviceRegistryEntry> {
+    return this.deviceById.values();
+  }
+
   private applyRecord(record: MetadataRecord): PartitionChange[] {
     switch (record.kind) {
       case 'brokerRegistered':
@@ -138,6 +149,12 @@ export class BrokerMetadataView {
         return [];
       case 'uploadSessionRemoved':
         this.removeSession(record.deviceId, record.sessionId);
+        return [];
+      case 'deviceChanged':
+        this.deviceById.set(record.device.deviceId, record.device);
+        return [];
+      case 'deviceRemoved':
+        this.deviceById.delete(record.deviceId);
         return [];
       case 'controllersChanged':
         return [];
@@ -184,5 +201,6 @@ export class BrokerMetadataView {
     this.brokerById.clear();
     this.topicByName.clear();
     this.sessionsByDevice.clear();
+    this.deviceById.clear();
   }
 }

@@ -1,10 +1,15 @@
 import type { AllocateProducerIdsOutput } from '../../controller/index.js';
-import type { TributaryError } from '../../errors/index.js';
+import { TributaryError } from '../../errors/index.js';
 import {
   type AllocateProducerIdsResponse,
   type AlterPartitionResponse,
   type BrokerHeartbeatResponse,
   ControllerBrokerServiceClient,
+  type AckDeviceCommandResponse,
+  type ConnectDeviceResponse,
+  type DisconnectDeviceResponse,
+  QueuedCommandStatus,
+  type QueueDeviceCommandResponse,
   type RecordUploadSessionResponse,
   type RegisterBrokerResponse,
 } from '../generated/tributary/controller/v1/controller_broker_service.js';
@@ -15,6 +20,14 @@ import { type MetadataWatch, type MetadataWatchOptions, type MetadataWatchPolicy
 import { newRequestHeader } from './request-header.js';
 import { uploadSessionFromProto, uploadSessionToProto } from '../upload-session-mapping.js';
 import type { UploadSessionCatalogEntry } from './upload-session-catalog-entry.js';
+import type { DeviceCommandAckRecord, DeviceCommandRecord, DeviceRegistryEntry } from './device-registry-entry.js';
+import type { DeviceCommandAck } from '../../ingest/device-control-types.js';
+import { ackRecordFromProto, ackToProto, commandFromProto, commandToProto, deviceRecordFromProto } from '../device-control-mapping.js';
+
+/** What became of a queued command (QueueDeviceCommand). */
+export type QueuedDeviceCommand =
+  | { status: 'queued' | 'pending'; command: DeviceCommandRecord; device: DeviceRegistryEntry }
+  | { status: 'acknowledged'; ack: DeviceCommandAckRecord; device: DeviceRegistryEntry };
 
 /** A starting broker process, as it registers. */
 export interface BrokerRegistration {
@@ -170,6 +183,42 @@ export class ControllerBrokerClient {
       (stub, metadata, options, callback) => stub.recordUploadSession(request, metadata, options, callback), { idempotent: true },
     );
     return uploadSessionFromProto(response.session);
+  }
+
+  /** Records this broker's new Control stream of `deviceId`; answers the record with the new connection epoch and pending commands. */
+  async connectDevice(brokerId: number, brokerEpoch: number, deviceId: string): Promise<DeviceRegistryEntry> {
+    const request = { header: newRequestHeader(this.options.clientId), brokerId, incarnationEpoch: brokerEpoch, deviceId };
+    // Not retried: a repeat would open yet another connection epoch and stale this stream itself.
+    const response = await this.channels.routed<ConnectDeviceResponse>((stub, metadata, options, callback) => stub.connectDevice(request, metadata, options, callback), { idempotent: false });
+    return deviceRecordFromProto(response.device);
+  }
+
+  /** Records the end of a Control stream; false when it was no longer the device's latest. */
+  async disconnectDevice(brokerId: number, deviceId: string, connectionEpoch: number): Promise<boolean> {
+    const request = { header: newRequestHeader(this.options.clientId), brokerId, deviceId, connectionEpoch };
+    const response = await this.channels.routed<DisconnectDeviceResponse>((stub, metadata, options, callback) => stub.disconnectDevice(request, metadata, options, callback), { idempotent: true });
+    return response.disconnected;
+  }
+
+  /** Holds a command for a device until acknowledged or expired; idempotent on its id, so retried freely. */
+  async queueDeviceCommand(deviceId: string, command: DeviceCommandRecord): Promise<QueuedDeviceCommand> {
+    const request = { header: newRequestHeader(this.options.clientId), deviceId, command: commandToProto(command) };
+    const response = await this.channels.routed<QueueDeviceCommandResponse>((stub, metadata, options, callback) => stub.queueDeviceCommand(request, metadata, options, callback), { idempotent: true });
+    const device = deviceRecordFromProto(response.device);
+    const where = `the queued command "${command.commandId}" of device "${deviceId}"`;
+    switch (response.status) {
+      case QueuedCommandStatus.QUEUED: return { status: 'queued', command: commandFromProto(response.command, where), device };
+      case QueuedCommandStatus.PENDING: return { status: 'pending', command: commandFromProto(response.command, where), device };
+      case QueuedCommandStatus.ACKNOWLEDGED: return { status: 'acknowledged', ack: ackRecordFromProto(response.ack, where), device };
+      default: throw new TributaryError('UNKNOWN', `the controller answered status ${response.status} for ${where}, which this client does not know`);
+    }
+  }
+
+  /** Records a device's acknowledgement; a repeat answers the first one. */
+  async ackDeviceCommand(deviceId: string, ack: DeviceCommandAck): Promise<DeviceCommandAckRecord> {
+    const request = { header: newRequestHeader(this.options.clientId), deviceId, ack: ackToProto(ack) };
+    const response = await this.channels.routed<AckDeviceCommandResponse>((stub, metadata, options, callback) => stub.ackDeviceCommand(request, metadata, options, callback), { idempotent: true });
+    return ackRecordFromProto(response.ack, `the ack of command "${ack.commandId}" of device "${deviceId}"`);
   }
 
   /**

@@ -15,7 +15,7 @@ export {
   type TopicPage,
 } from './metadata-client.js';
 export {
-  ControllerBrokerClient, type BrokerHeartbeat, type BrokerHeartbeatAnswer, type BrokerRegistered, type BrokerRegistration, type IsrChange,
+  ControllerBrokerClient, type QueuedDeviceCommand, type BrokerHeartbeat, type BrokerHeartbeatAnswer, type BrokerRegistered, type BrokerRegistration, type IsrChange,
   type IsrChangeOutcome,
 } from './controller-broker-client.js';
 export {
@@ -23,6 +23,10 @@ export {
 } from './metadata-watcher.js';
 export type { MetadataRecord } from './metadata-record-mapping.js';
 export { compareUploadSessions, type UploadSessionCatalogEntry } from './upload-session-catalog-entry.js';
+export type { DeviceCommandAckRecord, DeviceCommandRecord, DeviceRegistryEntry } from './device-registry-entry.js';
+export {
+  ControlPlaneClient, type ControlCallOptions, type ControlStream, type ControlStreamHandlers, type SendCommandOptions,
+} from './control-plane-client.js';
 export {
   GroupCoordinatorClient, type CommittedOffsetInfo, type GroupMemberIdentity, type GroupMemberSubscription, type JoinGroupRequest,
   type JoinGroupResult, type LeaveOutcome, type OffsetCommit, type PartitionOutcome, type Subscription, type SyncGroupRequest,

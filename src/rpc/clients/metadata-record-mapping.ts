@@ -7,6 +7,8 @@ import {
 } from './cluster-metadata-types.js';
 import { uploadSessionFromProto } from '../upload-session-mapping.js';
 import type { UploadSessionCatalogEntry } from './upload-session-catalog-entry.js';
+import { deviceRecordFromProto } from '../device-control-mapping.js';
+import type { DeviceRegistryEntry } from './device-registry-entry.js';
 
 /**
  * One record of a metadata stream, in the SDK's terms: a change, or a piece of an image (an image
@@ -22,7 +24,9 @@ export type MetadataRecord =
   | { kind: 'partitionChanged'; topicId: string; topic: string; partition: PartitionInfo }
   | { kind: 'controllersChanged'; controllers: ControllerInfo[] }
   | { kind: 'uploadSessionChanged'; session: UploadSessionCatalogEntry }
-  | { kind: 'uploadSessionRemoved'; deviceId: string; sessionId: string };
+  | { kind: 'uploadSessionRemoved'; deviceId: string; sessionId: string }
+  | { kind: 'deviceChanged'; device: DeviceRegistryEntry }
+  | { kind: 'deviceRemoved'; deviceId: string };
 
 const standingOf: Partial<Record<BrokerState, BrokerStanding>> = {
   [BrokerState.ACTIVE]: 'active', [BrokerState.FENCED]: 'fenced', [BrokerState.SHUTTING_DOWN]: 'shuttingDown',
@@ -61,6 +65,10 @@ export function metadataRecordFromProto(delta: MetadataDelta): MetadataRecord {
       return { kind: 'uploadSessionChanged', session: uploadSessionFromProto(kind.value) };
     case 'uploadSessionRemoved':
       return { kind: 'uploadSessionRemoved', deviceId: kind.value.deviceId, sessionId: kind.value.sessionId };
+    case 'deviceChanged':
+      return { kind: 'deviceChanged', device: deviceRecordFromProto(kind.value) };
+    case 'deviceRemoved':
+      return { kind: 'deviceRemoved', deviceId: kind.value.deviceId };
     case undefined:
       throw new TributaryError('UNKNOWN', 'the controller sent a metadata record of a kind this client does not know; upgrade the client');
   }

@@ -5,6 +5,15 @@ import type { AlterPartitionCommand } from '../../controller/index.js';
 import { TributaryError } from '../../errors/index.js';
 import { toErrorDetail, toGrpcStatus } from '../error-status.js';
 import {
+  type AckDeviceCommandRequest,
+  type AckDeviceCommandResponse,
+  type ConnectDeviceRequest,
+  type ConnectDeviceResponse,
+  type DisconnectDeviceRequest,
+  type DisconnectDeviceResponse,
+  type QueueDeviceCommandRequest,
+  type QueueDeviceCommandResponse,
+  QueuedCommandStatus,
   type AllocateProducerIdsRequest,
   type AllocateProducerIdsResponse,
   type AlterPartitionRequest,
@@ -23,6 +32,7 @@ import {
 } from '../generated/tributary/controller/v1/controller_broker_service.js';
 import type { RpcService } from '../server/rpc-server.js';
 import { uploadSessionFromProto, uploadSessionToProto } from '../upload-session-mapping.js';
+import { ackFromProto, ackRecordToProto, commandFromProto, commandToProto, deviceRecordToProto } from '../device-control-mapping.js';
 import { requireLeader } from './require-leader.js';
 import { partitionToProto } from './cluster-metadata-mapping.js';
 import { brokerStandingToProto } from './metadata-delta-mapping.js';
@@ -82,9 +92,18 @@ export function createControllerBrokerService(options: ControllerBrokerServiceOp
   const recordUploadSession: handleUnaryCall<RecordUploadSessionRequest, RecordUploadSessionResponse> = (call, callback) => {
     recordSession(options, call.request).then((response) => callback(null, response), (error: unknown) => callback(toGrpcStatus(error)));
   };
+  const serve = <Request, Response>(work: (request: Request) => Promise<Response>): handleUnaryCall<Request, Response> => (call, callback) => {
+    work(call.request).then((response) => callback(null, response), (error: unknown) => callback(toGrpcStatus(error)));
+  };
   return {
     definition: ControllerBrokerServiceService,
-    implementation: { registerBroker, brokerHeartbeat, alterPartition, watchMetadata, allocateProducerIds, recordUploadSession },
+    implementation: {
+      registerBroker, brokerHeartbeat, alterPartition, watchMetadata, allocateProducerIds, recordUploadSession,
+      connectDevice: serve((request: ConnectDeviceRequest) => connectDevice(options, request)),
+      disconnectDevice: serve((request: DisconnectDeviceRequest) => disconnectDevice(options, request)),
+      queueDeviceCommand: serve((request: QueueDeviceCommandRequest) => queueDeviceCommand(options, request)),
+      ackDeviceCommand: serve((request: AckDeviceCommandRequest) => ackDeviceCommand(options, request)),
+    },
   };
 }
 
@@ -152,6 +171,39 @@ async function recordSession(options: ControllerBrokerServiceOptions, request: R
     type: 'upsertUploadSession', brokerId: request.brokerId, brokerEpoch: request.incarnationEpoch, ...session, nowMs: options.clock.nowMs(),
   });
   return { session: uploadSessionToProto(output.session), metadataVersion: options.controller.state.version };
+}
+
+async function connectDevice(options: ControllerBrokerServiceOptions, request: ConnectDeviceRequest): Promise<ConnectDeviceResponse> {
+  requireLeader(options.controller, 'ConnectDevice');
+  const { device } = await options.controller.submit({
+    type: 'connectDevice', brokerId: request.brokerId, brokerEpoch: request.incarnationEpoch, deviceId: request.deviceId, nowMs: options.clock.nowMs(),
+  });
+  return { device: deviceRecordToProto(device) };
+}
+
+async function disconnectDevice(options: ControllerBrokerServiceOptions, request: DisconnectDeviceRequest): Promise<DisconnectDeviceResponse> {
+  requireLeader(options.controller, 'DisconnectDevice');
+  return options.controller.submit({
+    type: 'disconnectDevice', brokerId: request.brokerId, deviceId: request.deviceId, connectionEpoch: request.connectionEpoch, nowMs: options.clock.nowMs(),
+  });
+}
+
+const queuedStatusOf = { queued: QueuedCommandStatus.QUEUED, pending: QueuedCommandStatus.PENDING, acknowledged: QueuedCommandStatus.ACKNOWLEDGED } as const;
+
+async function queueDeviceCommand(options: ControllerBrokerServiceOptions, request: QueueDeviceCommandRequest): Promise<QueueDeviceCommandResponse> {
+  requireLeader(options.controller, 'QueueDeviceCommand');
+  const command = commandFromProto(request.command, `QueueDeviceCommand for device "${request.deviceId}"`);
+  const output = await options.controller.submit({ type: 'queueDeviceCommand', deviceId: request.deviceId, command, nowMs: options.clock.nowMs() });
+  const device = deviceRecordToProto(output.device);
+  if (output.status === 'acknowledged') return { status: queuedStatusOf.acknowledged, command: undefined, ack: ackRecordToProto(output.ack), device };
+  return { status: queuedStatusOf[output.status], command: commandToProto(output.command), ack: undefined, device };
+}
+
+async function ackDeviceCommand(options: ControllerBrokerServiceOptions, request: AckDeviceCommandRequest): Promise<AckDeviceCommandResponse> {
+  requireLeader(options.controller, 'AckDeviceCommand');
+  const ack = ackFromProto(request.ack, `AckDeviceCommand for device "${request.deviceId}"`);
+  const output = await options.controller.submit({ type: 'ackDeviceCommand', deviceId: request.deviceId, ...ack, nowMs: options.clock.nowMs() });
+  return { ack: ackRecordToProto(output.ack) };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { BrokerStanding, MetadataDelta } from '../../controller/index.js';
 import { BrokerState } from '../generated/tributary/common/v1/common.js';
 import type { MetadataDelta as WireMetadataDelta } from '../generated/tributary/controller/v1/controller_broker_service.js';
+import { deviceRecordToProto } from '../device-control-mapping.js';
 import { uploadSessionToProto } from '../upload-session-mapping.js';
 import { brokerToProto, controllerRoleToProto, partitionToProto, topicConfigToProto } from './cluster-metadata-mapping.js';
 
@@ -16,8 +17,8 @@ export function brokerStandingToProto(standing: BrokerStanding): BrokerState {
 
 /**
  * A metadata delta as WatchMetadata sends it, or undefined for the kinds the broker contract does
- * not carry: consumer groups are served by their own service. Upload sessions are carried because
- * every broker answers ListSessions from its own view of the catalog.
+ * not carry: consumer groups are served by their own service. Upload sessions and devices are
+ * carried because every broker answers ListSessions, ListDevices and SendCommand from its own view.
  */
 export function toWireDelta(delta: MetadataDelta): WireMetadataDelta | undefined {
   switch (delta.kind) {
@@ -42,6 +43,10 @@ export function toWireDelta(delta: MetadataDelta): WireMetadataDelta | undefined
       return { kind: { $case: 'uploadSessionChanged', value: uploadSessionToProto(delta.session) } };
     case 'uploadSessionRemoved':
       return { kind: { $case: 'uploadSessionRemoved', value: { deviceId: delta.deviceId, sessionId: delta.sessionId } } };
+    case 'deviceChanged':
+      return { kind: { $case: 'deviceChanged', value: deviceRecordToProto(delta.device) } };
+    case 'deviceRemoved':
+      return { kind: { $case: 'deviceRemoved', value: { deviceId: delta.deviceId } } };
     case 'groupChanged':
     case 'groupDeleted':
       return undefined;

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { BrokerRecord, ControllerRecord, MetadataDelta, PartitionRecord, TopicConfig, UploadSessionRecord } from '../../../src/controller/index.js';
+import type { BrokerRecord, ControllerRecord, DeviceRecord, MetadataDelta, PartitionRecord, TopicConfig, UploadSessionRecord } from '../../../src/controller/index.js';
 
 /** What a WatchMetadata follower keeps: built only from delta records. */
 export interface DeltaView {
@@ -9,11 +9,12 @@ export interface DeltaView {
   partitions: Map<string, PartitionRecord>;
   groups: Map<string, { state: string; generation: number; memberCount: number }>;
   sessions: Map<string, UploadSessionRecord>;
+  devices: Map<string, DeviceRecord>;
   controllers: ControllerRecord[];
 }
 
 export function emptyDeltaView(): DeltaView {
-  return { version: 0, brokers: new Map(), topics: new Map(), partitions: new Map(), groups: new Map(), sessions: new Map(), controllers: [] };
+  return { version: 0, brokers: new Map(), topics: new Map(), partitions: new Map(), groups: new Map(), sessions: new Map(), devices: new Map(), controllers: [] };
 }
 
 export function applyDeltas(view: DeltaView, deltas: readonly MetadataDelta[]): void {
@@ -44,6 +45,8 @@ function applyDelta(view: DeltaView, delta: MetadataDelta): void {
     case 'groupDeleted': view.groups.delete(delta.groupId); break;
     case 'uploadSessionChanged': view.sessions.set(`${delta.session.deviceId}/${delta.session.sessionId}`, delta.session); break;
     case 'uploadSessionRemoved': view.sessions.delete(`${delta.deviceId}/${delta.sessionId}`); break;
+    case 'deviceChanged': view.devices.set(delta.device.deviceId, delta.device); break;
+    case 'deviceRemoved': view.devices.delete(delta.deviceId); break;
     case 'controllersChanged': view.controllers = delta.controllers; break;
   }
 }
@@ -54,6 +57,6 @@ export function comparableView(view: DeltaView): unknown {
   const sortedEntries = <V>(map: Map<string, V>) => [...map.entries()].sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
   return {
     brokers, topics: sortedEntries(view.topics), partitions: sortedEntries(view.partitions), groups: sortedEntries(view.groups),
-    sessions: sortedEntries(view.sessions), controllers: view.controllers,
+    sessions: sortedEntries(view.sessions), devices: sortedEntries(view.devices), controllers: view.controllers,
   };
 }

@@ -6,7 +6,7 @@ import { sortedValues } from '../../../src/controller/metadata-state.js';
 export type Action = [kind: number, first: number, second: number, elapsedMs: number];
 
 export const actionsArbitrary = fc.array(
-  fc.tuple(fc.nat(20), fc.nat(1_000), fc.nat(1_000), fc.nat(1_500)),
+  fc.tuple(fc.nat(24), fc.nat(1_000), fc.nat(1_000), fc.nat(1_500)),
   { minLength: 1, maxLength: 120, size: 'large' },
 );
 
@@ -108,6 +108,21 @@ export function commandFor(state: MetadataState, [kind, first, second]: Action, 
       return { type: 'registerController', nodeId: 1 + (first % 3), address: `c${second % 2}:1`, role: second % 2 === 0 ? 'voter' : 'learner' };
     case 16:
       return { type: 'allocateProducerIds', brokerId, brokerEpoch: Math.max(0, (broker?.brokerEpoch ?? 1) - (second % 5 === 0 ? 1 : 0)) };
+    case 21:
+      return { type: 'connectDevice', brokerId, brokerEpoch: broker?.brokerEpoch ?? 1, deviceId: `dev-${second % 3}`, nowMs };
+    case 22: {
+      const device = state.devices.get(`dev-${second % 3}`);
+      return { type: 'disconnectDevice', brokerId: device?.brokerId || brokerId, deviceId: `dev-${second % 3}`, connectionEpoch: device?.connectionEpoch ?? first, nowMs };
+    }
+    case 23: {
+      const action = second % 2 === 0 ? { kind: 'pause' as const, sources: [], durationMs: first } : { kind: 'setConfig' as const, values: { 'upload.rate': `${first}` }, unsetKeys: [] };
+      return { type: 'queueDeviceCommand', deviceId: `dev-${second % 3}`, command: { commandId: `c${first % 7}`, issuedAtMs: nowMs, expiresAtMs: nowMs + 1 + (first % 3) * 1_000, issuedBy: 'op', action }, nowMs };
+    }
+    case 24:
+      return {
+        type: 'ackDeviceCommand', deviceId: `dev-${second % 3}`, commandId: `c${first % 7}`, outcome: second % 2 === 0 ? 'applied' : 'rejected', message: '',
+        completedAtMs: nowMs, nowMs,
+      };
     default:
       return { type: 'unregisterController', nodeId: 1 + (first % 3) };
   }
