@@ -34,6 +34,7 @@ import type { RpcService } from '../server/rpc-server.js';
 import { uploadSessionFromProto, uploadSessionToProto } from '../upload-session-mapping.js';
 import { ackFromProto, ackRecordToProto, commandFromProto, commandToProto, deviceRecordToProto } from '../device-control-mapping.js';
 import { requireLeader } from './require-leader.js';
+import { serveUnary } from './serve-unary.js';
 import { partitionToProto } from './cluster-metadata-mapping.js';
 import { brokerStandingToProto } from './metadata-delta-mapping.js';
 import { createWireRecordCache, MetadataWatchStream } from './metadata-watch-stream.js';
@@ -92,17 +93,14 @@ export function createControllerBrokerService(options: ControllerBrokerServiceOp
   const recordUploadSession: handleUnaryCall<RecordUploadSessionRequest, RecordUploadSessionResponse> = (call, callback) => {
     recordSession(options, call.request).then((response) => callback(null, response), (error: unknown) => callback(toGrpcStatus(error)));
   };
-  const serve = <Request, Response>(work: (request: Request) => Promise<Response>): handleUnaryCall<Request, Response> => (call, callback) => {
-    work(call.request).then((response) => callback(null, response), (error: unknown) => callback(toGrpcStatus(error)));
-  };
   return {
     definition: ControllerBrokerServiceService,
     implementation: {
       registerBroker, brokerHeartbeat, alterPartition, watchMetadata, allocateProducerIds, recordUploadSession,
-      connectDevice: serve((request: ConnectDeviceRequest) => connectDevice(options, request)),
-      disconnectDevice: serve((request: DisconnectDeviceRequest) => disconnectDevice(options, request)),
-      queueDeviceCommand: serve((request: QueueDeviceCommandRequest) => queueDeviceCommand(options, request)),
-      ackDeviceCommand: serve((request: AckDeviceCommandRequest) => ackDeviceCommand(options, request)),
+      connectDevice: serveUnary((request: ConnectDeviceRequest) => connectDevice(options, request)),
+      disconnectDevice: serveUnary((request: DisconnectDeviceRequest) => disconnectDevice(options, request)),
+      queueDeviceCommand: serveUnary((request: QueueDeviceCommandRequest) => queueDeviceCommand(options, request)),
+      ackDeviceCommand: serveUnary((request: AckDeviceCommandRequest) => ackDeviceCommand(options, request)),
     },
   };
 }
