@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.js';
 import { packageVersion } from '../node/package-version.js';
 import { adminCommand } from './admin-command.js';
+import { devicesCommand } from './devices-command.js';
 import { describeFailure, exitCodes } from './cli-error.js';
 import { devCommand } from './dev-command.js';
 import { clusterCommand } from './cluster-command.js';
@@ -30,7 +31,8 @@ export function tribProgram(): Command {
     .addCommand(topicCommand())
     .addCommand(produceCommand())
     .addCommand(consumeCommand())
-    .addCommand(adminCommand());
+    .addCommand(adminCommand())
+    .addCommand(devicesCommand());
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -6,6 +6,8 @@ import { createBrokerReplicationService, type ReplicationBroker } from '../rpc/s
 import type { BrokerServiceSettings } from '../rpc/services/broker-service-settings.js';
 import { replicaFetchSessionDefaults } from '../rpc/services/replica-fetch-session.js';
 import { createConsumerService } from '../rpc/services/consumer-service.js';
+import { createControlPlaneService } from '../rpc/services/control-plane-service.js';
+import type { ControlPlane } from '../ingest/control-plane.js';
 import { createDataIngestService } from '../rpc/services/data-ingest-service.js';
 import type { IngestBroker } from '../rpc/services/ingest-leaders.js';
 import { ingestSettingsDefaults } from '../rpc/services/ingest-settings.js';
@@ -16,7 +18,7 @@ export interface BrokerServicesOptions {
   /** Followers from another cluster are refused. */
   readonly clusterId: string;
   /** The running broker role; undefined until it starts, after the server has bound. */
-  readonly broker: () => (ServedBroker & ReplicationBroker & IngestBroker) | undefined;
+  readonly broker: () => (ServedBroker & ReplicationBroker & IngestBroker & { readonly controlPlane: ControlPlane }) | undefined;
   /** The server's shutdown: calls are answered SHUTTING_DOWN and long polls end from then on. */
   readonly shutdownSignal: AbortSignal;
   readonly settings: BrokerServiceSettings;
@@ -38,5 +40,6 @@ export function createBrokerServices(options: BrokerServicesOptions): RpcService
     createConsumerService({ partitions, settings, clock, logger }),
     createBrokerReplicationService({ nodeId, clusterId, broker, clock, limits: replicaFetchSessionDefaults, shutdownSignal }),
     createDataIngestService({ partitions, broker, settings: ingestSettingsDefaults, batchBytesMax: settings.batchBytesMax, clock, logger }),
+    createControlPlaneService({ nodeId, plane: () => broker()?.controlPlane, shutdownSignal }),
   ];
 }
