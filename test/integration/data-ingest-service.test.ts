@@ -186,13 +186,14 @@ describe('DataIngestService on a combined node (real gRPC and RocksDB)', () => {
     // As a collector would: resume from the committed offset after a retriable failure (the
     // restarted broker may take a new leader epoch while it re-registers).
     const answer = await eventually(async () => {
-      const offsets = await calls.getOffset('device-f', 'resume');
-      const { sources } = offsets;
-      if (sources[0]?.final === true) return offsets;
       try {
+        const offsets = await calls.getOffset('device-f', 'resume');
+        const { sources } = offsets;
+        if (sources[0]?.final === true) return offsets;
         return await calls.upload('device-f', 'resume', chunksOf('mic', bytes, 50_000, sources[0]?.committedOffsetBytes ?? 0));
       } catch (error) {
-        if (error instanceof UploadFailure && error.error.retriable) return undefined;
+        const cause = error instanceof UploadFailure ? error.error : error;
+        if (cause instanceof TributaryError && cause.retriable) return undefined;
         throw error;
       }
     }, 30_000, 'the resumed upload');
