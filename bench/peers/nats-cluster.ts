@@ -3,6 +3,8 @@
 // temporary root, and JetStream's default durability (nats-server 2.9 writes each message to its
 // file store and syncs it to disk on a 2-minute timer, not before the publish ack). The processes
 // and the root are removed by stop(), and by a process 'exit' handler if the benchmark dies first.
+// `maxPayloadBytes` raises NATS' largest message (1 MiB by default, headers included), for
+// benchmarks that publish 1 MiB payloads.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
@@ -18,6 +20,11 @@ export const natsNodeCount = 3;
 /** How long a node may take to exit after SIGKILL. */
 const nodeExitTimeoutMs = 10_000;
 const logTailBytesMax = 2_000;
+
+export interface NatsClusterOptions {
+  /** Each node's max_payload: the largest message, headers included (nats-server's default is 1 MiB). */
+  readonly maxPayloadBytes?: number;
+}
 
 interface NatsNode {
   readonly name: string;
@@ -37,12 +44,13 @@ export class NatsCluster {
     private readonly rootDirectory: string,
     private readonly nodes: readonly NatsNode[],
     readonly version: string,
+    private readonly options: NatsClusterOptions,
   ) {
     process.on('exit', this.cleanupOnExit);
   }
 
   /** Starts the nodes; the caller waits for JetStream to be ready (a stream can be created). */
-  static async start(): Promise<NatsCluster> {
+  static async start(options: NatsClusterOptions = {}): Promise<NatsCluster> {
     const binary = findExecutable('nats-server', 'nats-server');
     const version = await readNatsVersion(binary);
     const rootDirectory = await mkdtemp(join(tmpdir(), 'tributary-bench-nats-'));
@@ -55,7 +63,7 @@ export class NatsCluster {
       logPath: join(rootDirectory, `nats-${index + 1}.log`),
       process: undefined,
     }));
-    const cluster = new NatsCluster(binary, rootDirectory, nodes, version);
+    const cluster = new NatsCluster(binary, rootDirectory, nodes, version, options);
     for (const node of nodes) cluster.spawnNode(node);
     return cluster;
   }
@@ -82,7 +90,7 @@ export class NatsCluster {
   }
 
   private spawnNode(node: NatsNode): void {
-    writeFileSync(node.configPath, nodeConfig(node, this.nodes, join(this.rootDirectory, `${node.name}.store`)));
+    writeFileSync(node.configPath, nodeConfig(node, this.nodes, join(this.rootDirectory, `${node.name}.store`), this.options));
     const logFd = openSync(node.logPath, 'a');
     try {
       const child = spawn(this.binary, ['-c', node.configPath], { stdio: ['ignore', logFd, logFd] });
@@ -107,11 +115,12 @@ export class NatsCluster {
 }
 
 /** server_name is required for clustered JetStream; every node lists every route, itself included (NATS ignores its own). */
-function nodeConfig(node: NatsNode, nodes: readonly NatsNode[], storeDirectory: string): string {
+function nodeConfig(node: NatsNode, nodes: readonly NatsNode[], storeDirectory: string, options: NatsClusterOptions): string {
   const routes = nodes.map((peer) => `nats-route://127.0.0.1:${peer.routePort}`).join(', ');
   return [
     `server_name: ${node.name}`,
     `listen: 127.0.0.1:${node.clientPort}`,
+    ...(options.maxPayloadBytes === undefined ? [] : [`max_payload: ${options.maxPayloadBytes}`]),
     `jetstream { store_dir: "${storeDirectory}" }`,
     `cluster { name: tributary-bench, listen: 127.0.0.1:${node.routePort}, routes: [${routes}] }`,
     '',

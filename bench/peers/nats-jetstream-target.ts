@@ -63,7 +63,7 @@ export class NatsJetStreamTarget {
   }
 }
 
-async function connectWhenUp(cluster: NatsCluster): Promise<NatsConnection> {
+export async function connectWhenUp(cluster: NatsCluster): Promise<NatsConnection> {
   const deadline = performance.now() + streamReadyTimeoutMs;
   for (;;) {
     try {
@@ -76,12 +76,12 @@ async function connectWhenUp(cluster: NatsCluster): Promise<NatsConnection> {
 }
 
 /** Retries until the cluster has a JetStream meta leader and places the stream on three nodes. */
-async function createStreamWhenReady(connection: NatsConnection, cluster: NatsCluster): Promise<void> {
+export async function createStreamWhenReady(connection: NatsConnection, cluster: NatsCluster, stream: { name: string; subject: string } = { name: streamName, subject }): Promise<void> {
   const deadline = performance.now() + streamReadyTimeoutMs;
   for (;;) {
     try {
       const manager = await jetstreamManager(connection, { timeout: 2_000 });
-      await manager.streams.add({ name: streamName, subjects: [subject], num_replicas: 3, storage: StorageType.File });
+      await manager.streams.add({ name: stream.name, subjects: [stream.subject], num_replicas: 3, storage: StorageType.File });
       return;
     } catch (error) {
       if (performance.now() > deadline) throw new Error(`nats: stream not created within ${streamReadyTimeoutMs} ms (${String(error)}); logs:\n${cluster.logTails()}`, { cause: error });

@@ -7,6 +7,8 @@
 // raw byte messages (64 KiB by default, the size that carried the most here) to a server that
 // counts and drops them (bench/peers/noop-stream-server.ts): the most record bytes per second one
 // grpc-js stream carries between two Node processes here, with no protobuf, no interceptors, no disk.
+// For bench/ingest.ts, `measureUploadCeiling`: the same server and calls, a fixed number of
+// messages on each of several streams at once, each stream on its own connection.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +18,7 @@ import { AdminClient, defaultClientOptions } from '../../src/rpc/clients/index.j
 import { transportChannelOptions } from '../../src/rpc/transport-windows.js';
 import { type MetadataWorkloadOptions, runWritePhases, type WritePhasesResult } from '../metadata-workload.js';
 import { byteStreamServiceDefinition } from './byte-stream-service.js';
+import { measureUploads, type UploadResult } from './upload-window.js';
 
 const serverScript = fileURLToPath(new URL('./noop-admin-server.ts', import.meta.url));
 const streamServerScript = fileURLToPath(new URL('./noop-stream-server.ts', import.meta.url));
@@ -86,11 +89,55 @@ export async function measureStreamingCeiling(options: StreamingCeilingOptions):
   }
 }
 
+export interface UploadCeilingOptions {
+  readonly messageBytes: number;
+  /** Calls at once, each on its own connection. */
+  readonly streams: number;
+  readonly messagesPerStream: number;
+}
+
+/** Bound on every stream's connection being ready before the window starts. */
+const connectTimeoutMs = 10_000;
+
+/**
+ * Starts the byte-stream server (Tributary's windows), connects `streams` clients, then times
+ * `messagesPerStream` messages on every stream at once, each call until the server's answer.
+ */
+export async function measureUploadCeiling(options: UploadCeilingOptions): Promise<UploadResult> {
+  const { server, killOnExit } = startServer(streamServerScript, ['--windows', 'tributary', '--busy-ms', '0']);
+  const clients: Client[] = [];
+  try {
+    const address = `127.0.0.1:${await portOf(server)}`;
+    // A local subchannel pool per client: grpc-js would otherwise share one connection between clients of the same address.
+    const channelOptions = { ...transportChannelOptions, 'grpc.max_send_message_length': streamMessageBytesMax, 'grpc.use_local_subchannel_pool': 1 };
+    for (let index = 0; index < options.streams; index++) clients.push(new Client(address, credentials.createInsecure(), channelOptions));
+    await Promise.all(clients.map((client) => new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + connectTimeoutMs, (error) => (error === undefined || error === null ? resolve() : reject(error))))));
+    const message = Buffer.alloc(options.messageBytes, 0x61);
+    return await measureUploads(options.streams, async (index) => (await streamMessages(clients[index] as Client, message, options.messagesPerStream)).receivedBytes);
+  } finally {
+    for (const client of clients) client.close();
+    server.kill('SIGKILL');
+    process.off('exit', killOnExit);
+  }
+}
+
 /**
  * One client-streaming call: writes `message` as fast as the stream drains for `durationMs`, then
  * ends it; the time runs until the server's answer, so every byte counted has arrived.
  */
 async function streamFor(client: Client, message: Buffer, durationMs: number): Promise<{ receivedBytes: number; seconds: number }> {
+  const endMs = performance.now() + durationMs;
+  return streamWhile(client, message, () => performance.now() < endMs);
+}
+
+/** One client-streaming call of `count` copies of `message`. */
+function streamMessages(client: Client, message: Buffer, count: number): Promise<{ receivedBytes: number; seconds: number }> {
+  let written = 0;
+  return streamWhile(client, message, () => written++ < count);
+}
+
+/** Writes `message` while `more()` says so, as fast as the stream drains, then ends the call and awaits the server's byte count. */
+async function streamWhile(client: Client, message: Buffer, more: () => boolean): Promise<{ receivedBytes: number; seconds: number }> {
   const startMs = performance.now();
   let call: ClientWritableStream<Buffer> | undefined;
   const answer = new Promise<Buffer>((resolve, reject) => {
@@ -102,8 +149,7 @@ async function streamFor(client: Client, message: Buffer, durationMs: number): P
     });
   });
   if (call === undefined) throw new Error('byte stream: no call started');
-  const endMs = startMs + durationMs;
-  while (performance.now() < endMs) {
+  while (more()) {
     if (!call.write(message)) await once(call, 'drain');
   }
   call.end();
@@ -115,6 +161,13 @@ export function streamingCeilingSettings(messageBytes: number): Record<string, u
   return {
     server: 'one process: a plain grpc-js Server (no interceptors, no protobuf) counting and dropping the bytes of a client-streaming call',
     client: `one plain grpc-js client-streaming call, ${messageBytes}-byte raw messages written as fast as the stream drains`,
+  };
+}
+
+export function uploadCeilingSettings(messageBytes: number): Record<string, unknown> {
+  return {
+    server: 'one process: a plain grpc-js Server (no interceptors, no protobuf) with Tributary\'s HTTP/2 windows, counting and dropping the bytes of client-streaming calls',
+    client: `plain grpc-js client-streaming calls, each on its own connection with Tributary's channel window, ${messageBytes}-byte raw messages written as fast as each stream drains; timed until every call's answer`,
   };
 }
 
