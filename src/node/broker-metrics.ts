@@ -10,11 +10,14 @@ export interface BrokerMetrics {
   isrChange(change: 'shrink' | 'expand' | 'shrink_expand', outcome: IsrChangeOutcomeLabel): void;
   /** The replicas the gauges read; until set they read nothing. */
   observe(replicas: PartitionReplicas): void;
+  /** The device-session actors the sessions gauge counts. */
+  observeSessions(sessions: { activeCount(): number }): void;
 }
 
 /**
  * The broker's replication metrics (DESIGN.md §10): partitions by role, the partitions this broker
- * leads whose ISR lacks a replica (Kafka's UnderReplicatedPartitions), and ISR changes.
+ * leads whose ISR lacks a replica (Kafka's UnderReplicatedPartitions), ISR changes, and the upload
+ * sessions active on it.
  */
 export function registerBrokerMetrics(metrics: MetricsRegistry): BrokerMetrics {
   const registers = [metrics.registry];
@@ -37,6 +40,15 @@ export function registerBrokerMetrics(metrics: MetricsRegistry): BrokerMetrics {
       this.set(replicas?.underReplicatedCount() ?? 0);
     },
   });
+  let sessions: { activeCount(): number } | undefined;
+  new Gauge({
+    name: `${metrics.prefix}upload_sessions_active`,
+    help: 'Upload sessions with a device-session actor on this broker: not ended, on an ingest partition it leads.',
+    registers,
+    collect() {
+      this.set(sessions?.activeCount() ?? 0);
+    },
+  });
   const isrChanges = new Counter({
     name: `${metrics.prefix}broker_isr_changes_total`,
     help: 'ISR changes proposed by the partitions this broker leads, by change and outcome.',
@@ -47,6 +59,9 @@ export function registerBrokerMetrics(metrics: MetricsRegistry): BrokerMetrics {
     isrChange: (change, outcome) => isrChanges.inc({ change, outcome }),
     observe: (observed) => {
       replicas = observed;
+    },
+    observeSessions: (observed) => {
+      sessions = observed;
     },
   };
 }

@@ -110,6 +110,7 @@ export async function startBrokerRole(config: NodeConfig, logger: Logger, option
     onEscalate: (error) => options.onFailure(error),
   });
   const deviceSessions = new DeviceSessions({ supervisor: sessionSupervisor, clock: systemClock, timings: deviceSessionTimingsDefaults, logger: componentLogger(brokerLogger, 'device-session') });
+  brokerMetrics.observeSessions(deviceSessions);
   const replicas = await startPartitionReplicas(config, options, { client, metadata, fetchers, brokerEpoch, metrics: brokerMetrics, logger: brokerLogger });
   brokerMetrics.observe(replicas);
   const watch: MetadataWatch = client.watchMetadata(0, (update) => replicas.apply(metadata.apply(update)), {

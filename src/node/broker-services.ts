@@ -39,7 +39,7 @@ export function createBrokerServices(options: BrokerServicesOptions): RpcService
     createProducerService({ partitions, settings, clock, logger, metrics }),
     createConsumerService({ partitions, settings, clock, logger }),
     createBrokerReplicationService({ nodeId, clusterId, broker, clock, limits: replicaFetchSessionDefaults, shutdownSignal }),
-    createDataIngestService({ partitions, broker, settings: ingestSettingsDefaults, batchBytesMax: settings.batchBytesMax, clock, logger }),
+    createDataIngestService({ partitions, broker, settings: ingestSettingsDefaults, batchBytesMax: settings.batchBytesMax, clock, logger, metrics }),
     createControlPlaneService({ nodeId, plane: () => broker()?.controlPlane, shutdownSignal }),
   ];
 }

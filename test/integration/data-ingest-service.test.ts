@@ -166,6 +166,17 @@ describe('DataIngestService on a combined node (real gRPC and RocksDB)', () => {
     }
   });
 
+  it('counts committed bytes, chunk results and active sessions in its metrics', async () => {
+    const scraped = await (await fetch(`http://${node.metricsAddress}/metrics`)).text();
+    const value = (pattern: RegExp) => Number(pattern.exec(scraped)?.[1] ?? Number.NaN);
+    expect(value(/^trib_upload_bytes_committed_total (\d+)/m)).toBeGreaterThanOrEqual(300_000 + 70_000);
+    expect(value(/^trib_upload_duplicate_bytes_total (\d+)/m)).toBeGreaterThanOrEqual(30_000);
+    expect(value(/^trib_upload_chunks_total\{result="CHECKSUM_MISMATCH"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^trib_upload_chunks_total\{result="DIGEST_MISMATCH"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    // device-e's session is still receiving: its actor is live.
+    expect(value(/^trib_upload_sessions_active (\d+)/m)).toBeGreaterThanOrEqual(1);
+  });
+
   it('rebuilds sessions from the log after a restart, and the upload resumes where it was committed', async () => {
     const bytes = randomBytes(200_000);
     await calls.createSession('device-f', 'resume', [binarySource('mic', bytes.length)]);

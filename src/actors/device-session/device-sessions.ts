@@ -33,6 +33,11 @@ export class DeviceSessions {
 
   constructor(private readonly options: DeviceSessionsOptions) {}
 
+  /** Sessions with a live actor here. */
+  activeCount(): number {
+    return this.actors.size;
+  }
+
   /** Takes over the sessions of a partition whose leadership just began. */
   adopt(partition: IngestPartition): void {
     partition.onSessionChanged((session) => this.changed(partition, session));

@@ -2,7 +2,7 @@ import type { handleClientStreamingCall, handleServerStreamingCall } from '@grpc
 import type { Clock } from '../../actors/clock.js';
 import { TributaryError } from '../../errors/index.js';
 import { sameSources } from '../../ingest/upload-session.js';
-import type { Logger } from '../../observability/index.js';
+import type { Logger, MetricsRegistry } from '../../observability/index.js';
 import {
   type CreateSessionRequest, type CreateSessionResponse, DataIngestServiceService, type GetOffsetRequest, type GetOffsetResponse, type GetSessionRequest,
   type GetSessionResponse, type ListSessionsRequest, type ReadSessionRequest, type ReadSessionResponse, type TerminateSessionRequest, type TerminateSessionResponse, type UploadRequest,
@@ -17,6 +17,7 @@ import { LeaderChanges } from './leader-changes.js';
 import { listSessions } from './list-sessions.js';
 import { locateSession, type LocatedSession } from './located-session.js';
 import { ReadSessionStream } from './read-session-stream.js';
+import { registerIngestMetrics } from './ingest-metrics.js';
 import { serveUnary } from './serve-unary.js';
 import { UploadCall } from './upload-call.js';
 
@@ -27,6 +28,7 @@ export interface DataIngestServiceOptions {
   readonly batchBytesMax: number;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
 }
 
 const terminationReasonLengthMax = 1024;
@@ -38,9 +40,10 @@ const terminationReasonLengthMax = 1024;
 export function createDataIngestService(options: DataIngestServiceOptions): RpcService {
   const { partitions, settings, clock, logger } = options;
   const leaders = new IngestLeaders({ ...options, changes: new LeaderChanges() });
+  const metrics = registerIngestMetrics(options.metrics);
   const stop = partitions.shutdownSignal;
   const deadlineMs = () => clock.nowMs() + settings.appendTimeoutMs;
-  const upload: handleClientStreamingCall<UploadRequest, UploadResponse> = (call, callback) => new UploadCall(call, callback, { leaders, clock, stop, logger }).start();
+  const upload: handleClientStreamingCall<UploadRequest, UploadResponse> = (call, callback) => new UploadCall(call, callback, { leaders, metrics, clock, stop, logger }).start();
   const readSession: handleServerStreamingCall<ReadSessionRequest, ReadSessionResponse> = (call) => new ReadSessionStream(call, { leaders, clock, stop }).start();
   return {
     definition: DataIngestServiceService,

@@ -6,6 +6,7 @@ import type { Logger } from '../../observability/index.js';
 import { toGrpcStatus } from '../error-status.js';
 import { type UploadRequest, UploadResponse } from '../generated/tributary/ingest/v1/data_ingest_service.js';
 import type { IngestLeaders } from './ingest-leaders.js';
+import type { IngestMetrics } from './ingest-metrics.js';
 import { progressToWire, sessionStateToWire } from './ingest-mapping.js';
 import { type LocatedSession, locateSession } from './located-session.js';
 import { uploadChunkOf } from './upload-chunk-mapping.js';
@@ -18,6 +19,7 @@ export const uploadAckTrailer = 'tributary-upload-ack-bin';
 
 export interface UploadCallContext {
   readonly leaders: IngestLeaders;
+  readonly metrics: IngestMetrics;
   readonly clock: Clock;
   readonly stop: AbortSignal;
   readonly logger: Logger;
@@ -83,6 +85,7 @@ export class UploadCall {
       (outcome) => {
         this.storedBytes += outcome.storedBytes;
         this.duplicateBytes += outcome.duplicateBytes;
+        this.context.metrics.committed(outcome.storedBytes, outcome.duplicateBytes);
       },
       (error: unknown) => this.fail(error),
     ).finally(() => {
@@ -140,7 +143,9 @@ export class UploadCall {
 
   private fail(error: unknown): void {
     if (this.answered) return;
-    this.answer(TributaryError.from(error));
+    const failure = TributaryError.from(error);
+    this.context.metrics.refused(failure.code);
+    this.answer(failure);
   }
 
   private answer(error: TributaryError | undefined): void {
