@@ -116,6 +116,9 @@ export function decodeIngestRecord(record: IngestLogRecord, where: string): Inge
   const fields = new Map<string, string>();
   for (const header of record.headers) fields.set(header.key, text(header.value, where, `header ${header.key}`));
   const kind = fields.get(ingestHeaders.kind);
+  if (kind !== 'session' && kind !== 'chunk' && kind !== 'end') {
+    throw corrupt(where, `header ${ingestHeaders.kind} is ${kind === undefined ? 'missing' : `"${kind}"`}; expected session, chunk or end`);
+  }
   const deviceId = text(record.key, where, 'key');
   const sessionId = required(fields, ingestHeaders.session, where);
   if (kind === 'chunk') return decodeChunk(record, fields, { deviceId, sessionId }, where);
@@ -127,8 +130,7 @@ export function decodeIngestRecord(record: IngestLogRecord, where: string): Inge
     }
     return { kind, declaration };
   }
-  if (kind === 'end') return { kind, deviceId, sessionId, end: parsed(endSchema, value, where) };
-  throw corrupt(where, `header ${ingestHeaders.kind} is ${kind === undefined ? 'missing' : `"${kind}"`}; expected session, chunk or end`);
+  return { kind, deviceId, sessionId, end: parsed(endSchema, value, where) };
 }
 
 function decodeChunk(record: IngestLogRecord, fields: ReadonlyMap<string, string>, owner: { deviceId: string; sessionId: string }, where: string): ChunkRecord {
