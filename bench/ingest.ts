@@ -7,7 +7,9 @@
 // plain grpc-js client-streaming calls of 1 MiB messages to a server that drops them. MiB/s is
 // acknowledged bytes over the wall time from the first chunk sent to the last ack. Prints one JSON
 // line: medians over runs with min and max, the ratios, and the issue's target with whether it
-// was met. Progress goes to stderr. Never gates CI.
+// was met. A target that fails in a run is listed under `failures` (its whole error, with the
+// Tributary nodes' log tails, goes to stderr) and the other runs and targets go on. Progress goes
+// to stderr. Never gates CI.
 // Needs nats-server: sudo bash scripts/install-bench-peers.sh (docs/BENCHMARKS.md).
 // Run: npm run bench:ingest -- [--runs 3] [--single-device-mib 256] [--devices 100] [--device-mib 16]
 //      [--nats-in-flight 16] [--targets tributary,nats,ceiling] [--profile-dir DIR] [--quick]
@@ -53,7 +55,11 @@ interface Results {
   readonly nats: CaseResults<UploadResult>;
   readonly ceiling: CaseResults<UploadResult>;
   readonly settings: Record<string, unknown>;
+  readonly failures: Array<{ run: number; target: TargetName; error: string }>;
 }
+
+/** The first line of a failure for the JSON line: the message before the node logs. */
+const failureSummaryCharactersMax = 600;
 
 /** Signals end the run through process.exit, so the peers' 'exit' handlers kill their processes. */
 const signalExitCodes = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -144,11 +150,17 @@ const runners: Readonly<Record<TargetName, (options: BenchOptions, results: Resu
 
 async function runAll(options: BenchOptions): Promise<Results> {
   const empty = () => ({ oneDevice: [], manyDevices: [] });
-  const results: Results = { tributary: empty(), nats: empty(), ceiling: empty(), settings: {} };
+  const results: Results = { tributary: empty(), nats: empty(), ceiling: empty(), settings: {}, failures: [] };
   for (let run = 1; run <= options.numbers.runs; run++) {
     for (const name of options.targets) {
       console.error(`bench/ingest: run ${run}/${options.numbers.runs}, ${name} (load average ${loadavg()[0]?.toFixed(2)})`);
-      await runners[name](options, results);
+      try {
+        await runners[name](options, results);
+      } catch (error) {
+        console.error(`bench/ingest: run ${run}, ${name} failed:`, error);
+        const message = error instanceof Error ? error.message : String(error);
+        results.failures.push({ run, target: name, error: message.split('; their tails:')[0]?.slice(0, failureSummaryCharactersMax) ?? message });
+      }
     }
   }
   return results;
@@ -164,6 +176,7 @@ function summarize<T>(items: readonly T[], pick: (item: T) => number, digits: nu
 function figures(results: CaseResults<UploadResult>): Record<CaseName, Record<string, unknown>> | undefined {
   if (results.oneDevice.length === 0) return undefined;
   const figuresOf = (runs: readonly UploadResult[]) => ({
+    runsMeasured: runs.length,
     uploaders: runs[0]?.uploaders,
     mebibytesPerRun: runs[0] === undefined ? undefined : runs[0].bytes / 1_048_576,
     mebibytesPerSecond: summarize(runs, (run) => run.mebibytesPerSecond, 2),
@@ -197,6 +210,7 @@ function report(options: BenchOptions, results: Results, loadAverageAtStart: num
     ceiling: figures(results.ceiling),
     ratios,
     goals: goalsOf(ratios),
+    failures: results.failures,
     profileDirectory: options.profileDirectory,
   };
 }

@@ -6,7 +6,8 @@
 // benchmark, so a process 'exit' handler (reached on SIGINT and SIGTERM through process.exit)
 // SIGKILLs them through their pid files if the benchmark ends before stop().
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -59,6 +60,16 @@ export class TributaryBenchCluster {
   /** The last lines of every node's log (level warn), for errors raised while benchmarking. */
   logTails(): string {
     return this.cluster.ids.map((id) => `node ${id}:\n${logTail(join(this.cluster.nodeDirectory(id), 'node.log'))}`).join('\n');
+  }
+
+  /** Copies every node's whole log to a new temporary directory that outlives stop(), and returns it. */
+  saveLogs(): string {
+    const directory = mkdtempSync(join(tmpdir(), 'tributary-bench-logs-'));
+    for (const id of this.cluster.ids) {
+      const log = join(this.cluster.nodeDirectory(id), 'node.log');
+      if (existsSync(log)) copyFileSync(log, join(directory, `node-${id}.log`));
+    }
+    return directory;
   }
 
   /** Kills the nodes (after SIGTERM when profiling) and removes their directory; safe to call more than once. */

@@ -10,8 +10,10 @@
 // names, as fast as HTTP/2 flow control lets it (the broker stops reading while 32 MiB of a call
 // await commit), the last chunk final with the source's SHA-256, and the call's answer comes once
 // every chunk is committed on the in-sync replicas (fsynced on each) and the session completed.
-// A retriable failure resumes from the committed offset the failure's ack trailer (or GetOffset)
-// reports, at the leader it hints; every retry is counted in the result.
+// A failure while leadership moves (NOT_LEADER, NOT_AVAILABLE, NOT_ENOUGH_REPLICAS, SHUTTING_DOWN)
+// resumes from the committed offset the failure's ack trailer (or GetOffset) reports, at the
+// leader it hints, and is counted in the result; anything else, TIMEOUT included (an append not
+// committed within the broker's 30 s), fails the run with the nodes' logs: a stall is a finding.
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,6 +36,8 @@ const clientId = 'bench-ingest';
 const sourceName = 'recording';
 /** Tries of one call (CreateSession, GetOffset, or an Upload resumed) before the run fails. */
 const attemptsMax = 20;
+/** The failures an Upload resumes after: leadership and replicas moving, not a stalled cluster. */
+const uploadRetriedCodes: ReadonlySet<string> = new Set(['NOT_LEADER', 'NOT_AVAILABLE', 'NOT_ENOUGH_REPLICAS', 'SHUTTING_DOWN']);
 const retryDelayMsMax = 500;
 /** Deadline of a setup call; an Upload call's is `uploadCallDeadlineMs`. */
 const unaryDeadlineMs = 30_000;
@@ -95,7 +99,7 @@ export class TributaryIngestTarget {
       });
       return { ...result, retried: countByCode(retried), sessionsNotComplete: states.filter((state) => state !== SessionState.COMPLETE).length };
     } catch (error) {
-      throw new Error(`tributary: upload of ${devices} device(s) failed: ${String(error)}; node logs:\n${cluster.logTails()}`, { cause: error });
+      throw new Error(`tributary: upload of ${devices} device(s) failed: ${String(error)}; whole node logs kept in ${cluster.saveLogs()}; their tails:\n${cluster.logTails()}`, { cause: error });
     } finally {
       for (const clients of deviceClients) for (const client of clients.values()) client.close();
     }
@@ -150,7 +154,7 @@ export class TributaryIngestTarget {
     for (let attempt = 1; ; attempt++) {
       const outcome: UploadResponse | Error = await uploadCall(clientFor(clients, session.leaderAddress), session, content, fromBytes).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
       if (!(outcome instanceof Error)) return checkedAnswer(outcome, session, content);
-      if (!(outcome instanceof UploadFailure) || !outcome.error.retriable || attempt >= attemptsMax) throw outcome instanceof UploadFailure ? outcome.error : outcome;
+      if (!(outcome instanceof UploadFailure) || !uploadRetriedCodes.has(outcome.error.code) || attempt >= attemptsMax) throw outcome instanceof UploadFailure ? outcome.error : outcome;
       retried.push(outcome.error.code);
       const hinted = outcome.error.leaderHint?.address ?? '';
       if (this.setupClients.has(hinted)) session.leaderAddress = hinted;
