@@ -20,8 +20,19 @@ export const transportStreamWindowBytes = 4 * 1024 * 1024;
 /** What all the streams of one connection may have unread together (a server's producers, followers and subscribers share one). */
 export const transportConnectionWindowBytes = 16 * 1024 * 1024;
 
-/** Client channels: grpc-js sets the stream and the connection window both to this option. */
-export const transportChannelOptions: ChannelOptions = { 'grpc-node.flow_control_window': transportStreamWindowBytes };
+/**
+ * The largest message a client channel takes. grpc-js's default is 4 MiB, less than one fetch
+ * answer may be (a follower's fetch asks for up to 8 MiB: replicaFetchSessionDefaults), so a
+ * follower that fell more than 4 MiB behind could never catch up. This bounds what one message
+ * can make a client hold; servers bound what they send by their own limits.maxMessageBytes.
+ */
+export const transportReceiveMessageBytesMax = 64 * 1024 * 1024;
+
+/** Client channels: grpc-js sets the stream and the connection window both to the window option. */
+export const transportChannelOptions: ChannelOptions = {
+  'grpc-node.flow_control_window': transportStreamWindowBytes,
+  'grpc.max_receive_message_length': transportReceiveMessageBytesMax,
+};
 
 type GrpcHttp2Server = Http2Server | Http2SecureServer;
 
