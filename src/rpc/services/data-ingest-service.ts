@@ -19,6 +19,7 @@ import { locateSession, type LocatedSession } from './located-session.js';
 import { ReadSessionStream } from './read-session-stream.js';
 import { registerIngestMetrics } from './ingest-metrics.js';
 import { serveUnary } from './serve-unary.js';
+import { UploadByteBudget } from './upload-byte-budget.js';
 import { UploadCall } from './upload-call.js';
 
 export interface DataIngestServiceOptions {
@@ -41,9 +42,10 @@ export function createDataIngestService(options: DataIngestServiceOptions): RpcS
   const { partitions, settings, clock, logger } = options;
   const leaders = new IngestLeaders({ ...options, changes: new LeaderChanges() });
   const metrics = registerIngestMetrics(options.metrics);
+  const budget = new UploadByteBudget(settings.nodeUncommittedBytesMax);
   const stop = partitions.shutdownSignal;
   const deadlineMs = () => clock.nowMs() + settings.appendTimeoutMs;
-  const upload: handleClientStreamingCall<UploadRequest, UploadResponse> = (call, callback) => new UploadCall(call, callback, { leaders, metrics, clock, stop, logger }).start();
+  const upload: handleClientStreamingCall<UploadRequest, UploadResponse> = (call, callback) => new UploadCall(call, callback, { leaders, budget, metrics, clock, stop, logger }).start();
   const readSession: handleServerStreamingCall<ReadSessionRequest, ReadSessionResponse> = (call) => new ReadSessionStream(call, { leaders, clock, stop }).start();
   return {
     definition: DataIngestServiceService,

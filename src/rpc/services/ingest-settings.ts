@@ -18,6 +18,8 @@ export interface IngestSettings {
   readonly appendTimeoutMs: number;
   /** Bytes of one Upload call received and not yet committed; beyond it the broker stops reading (HTTP/2 flow control does the rest). */
   readonly callUncommittedBytesMax: number;
+  /** The same bound for all Upload calls of the broker together (UploadByteBudget). */
+  readonly nodeUncommittedBytesMax: number;
   /** Longest GetOffset long poll. */
   readonly getOffsetWaitMsMax: number;
   /** How long ReadSession with follow waits for new bytes before looking again. */
@@ -43,6 +45,7 @@ export const ingestSettingsDefaults: IngestSettings = {
   idleTimeoutMsMax: 7 * dayMs,
   appendTimeoutMs: 30_000,
   callUncommittedBytesMax: 32 * mebibyte,
+  nodeUncommittedBytesMax: 128 * mebibyte,
   getOffsetWaitMsMax: 30_000,
   readFollowWaitMs: 5_000,
   replayReadBytes: 8 * mebibyte,

@@ -7,6 +7,7 @@ import { toGrpcStatus } from '../error-status.js';
 import { type UploadRequest, UploadResponse } from '../generated/tributary/ingest/v1/data_ingest_service.js';
 import type { IngestLeaders } from './ingest-leaders.js';
 import type { IngestMetrics } from './ingest-metrics.js';
+import type { UploadByteBudget } from './upload-byte-budget.js';
 import { progressToWire, sessionStateToWire } from './ingest-mapping.js';
 import { type LocatedSession, locateSession } from './located-session.js';
 import { uploadChunkOf } from './upload-chunk-mapping.js';
@@ -19,6 +20,8 @@ export const uploadAckTrailer = 'tributary-upload-ack-bin';
 
 export interface UploadCallContext {
   readonly leaders: IngestLeaders;
+  /** The node's bound on received, uncommitted upload bytes, shared by every call. */
+  readonly budget: UploadByteBudget;
   readonly metrics: IngestMetrics;
   readonly clock: Clock;
   readonly stop: AbortSignal;
@@ -40,6 +43,8 @@ export class UploadCall {
   private readonly commits = new Set<Promise<void>>();
   private uncommittedBytes = 0;
   private paused = false;
+  /** Cancels this call's wait for room in the node's budget, when it waits. */
+  private cancelRoomWait: (() => void) | undefined;
   private answered = false;
   private closedSource = false;
   private chunksReceived = 0;
@@ -177,7 +182,9 @@ export class UploadCall {
 
   private hold(bytes: number): void {
     this.uncommittedBytes += bytes;
-    if (!this.paused && this.uncommittedBytes > this.context.leaders.settings.callUncommittedBytesMax) {
+    const nodeFull = this.context.budget.hold(bytes);
+    if (this.paused || this.answered) return;
+    if (this.uncommittedBytes > this.context.leaders.settings.callUncommittedBytesMax || nodeFull) {
       this.paused = true;
       this.call.pause();
     }
@@ -185,10 +192,26 @@ export class UploadCall {
 
   private release(bytes: number): void {
     this.uncommittedBytes -= bytes;
-    if (this.uncommittedBytes <= this.context.leaders.settings.callUncommittedBytesMax / 2) this.resumeReading();
+    this.context.budget.release(bytes);
+    this.resumeWhenRoom();
+  }
+
+  /** Reads again once both this call and the node are back under half their bounds. */
+  private resumeWhenRoom(): void {
+    if (!this.paused || this.uncommittedBytes > this.context.leaders.settings.callUncommittedBytesMax / 2) return;
+    if (!this.context.budget.hasRoom()) {
+      this.cancelRoomWait ??= this.context.budget.whenRoom(() => {
+        this.cancelRoomWait = undefined;
+        this.resumeWhenRoom();
+      });
+      return;
+    }
+    this.resumeReading();
   }
 
   private resumeReading(): void {
+    this.cancelRoomWait?.();
+    this.cancelRoomWait = undefined;
     if (!this.paused) return;
     this.paused = false;
     this.call.resume();
